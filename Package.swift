@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "lever-hubert-sync",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lever-hubert-sync", targets: ["lever-hubert-sync"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    ],
+    targets: [
+        /// libcurl through a typed shim for its variadic calls.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        /// The sync engine: transport, Lever and Hubert clients, store, planner, pass.
+        .target(
+            name: "LeverHubertSync",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        /// In-repo Lever and Hubert sandbox servers (loopback only) for tests and `demo`.
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "LeverHubertSync",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+            ]
+        ),
+        .executableTarget(
+            name: "lever-hubert-sync",
+            dependencies: [
+                "LeverHubertSync",
+                "Sandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "LeverHubertSyncTests",
+            dependencies: ["LeverHubertSync", "Sandbox"],
+            resources: [.copy("Fixtures")]
+        ),
+    ]
+)

@@ -1,0 +1,307 @@
+import Foundation
+import Yams
+
+/// A credential. Its description never shows the value, so it cannot leak through logs or string interpolation.
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The secret itself; read it only where it goes on the wire.
+    public let value: String
+    public init(_ value: String) { self.value = value }
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+}
+
+/// Stages (names or ids) to move an opportunity to, per grade. Nil means no move for that grade.
+public struct GradeStages: Codable, Sendable, Equatable {
+    public var lead: String?
+    public var passed: String?
+    public var notQualified: String?
+    public init(lead: String? = nil, passed: String? = nil, notQualified: String? = nil) {
+        self.lead = lead; self.passed = passed; self.notQualified = notQualified
+    }
+    /// The stage configured for a grade.
+    public subscript(grade: HubertGrade) -> String? {
+        switch grade {
+        case .lead: lead
+        case .passed: passed
+        case .notQualified: notQualified
+        }
+    }
+}
+
+/// The configuration file as written (every key optional); `AppConfig` is what a run uses.
+public struct ConfigFile: Codable, Sendable, Equatable {
+    public struct Lever: Codable, Sendable, Equatable {
+        public var baseURL: String?
+        public var apiKey: String?
+        public var apiKeyFile: String?
+        public var performAs: String?
+        public var requestsPerSecond: Double?
+        public var burst: Int?
+        public var caFile: String?
+    }
+    public struct Hubert: Codable, Sendable, Equatable {
+        public var baseURL: String?
+        public var apiKey: String?
+        public var apiKeyFile: String?
+        public var requestsPerSecond: Double?
+        public var burst: Int?
+        public var caFile: String?
+    }
+    public struct Sync: Codable, Sendable, Equatable {
+        public var newApplicantStage: String?
+        public var lookbackMinutes: Int?
+        public var concurrency: Int?
+        public var retry: RetryPolicyFile?
+    }
+    public struct RetryPolicyFile: Codable, Sendable, Equatable {
+        public var maxAttempts: Int?
+        public var baseDelayMs: Int?
+        public var maxDelayMs: Int?
+        public var budget: Int?
+    }
+    public struct AutoMove: Codable, Sendable, Equatable {
+        public var lead: String?
+        public var passed: String?
+        public var notQualified: String?
+        public var postings: [String: GradeStages]?
+    }
+    public struct Database: Codable, Sendable, Equatable {
+        public var path: String?
+    }
+    public var lever: Lever?
+    public var hubert: Hubert?
+    public var sync: Sync?
+    public var autoMove: AutoMove?
+    public var database: Database?
+    public init() {}
+}
+
+/// The settings of a run, resolved from the file, `${VAR}` references and environment overrides.
+public struct AppConfig: Sendable {
+    public struct LeverSettings: Sendable {
+        public var baseURL: String
+        public var apiKey: Secret
+        public var performAs: String?
+        public var requestsPerSecond: Double
+        public var burst: Int
+        public var caFile: String?
+    }
+    public struct HubertSettings: Sendable {
+        public var baseURL: String
+        public var apiKey: Secret
+        public var requestsPerSecond: Double
+        public var burst: Int
+        public var caFile: String?
+    }
+    public var lever: LeverSettings
+    public var hubert: HubertSettings
+    public var newApplicantStage: String
+    public var lookbackMinutes: Int
+    public var concurrency: Int
+    public var retry: RetryPolicy
+    public var autoMove: GradeStages
+    public var autoMoveByPosting: [String: GradeStages]
+    public var databasePath: String
+
+    /// Defaults of every optional setting.
+    public enum Defaults {
+        public static let leverBaseURL = "https://api.lever.co/v1"
+        public static let hubertBaseURL = "https://api.hubert.ai"
+        public static let leverRequestsPerSecond = 8.0
+        public static let leverBurst = 10
+        public static let hubertRequestsPerSecond = 4.0
+        public static let hubertBurst = 4
+        public static let newApplicantStage = "New applicant"
+        public static let lookbackMinutes = 10
+        public static let concurrency = 8
+        public static let databasePath = "lever-hubert-sync.sqlite3"
+    }
+}
+
+/// A configuration problem: exit 78. The message names the key, never a secret's value.
+public struct ConfigError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Reads and validates the configuration.
+public enum ConfigLoader {
+    /// Where the configuration file is looked for when `--config` is not given.
+    public static func defaultPath(environment: [String: String]) -> (path: String, explicit: Bool) {
+        if let path = environment["LHS_CONFIG"], !path.isEmpty { return (path, true) }
+        return ("lever-hubert-sync.yml", false)
+    }
+
+    /// Parses YAML text into the file form. An empty document is the empty configuration.
+    public static func parse(yaml: String) throws -> ConfigFile {
+        if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return ConfigFile() }
+        do {
+            return try YAMLDecoder().decode(ConfigFile.self, from: yaml)
+        } catch let error as DecodingError {
+            throw ConfigError("configuration file: \(Decoded<ConfigFile>.describe(error))")
+        } catch {
+            throw ConfigError("configuration file is not valid YAML: \(error)")
+        }
+    }
+
+    /// Replaces `${VAR}` (and `${VAR:-default}`) with the environment's values; an unset variable is an error.
+    public static func expand(_ text: String, key: String, environment: [String: String]) throws -> String {
+        guard text.contains("${") else { return text }
+        var output = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            output += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                throw ConfigError("\(key): unterminated ${ in value")
+            }
+            let expression = rest[start.upperBound..<end]
+            let name: Substring
+            var fallback: Substring?
+            if let sep = expression.range(of: ":-") {
+                name = expression[..<sep.lowerBound]
+                fallback = expression[sep.upperBound...]
+            } else {
+                name = expression
+            }
+            if let value = environment[String(name)], !value.isEmpty {
+                output += value
+            } else if let fallback {
+                output += fallback
+            } else {
+                throw ConfigError("\(key): environment variable \(name) is not set")
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        return output + rest
+    }
+
+    /// Loads the configuration: the file (if any), then the environment overrides, then validation.
+    /// Returns warnings (for example a key file readable by others) alongside.
+    public static func load(path: String?, databaseOverride: String?, environment: [String: String])
+        throws -> (config: AppConfig, warnings: [String])
+    {
+        let (candidate, explicit) = path.map { ($0, true) } ?? defaultPath(environment: environment)
+        var file = ConfigFile()
+        if FileManager.default.fileExists(atPath: candidate) {
+            guard let data = FileManager.default.contents(atPath: candidate), let text = String(data: data, encoding: .utf8) else {
+                throw ConfigError("cannot read configuration file \(candidate)")
+            }
+            file = try parse(yaml: text)
+        } else if explicit {
+            throw ConfigError("configuration file \(candidate) does not exist")
+        }
+        return try resolve(file, databaseOverride: databaseOverride, environment: environment)
+    }
+
+    /// Turns the file form into run settings, applying `${VAR}` expansion and environment overrides.
+    public static func resolve(_ file: ConfigFile, databaseOverride: String? = nil, environment: [String: String])
+        throws -> (config: AppConfig, warnings: [String])
+    {
+        var warnings: [String] = []
+        func value(_ raw: String?, _ key: String) throws -> String? {
+            guard let raw else { return nil }
+            let expanded = try expand(raw, key: key, environment: environment).trimmingCharacters(in: .whitespaces)
+            return expanded.isEmpty ? nil : expanded
+        }
+        func env(_ name: String) -> String? {
+            guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+            return value
+        }
+        func secret(inline: String?, file keyFile: String?, envName: String, key: String) throws -> Secret {
+            if let value = env(envName) { return Secret(value) }
+            if let value = try value(inline, "\(key).apiKey") { return Secret(value) }
+            if let path = try value(keyFile, "\(key).apiKeyFile") {
+                guard let data = FileManager.default.contents(atPath: path),
+                      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+                      !text.isEmpty else {
+                    throw ConfigError("\(key).apiKeyFile: cannot read a key from \(path)")
+                }
+                if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                   let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                    warnings.append("\(key).apiKeyFile \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod 600 it")
+                }
+                return Secret(text)
+            }
+            throw ConfigError("\(key).apiKey is missing: set \(envName), \(key).apiKey or \(key).apiKeyFile")
+        }
+
+        let leverBase = try env("LEVER_BASE_URL") ?? value(file.lever?.baseURL, "lever.baseURL") ?? AppConfig.Defaults.leverBaseURL
+        let hubertBase = try env("HUBERT_BASE_URL") ?? value(file.hubert?.baseURL, "hubert.baseURL") ?? AppConfig.Defaults.hubertBaseURL
+        try validateBaseURL(leverBase, key: "lever.baseURL")
+        try validateBaseURL(hubertBase, key: "hubert.baseURL")
+
+        let lever = AppConfig.LeverSettings(
+            baseURL: leverBase,
+            apiKey: try secret(inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
+            performAs: try value(file.lever?.performAs, "lever.performAs"),
+            requestsPerSecond: file.lever?.requestsPerSecond ?? AppConfig.Defaults.leverRequestsPerSecond,
+            burst: file.lever?.burst ?? AppConfig.Defaults.leverBurst,
+            caFile: try value(file.lever?.caFile, "lever.caFile"))
+        let hubert = AppConfig.HubertSettings(
+            baseURL: hubertBase,
+            apiKey: try secret(inline: file.hubert?.apiKey, file: file.hubert?.apiKeyFile, envName: "HUBERT_API_KEY", key: "hubert"),
+            requestsPerSecond: file.hubert?.requestsPerSecond ?? AppConfig.Defaults.hubertRequestsPerSecond,
+            burst: file.hubert?.burst ?? AppConfig.Defaults.hubertBurst,
+            caFile: try value(file.hubert?.caFile, "hubert.caFile"))
+        for (key, ca) in [("lever.caFile", lever.caFile), ("hubert.caFile", hubert.caFile)] {
+            if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw ConfigError("\(key): cannot read \(ca)") }
+        }
+        guard lever.requestsPerSecond > 0, hubert.requestsPerSecond > 0 else {
+            throw ConfigError("requestsPerSecond must be greater than 0")
+        }
+
+        var retry = RetryPolicy()
+        if let r = file.sync?.retry {
+            retry.maxAttempts = max(1, r.maxAttempts ?? retry.maxAttempts)
+            retry.baseDelayMs = max(0, r.baseDelayMs ?? retry.baseDelayMs)
+            retry.maxDelayMs = max(retry.baseDelayMs, r.maxDelayMs ?? retry.maxDelayMs)
+            retry.budget = max(0, r.budget ?? retry.budget)
+        }
+        let lookback = file.sync?.lookbackMinutes ?? AppConfig.Defaults.lookbackMinutes
+        guard lookback >= 0 else { throw ConfigError("sync.lookbackMinutes must not be negative") }
+
+        var byPosting: [String: GradeStages] = [:]
+        for (posting, stages) in file.autoMove?.postings ?? [:] {
+            byPosting[posting] = GradeStages(lead: try value(stages.lead, "autoMove.postings.\(posting).lead"),
+                                             passed: try value(stages.passed, "autoMove.postings.\(posting).passed"),
+                                             notQualified: try value(stages.notQualified, "autoMove.postings.\(posting).notQualified"))
+        }
+        let filePath = try value(file.database?.path, "database.path")
+        let config = AppConfig(
+            lever: lever, hubert: hubert,
+            newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage") ?? AppConfig.Defaults.newApplicantStage,
+            lookbackMinutes: lookback,
+            concurrency: max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency),
+            retry: retry,
+            autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
+                                  passed: try value(file.autoMove?.passed, "autoMove.passed"),
+                                  notQualified: try value(file.autoMove?.notQualified, "autoMove.notQualified")),
+            autoMoveByPosting: byPosting,
+            databasePath: databaseOverride ?? env("LHS_DATABASE") ?? filePath ?? AppConfig.Defaults.databasePath)
+        return (config, warnings)
+    }
+
+    /// https is required; http only for loopback hosts.
+    public static func validateBaseURL(_ text: String, key: String) throws {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              let host = components.host, !host.isEmpty else {
+            throw ConfigError("\(key) is not a valid URL")
+        }
+        switch scheme {
+        case "https": return
+        case "http":
+            if isLoopback(host) { return }
+            throw ConfigError("\(key): http:// is allowed only for loopback hosts; use https://")
+        default:
+            throw ConfigError("\(key): unsupported scheme \(scheme)")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        if h == "localhost" || h == "::1" { return true }
+        let parts = h.split(separator: ".")
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
+}

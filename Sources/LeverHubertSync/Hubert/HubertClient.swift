@@ -1,0 +1,111 @@
+import Foundation
+
+/// The Hubert REST API of contracts/hubert-api.md, behind one seam: the day Hubert publishes its real API only
+/// this adapter changes. Invitations carry an Idempotency-Key, so sending one again never emails twice.
+public struct HubertClient: Sendable {
+    let http: ServiceClient
+    let baseURL: String
+
+    public init(http: ServiceClient, baseURL: String) {
+        var base = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        if !base.hasSuffix("/v1") { base += "/v1" }
+        self.http = http
+        self.baseURL = base
+    }
+
+    /// The key of the one invitation per (opportunity, template): deterministic, so every retry and every later
+    /// pass sends the same key.
+    public static func idempotencyKey(opportunityId: String, templateId: String) -> String {
+        "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
+    }
+
+    fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String) async throws -> T {
+        let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent)
+        do {
+            return try JSONDecoder().decode(T.self, from: response.body)
+        } catch {
+            throw PassAbort.unavailable(service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
+        }
+    }
+
+    fileprivate static func segment(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: QueryString.unreserved) ?? id
+    }
+
+    /// A template, or nil when Hubert does not know it (404).
+    public func template(id: String) async throws -> HubertTemplate? {
+        do {
+            return try await get(HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))").data
+        } catch let error as APIError where error.status == 404 {
+            return nil
+        }
+    }
+
+    /// Sends an invitation (safe to repeat with the same key and body). Returns the interview and whether it was
+    /// created now (201) rather than found under the key (200).
+    public func invite(templateId: String, candidate: HubertCandidate, reference: HubertExternalReference,
+                       idempotencyKey: String) async throws -> (interview: HubertInterview, created: Bool) {
+        struct Body: Encodable {
+            var templateId: String
+            var candidate: HubertCandidate
+            var externalReference: HubertExternalReference
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = try encoder.encode(Body(templateId: templateId, candidate: candidate, externalReference: reference))
+        let request = HTTPRequestMessage(method: .post, url: baseURL + "/interviews",
+                                         headers: [(name: "Idempotency-Key", value: idempotencyKey)], body: body)
+        let response = try await http.send(request, mode: .idempotent)
+        guard let envelope = try? JSONDecoder().decode(HubertEnvelope<HubertInterview>.self, from: response.body) else {
+            throw MaybeAppliedError(service: .hubert, reason: "unreadable invitation response")
+        }
+        return (envelope.data, response.status == 201)
+    }
+
+    /// Interviews by filter, page by page, ordered by (updatedAt, id).
+    public func forEachInterviewPage(updatedSince: Millis? = nil, statuses: [String] = [], opportunityId: String? = nil,
+                                     _ handle: ([Decoded<HubertInterview>]) async throws -> Void) async throws {
+        var cursor: String?
+        var restarts = 0
+        while true {
+            var query = QueryString()
+            if let updatedSince { query.add("updatedSince", RFC3339.format(updatedSince)) }
+            for status in statuses { query.add("status", status) }
+            if let opportunityId { query.add("opportunityId", opportunityId) }
+            query.add("limit", "100")
+            if let cursor { query.add("cursor", cursor) }
+            let page: HubertInterviewPage
+            do {
+                page = try await get(HubertInterviewPage.self, "/interviews?" + query.encoded)
+            } catch let error as APIError where error.status == 400 && error.code == "invalid_cursor" && cursor != nil {
+                restarts += 1
+                guard restarts <= 3 else { throw PassAbort.unavailable(service: .hubert, reason: "cursor rejected repeatedly") }
+                cursor = nil
+                continue
+            }
+            try await handle(page.data)
+            guard let next = page.nextCursor, !next.isEmpty else { return }
+            cursor = next
+        }
+    }
+
+    /// Every interview for one opportunity (read-back of an invitation whose outcome is unknown).
+    public func interviews(opportunityId: String) async throws -> [HubertInterview] {
+        var found: [HubertInterview] = []
+        try await forEachInterviewPage(opportunityId: opportunityId) { page in
+            found += page.compactMap { if case .value(let v) = $0 { v } else { nil } }
+        }
+        return found
+    }
+}
+
+extension HubertClient {
+    /// One interview by id; nil on 404.
+    public func interview(id: String) async throws -> HubertInterview? {
+        do {
+            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))").data
+        } catch let error as APIError where error.status == 404 {
+            return nil
+        }
+    }
+}

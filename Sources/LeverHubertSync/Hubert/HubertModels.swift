@@ -1,0 +1,139 @@
+import Foundation
+
+/// A Hubert interview template (one per job role).
+public struct HubertTemplate: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var status: String
+    public var threshold: Double?
+    public init(id: String, name: String?, status: String, threshold: Double?) {
+        self.id = id; self.name = name; self.status = status; self.threshold = threshold
+    }
+    enum CodingKeys: String, CodingKey { case id, name, status, threshold }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = c.lenient(String.self, .name)
+        status = c.lenient(String.self, .status) ?? "active"
+        threshold = c.lenient(Double.self, .threshold)
+    }
+    /// Whether invitations may be sent with it.
+    public var isActive: Bool { status == "active" }
+}
+
+/// The grade of a completed interview.
+public enum HubertGrade: String, Codable, Sendable, CaseIterable {
+    case notQualified = "not_qualified"
+    case passed
+    case lead
+
+    /// The tag written to Lever for this grade.
+    public var leverTag: String {
+        switch self {
+        case .lead: "Hubert: Lead"
+        case .passed: "Hubert: Passed"
+        case .notQualified: "Hubert: Not Qualified"
+        }
+    }
+
+    /// The grade as a recruiter reads it.
+    public var label: String {
+        switch self {
+        case .lead: "Lead"
+        case .passed: "Passed"
+        case .notQualified: "Not Qualified"
+        }
+    }
+}
+
+/// The result of a completed interview.
+public struct HubertResult: Codable, Sendable, Equatable {
+    public var grade: HubertGrade
+    public var score: Double?
+    public var threshold: Double?
+    public var applicationUrl: String?
+    public var summaryUrl: String?
+    public init(grade: HubertGrade, score: Double?, threshold: Double?, applicationUrl: String?, summaryUrl: String?) {
+        self.grade = grade; self.score = score; self.threshold = threshold
+        self.applicationUrl = applicationUrl; self.summaryUrl = summaryUrl
+    }
+    enum CodingKeys: String, CodingKey { case grade, score, threshold, applicationUrl, summaryUrl }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        grade = try c.decode(HubertGrade.self, forKey: .grade)
+        score = c.lenient(Double.self, .score)
+        threshold = c.lenient(Double.self, .threshold)
+        applicationUrl = c.lenient(String.self, .applicationUrl)
+        summaryUrl = c.lenient(String.self, .summaryUrl)
+    }
+
+    /// A stable fingerprint of what the recruiter sees; a regrade changes it.
+    public var fingerprint: String {
+        "\(grade.rawValue)|\(score.map { String($0) } ?? "-")|\(threshold.map { String($0) } ?? "-")"
+    }
+}
+
+/// Who an interview is for, in Lever terms.
+public struct HubertExternalReference: Codable, Sendable, Equatable {
+    public var source: String
+    public var opportunityId: String
+    public var postingId: String?
+    public init(source: String = "lever", opportunityId: String, postingId: String?) {
+        self.source = source; self.opportunityId = opportunityId; self.postingId = postingId
+    }
+}
+
+/// The candidate fields sent with an invitation.
+public struct HubertCandidate: Codable, Sendable, Equatable {
+    public var firstName: String
+    public var lastName: String?
+    public var email: String
+    public var phoneNumber: String?
+    public init(firstName: String, lastName: String?, email: String, phoneNumber: String?) {
+        self.firstName = firstName; self.lastName = lastName; self.email = email; self.phoneNumber = phoneNumber
+    }
+
+    /// Splits a Lever name so that `firstName + " " + lastName` gives it back; a one-word name goes to `firstName`.
+    public static func splitName(_ name: String) -> (first: String, last: String?) {
+        guard let space = name.firstIndex(of: " ") else { return (name, nil) }
+        return (String(name[..<space]), String(name[name.index(after: space)...]))
+    }
+}
+
+/// An interview as Hubert reports it.
+public struct HubertInterview: Decodable, Sendable, Equatable {
+    public var id: String
+    public var templateId: String
+    public var externalReference: HubertExternalReference?
+    public var status: String
+    public var updatedAt: Millis?
+    public var result: HubertResult?
+    public init(id: String, templateId: String, externalReference: HubertExternalReference?, status: String,
+                updatedAt: Millis?, result: HubertResult?) {
+        self.id = id; self.templateId = templateId; self.externalReference = externalReference
+        self.status = status; self.updatedAt = updatedAt; self.result = result
+    }
+    enum CodingKeys: String, CodingKey { case id, templateId, externalReference, status, updatedAt, result }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        templateId = c.lenient(String.self, .templateId) ?? ""
+        externalReference = c.lenient(HubertExternalReference.self, .externalReference)
+        status = c.lenient(String.self, .status) ?? "invited"
+        updatedAt = c.lenient(String.self, .updatedAt).flatMap(RFC3339.parse)
+        result = c.lenient(HubertResult.self, .result)
+    }
+    /// Whether a result is ready to be written back.
+    public var isCompleted: Bool { status == "completed" && result != nil }
+}
+
+/// One page of `GET /v1/interviews`.
+public struct HubertInterviewPage: Decodable, Sendable {
+    public var data: [Decoded<HubertInterview>]
+    public var nextCursor: String?
+}
+
+/// `{data: …}` around a single Hubert object.
+public struct HubertEnvelope<T: Decodable & Sendable>: Decodable, Sendable {
+    public var data: T
+}

@@ -1,0 +1,204 @@
+import Foundation
+
+/// Filters for `GET /opportunities`. Bounds are integer milliseconds, inclusive, as Lever defines them.
+public struct OpportunityFilter: Sendable, Equatable {
+    public var postingIds: [String] = []
+    public var stageIds: [String] = []
+    public var createdAt: ClosedRange<Millis>?
+    public var advancedAt: ClosedRange<Millis>?
+    public var updatedAt: ClosedRange<Millis>?
+    public var archived: Bool?
+    public var expand: [String] = ["applications", "stage"]
+    public init() {}
+}
+
+/// The Lever v1 Data API, as far as this tool uses it. Reads page with opaque offset tokens; writes carry `perform_as`.
+/// Tags, links and stage moves have set semantics and are safe to repeat; creating a note is not.
+public struct LeverClient: Sendable {
+    let http: ServiceClient
+    let baseURL: String
+    /// How often a page whose body does not parse is fetched again before the pass stops (exit 75).
+    let malformedPageRetries = 2
+    /// How often a window restarts after "Invalid offset token" before the pass stops.
+    let staleTokenRestarts = 3
+
+    public init(http: ServiceClient, baseURL: String) {
+        self.http = http
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+    }
+
+    private func url(_ path: String, _ query: QueryString) -> String {
+        query.isEmpty ? baseURL + path : baseURL + path + "?" + query.encoded
+    }
+
+    private static func pathSegment(_ id: String) -> String {
+        id.addingPercentEncoding(withAllowedCharacters: QueryString.unreserved) ?? id
+    }
+
+    private func getJSON<T: Decodable>(_ type: T.Type, _ path: String, _ query: QueryString) async throws -> T {
+        var attempt = 0
+        while true {
+            let response = try await http.send(HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent)
+            do {
+                return try JSONDecoder().decode(T.self, from: response.body)
+            } catch {
+                attempt += 1
+                if attempt > malformedPageRetries {
+                    throw PassAbort.unavailable(service: .lever, reason: "malformed response from \(path)")
+                }
+            }
+        }
+    }
+
+    /// Pages through a list, calling `handle` for each page as it arrives (memory stays flat). On a stale offset
+    /// token the list restarts from its first page; handlers must be idempotent (the ledger makes them so).
+    public func forEachPage<T: Decodable & Sendable>(
+        _ path: String, query base: QueryString, as: T.Type,
+        _ handle: (LeverPage<T>) async throws -> Void
+    ) async throws {
+        var offset: String?
+        var restarts = 0
+        while true {
+            var query = base
+            if let offset { query.addToken("offset", offset) }
+            let page: LeverPage<T>
+            do {
+                page = try await getJSON(LeverPage<T>.self, path, query)
+            } catch let error as APIError where offset != nil && error.status == 400
+                && (error.message ?? "").lowercased().contains("offset") {
+                restarts += 1
+                if restarts > staleTokenRestarts {
+                    throw PassAbort.unavailable(service: .lever, reason: "offset token rejected repeatedly for \(path)")
+                }
+                offset = nil
+                continue
+            }
+            try await handle(page)
+            guard page.hasNext, let next = page.next, !next.isEmpty else { return }
+            offset = next
+        }
+    }
+
+    /// Every posting (any state, confidential included where the key may see them).
+    public func forEachPostingPage(_ handle: (LeverPage<LeverPosting>) async throws -> Void) async throws {
+        var query = QueryString()
+        query.add("limit", "100")
+        query.add("confidentiality", "all")
+        try await forEachPage("/postings", query: query, as: LeverPosting.self, handle)
+    }
+
+    /// Opportunities matching `filter`, page by page.
+    public func forEachOpportunityPage(_ filter: OpportunityFilter,
+                                       _ handle: (LeverPage<LeverOpportunity>) async throws -> Void) async throws {
+        var query = QueryString()
+        query.add("limit", "100")
+        for id in filter.postingIds { query.add("posting_id", id) }
+        for id in filter.stageIds { query.add("stage_id", id) }
+        if let range = filter.createdAt {
+            query.add("created_at_start", String(range.lowerBound))
+            query.add("created_at_end", String(range.upperBound))
+        }
+        if let range = filter.advancedAt {
+            query.add("advanced_at_start", String(range.lowerBound))
+            query.add("advanced_at_end", String(range.upperBound))
+        }
+        if let range = filter.updatedAt {
+            query.add("updated_at_start", String(range.lowerBound))
+            query.add("updated_at_end", String(range.upperBound))
+        }
+        if let archived = filter.archived { query.add("archived", archived ? "true" : "false") }
+        query.add("confidentiality", "all")
+        for item in filter.expand { query.add("expand", item) }
+        try await forEachPage("/opportunities", query: query, as: LeverOpportunity.self, handle)
+    }
+
+    /// One opportunity with applications and stage expanded; nil when Lever says it does not exist (404).
+    public func opportunity(id: String) async throws -> LeverOpportunity? {
+        var query = QueryString()
+        query.add("expand", "applications")
+        query.add("expand", "stage")
+        do {
+            return try await getJSON(LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query).data
+        } catch let error as APIError where error.status == 404 {
+            return nil
+        }
+    }
+
+    /// The account's pipeline stages.
+    public func stages() async throws -> [LeverStage] {
+        var stages: [LeverStage] = []
+        try await forEachPage("/stages", query: QueryString(), as: LeverStage.self) { stages += $0.items }
+        return stages
+    }
+
+    /// Active users with this e-mail address.
+    public func users(email: String) async throws -> [LeverUser] {
+        var query = QueryString()
+        query.add("email", email)
+        var users: [LeverUser] = []
+        try await forEachPage("/users", query: query, as: LeverUser.self) { users += $0.items }
+        return users
+    }
+
+    /// One user by id; nil on 404.
+    public func user(id: String) async throws -> LeverUser? {
+        do {
+            return try await getJSON(LeverEnvelope<LeverUser>.self, "/users/\(Self.pathSegment(id))", QueryString()).data
+        } catch let error as APIError where error.status == 404 {
+            return nil
+        }
+    }
+
+    /// Every note of an opportunity (used to find a note the sync wrote but did not see confirmed).
+    public func notes(opportunityId: String) async throws -> [LeverNote] {
+        var notes: [LeverNote] = []
+        var query = QueryString()
+        query.add("limit", "100")
+        try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/notes", query: query,
+                              as: LeverNote.self) { notes += $0.items }
+        return notes
+    }
+
+    /// Opportunities deleted since `since` (ms).
+    public func forEachDeletedPage(since: Millis, _ handle: (LeverPage<LeverDeletedOpportunity>) async throws -> Void) async throws {
+        var query = QueryString()
+        query.add("limit", "100")
+        query.add("deleted_at_start", String(since))
+        try await forEachPage("/opportunities/deleted", query: query, as: LeverDeletedOpportunity.self, handle)
+    }
+
+    private func write(_ method: HTTPMethod, _ path: String, performAs: String?, body: [String: Any],
+                       mode: RetryMode = .idempotent) async throws -> HTTPResponseMessage {
+        var query = QueryString()
+        if let performAs { query.add("perform_as", performAs) }
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data), mode: mode)
+    }
+
+    /// Adds tags (set semantics: repeating is harmless).
+    public func addTags(opportunityId: String, tags: [String], performAs: String?) async throws {
+        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/addTags", performAs: performAs, body: ["tags": tags])
+    }
+
+    /// Removes tags (set semantics).
+    public func removeTags(opportunityId: String, tags: [String], performAs: String?) async throws {
+        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/removeTags", performAs: performAs, body: ["tags": tags])
+    }
+
+    /// Adds links to the opportunity's contact (set semantics).
+    public func addLinks(opportunityId: String, links: [String], performAs: String?) async throws {
+        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/addLinks", performAs: performAs, body: ["links": links])
+    }
+
+    /// Moves the opportunity to a stage (`PUT …/stage`; repeating is harmless).
+    public func moveStage(opportunityId: String, stageId: String, performAs: String?) async throws {
+        _ = try await write(.put, "/opportunities/\(Self.pathSegment(opportunityId))/stage", performAs: performAs, body: ["stage": stageId])
+    }
+
+    /// Creates a note. **Not idempotent**: guard with the ledger; throws `MaybeAppliedError` when the outcome is unknown.
+    public func addNote(opportunityId: String, text: String, performAs: String?) async throws -> String? {
+        let response = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/notes", performAs: performAs,
+                                       body: ["value": text], mode: .nonIdempotent)
+        return (try? JSONDecoder().decode(LeverEnvelope<LeverCreatedNote>.self, from: response.body))?.data.noteId
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+
+/// One page of a Lever list: `{data, hasNext, next}`. An absent `hasNext` means this is the last page.
+public struct LeverPage<T: Decodable & Sendable>: Decodable, Sendable {
+    public var data: [Decoded<T>]
+    public var hasNext: Bool
+    public var next: String?
+
+    enum CodingKeys: String, CodingKey { case data, hasNext, next }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        data = try c.decode([Decoded<T>].self, forKey: .data)
+        hasNext = c.lenient(Bool.self, .hasNext) ?? false
+        next = c.lenient(String.self, .next)
+    }
+
+    /// The items that decoded.
+    public var items: [T] { data.compactMap { if case .value(let v) = $0 { v } else { nil } } }
+    /// The items that did not decode, with their ids where readable.
+    public var failures: [(id: String?, reason: String)] {
+        data.compactMap { if case .failure(let id, let reason) = $0 { (id, reason) } else { nil } }
+    }
+}
+
+/// A single-object response: `{data: {...}}`.
+public struct LeverEnvelope<T: Decodable & Sendable>: Decodable, Sendable {
+    public var data: T
+}
+
+/// A posting, reduced to what the sync needs.
+public struct LeverPosting: Decodable, Sendable, Equatable {
+    public var id: String
+    public var text: String?
+    public var state: String?
+    public var tags: [String]
+    public var showURL: String?
+
+    enum CodingKeys: String, CodingKey { case id, text, state, tags, urls }
+    struct URLs: Decodable { var show: String? }
+
+    public init(id: String, text: String?, state: String?, tags: [String], showURL: String? = nil) {
+        self.id = id; self.text = text; self.state = state; self.tags = tags; self.showURL = showURL
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        text = c.lenient(String.self, .text)
+        state = c.lenient(String.self, .state)
+        tags = c.lenientArray(String.self, .tags)
+        showURL = c.lenient(URLs.self, .urls)?.show
+    }
+}
+
+/// A stage of the account's pipeline.
+public struct LeverStage: Decodable, Sendable, Equatable {
+    public var id: String
+    public var text: String
+    public init(id: String, text: String) { self.id = id; self.text = text }
+    enum CodingKeys: String, CodingKey { case id, text }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        text = c.lenient(String.self, .text) ?? id
+    }
+}
+
+/// A Lever user (for `perform_as`).
+public struct LeverUser: Decodable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var email: String?
+    public var deactivatedAt: Millis?
+    enum CodingKeys: String, CodingKey { case id, name, email, deactivatedAt }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = c.lenient(String.self, .name)
+        email = c.lenient(String.self, .email)
+        deactivatedAt = c.milliseconds(.deactivatedAt)
+    }
+}
+
+/// One entry of an opportunity's stage history.
+public struct LeverStageChange: Decodable, Sendable, Equatable {
+    public var toStageId: String?
+    public var updatedAt: Millis?
+    public init(toStageId: String?, updatedAt: Millis?) { self.toStageId = toStageId; self.updatedAt = updatedAt }
+    enum CodingKeys: String, CodingKey { case toStageId, updatedAt }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        toStageId = c.lenient(String.self, .toStageId)
+        updatedAt = c.milliseconds(.updatedAt)
+    }
+}
+
+/// An application: an id only, or expanded with its posting and creation time.
+public struct LeverApplication: Decodable, Sendable, Equatable {
+    public var id: String?
+    public var postingId: String?
+    public var createdAt: Millis?
+    public init(id: String?, postingId: String?, createdAt: Millis?) {
+        self.id = id; self.postingId = postingId; self.createdAt = createdAt
+    }
+    enum CodingKeys: String, CodingKey { case id, posting, createdAt }
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer(), let id = try? single.decode(String.self) {
+            self.id = id
+            return
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = c.lenient(String.self, .id)
+        createdAt = c.milliseconds(.createdAt)
+        if let posting = c.lenient(String.self, .posting) {
+            postingId = posting
+        } else if let posting = c.lenient(LeverStage.self, .posting) {
+            postingId = posting.id
+        }
+    }
+}
+
+/// An opportunity (one candidacy), reduced to what the sync needs. Tolerates every shape seen in real data:
+/// stage as an id or `{id,text}`, `archived` object or legacy top-level `archivedAt`, nulls and missing keys.
+public struct LeverOpportunity: Decodable, Sendable, Equatable {
+    public var id: String
+    public var name: String?
+    public var emails: [String]
+    public var phones: [String]
+    public var stageId: String?
+    public var stageChanges: [LeverStageChange]
+    public var archivedAt: Millis?
+    public var isArchived: Bool
+    public var tags: [String]
+    public var links: [String]
+    public var applications: [LeverApplication]
+    public var createdAt: Millis?
+    public var updatedAt: Millis?
+    public var lastAdvancedAt: Millis?
+    /// `dataProtection.contact.allowed`; nil when Lever gives no data-protection settings.
+    public var contactAllowed: Bool?
+    public var isAnonymized: Bool
+    public var showURL: String?
+
+    public init(id: String, name: String? = nil, emails: [String] = [], phones: [String] = [], stageId: String? = nil,
+                stageChanges: [LeverStageChange] = [], archivedAt: Millis? = nil, isArchived: Bool = false,
+                tags: [String] = [], links: [String] = [], applications: [LeverApplication] = [],
+                createdAt: Millis? = nil, updatedAt: Millis? = nil, lastAdvancedAt: Millis? = nil,
+                contactAllowed: Bool? = nil, isAnonymized: Bool = false, showURL: String? = nil) {
+        self.id = id; self.name = name; self.emails = emails; self.phones = phones; self.stageId = stageId
+        self.stageChanges = stageChanges; self.archivedAt = archivedAt; self.isArchived = isArchived
+        self.tags = tags; self.links = links; self.applications = applications; self.createdAt = createdAt
+        self.updatedAt = updatedAt; self.lastAdvancedAt = lastAdvancedAt; self.contactAllowed = contactAllowed
+        self.isAnonymized = isAnonymized; self.showURL = showURL
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, emails, phones, stage, stageChanges, archived, archivedAt, tags, links, applications
+        case createdAt, updatedAt, lastAdvancedAt, dataProtection, isAnonymized, urls
+    }
+    struct Phone: Decodable { var value: String? }
+    struct Archived: Decodable {
+        var archivedAt: Millis?
+        enum CodingKeys: String, CodingKey { case archivedAt }
+        init(from decoder: any Decoder) throws {
+            archivedAt = try decoder.container(keyedBy: CodingKeys.self).milliseconds(.archivedAt)
+        }
+    }
+    struct DataProtection: Decodable {
+        struct Permission: Decodable { var allowed: Bool? }
+        var contact: Permission?
+    }
+    struct URLs: Decodable { var show: String? }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        guard !id.isEmpty else {
+            throw DecodingError.dataCorruptedError(forKey: .id, in: c, debugDescription: "empty opportunity id")
+        }
+        name = c.lenient(String.self, .name)
+        emails = c.lenientArray(String.self, .emails).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        phones = c.lenientArray(Phone.self, .phones).compactMap(\.value)
+        if let stage = c.lenient(String.self, .stage) {
+            stageId = stage
+        } else {
+            stageId = c.lenient(LeverStage.self, .stage)?.id
+        }
+        stageChanges = c.lenientArray(LeverStageChange.self, .stageChanges)
+        let archived = c.lenient(Archived.self, .archived)
+        let legacy = c.milliseconds(.archivedAt)
+        archivedAt = archived?.archivedAt ?? legacy
+        isArchived = archived != nil || legacy != nil
+        tags = c.lenientArray(String.self, .tags)
+        links = c.lenientArray(String.self, .links)
+        applications = c.lenientArray(LeverApplication.self, .applications)
+        createdAt = c.milliseconds(.createdAt)
+        updatedAt = c.milliseconds(.updatedAt)
+        lastAdvancedAt = c.milliseconds(.lastAdvancedAt)
+        contactAllowed = c.lenient(DataProtection.self, .dataProtection)?.contact?.allowed
+        isAnonymized = c.lenient(Bool.self, .isAnonymized) ?? false
+        showURL = c.lenient(URLs.self, .urls)?.show
+    }
+
+    /// The posting this opportunity applied to, when applications are expanded.
+    public var postingId: String? { applications.lazy.compactMap(\.postingId).first }
+
+    /// When the application was created (expanded application first, else the opportunity's creation).
+    public var appliedAt: Millis? { applications.lazy.compactMap(\.createdAt).first ?? createdAt }
+
+    /// When the opportunity last entered `stageId`, from its stage history (or `lastAdvancedAt` when it stands there).
+    public func enteredStage(_ stage: String) -> Millis? {
+        if let change = stageChanges.last(where: { $0.toStageId == stage }), let at = change.updatedAt { return at }
+        if stageId == stage { return lastAdvancedAt }
+        return nil
+    }
+}
+
+/// A note on an opportunity: its id and the text of its fields (where the sync's marker is searched).
+public struct LeverNote: Decodable, Sendable {
+    public var id: String
+    public var texts: [String]
+    enum CodingKeys: String, CodingKey { case id, text, fields }
+    struct Field: Decodable {
+        var value: String?
+        enum CodingKeys: String, CodingKey { case value }
+        init(from decoder: any Decoder) throws {
+            value = try decoder.container(keyedBy: CodingKeys.self).lenient(String.self, .value)
+        }
+    }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        texts = [c.lenient(String.self, .text)].compactMap { $0 } + c.lenientArray(Field.self, .fields).compactMap(\.value)
+    }
+}
+
+/// The answer to creating a note: `{data:{noteId}}` per the docs, or a full note plus `noteId` in reality.
+public struct LeverCreatedNote: Decodable, Sendable {
+    public var noteId: String?
+    enum CodingKeys: String, CodingKey { case noteId, id }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        noteId = c.lenient(String.self, .noteId) ?? c.lenient(String.self, .id)
+    }
+}
+
+/// An entry of `/opportunities/deleted`.
+public struct LeverDeletedOpportunity: Decodable, Sendable {
+    public var id: String
+    public var deletedAt: Millis?
+    enum CodingKeys: String, CodingKey { case id, deletedAt }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        deletedAt = c.milliseconds(.deletedAt)
+    }
+}
+
+/// The error body `{code, message}` of a Lever error response.
+public struct LeverErrorBody: Decodable, Sendable {
+    public var code: String?
+    public var message: String?
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// The result of `check`: a checklist a person can read, and one exit status (0, 77 or 78).
+public struct CheckReport: Codable, Sendable {
+    public struct Item: Codable, Sendable {
+        public var name: String
+        public var ok: Bool
+        public var detail: String
+        public init(name: String, ok: Bool, detail: String) { self.name = name; self.ok = ok; self.detail = detail }
+    }
+    public var items: [Item]
+    public var exitCode: Int32
+    public init(items: [Item], exitCode: Int32) { self.items = items; self.exitCode = exitCode }
+}
+
+/// Validates configuration, both credentials, each Lever permission the integration needs, the perform-as user,
+/// the configured stages and every posting's Hubert tag, without writing anything.
+public struct Checker: Sendable {
+    let runtime: SyncRuntime
+    let warnings: [String]
+
+    public init(runtime: SyncRuntime, warnings: [String] = []) {
+        self.runtime = runtime
+        self.warnings = warnings
+    }
+
+    public func run() async -> CheckReport {
+        var items: [CheckReport.Item] = [CheckReport.Item(name: "configuration", ok: true, detail: "loaded")]
+        for warning in warnings { items.append(.init(name: "configuration warning", ok: true, detail: warning)) }
+        var exit: Int32 = 0
+        func fail(_ name: String, _ detail: String, code: Int32) {
+            items.append(.init(name: name, ok: false, detail: detail))
+            if exit == 0 || code == 77 { exit = code }
+        }
+        let lever = runtime.lever
+        let config = runtime.config
+
+        // Lever permissions, one read each.
+        func probe(_ name: String, _ body: () async throws -> String) async -> Bool {
+            do {
+                items.append(.init(name: name, ok: true, detail: try await body()))
+                return true
+            } catch let abort as PassAbort {
+                if case .credentialsRefused(let service, let status) = abort {
+                    fail(name, "\(service.rawValue) refused the request (HTTP \(status)): the key lacks this permission or is invalid", code: 77)
+                } else {
+                    fail(name, abort.description, code: abort.exitCode)
+                }
+            } catch {
+                fail(name, "\(error)", code: 78)
+            }
+            return false
+        }
+
+        var stages: [LeverStage] = []
+        _ = await probe("lever stages (View all stages)") {
+            stages = try await lever.stages()
+            return "\(stages.count) stages"
+        }
+        var postings: [LeverPosting] = []
+        _ = await probe("lever postings (View all postings)") {
+            try await lever.forEachPostingPage { postings += $0.items }
+            return "\(postings.count) postings"
+        }
+        _ = await probe("lever tags (View all tags)") {
+            _ = try await lever.http.send(HTTPRequestMessage(method: .get, url: lever.baseURL + "/tags?limit=1"), mode: .idempotent)
+            return "readable"
+        }
+        var sampleOpportunity: String?
+        _ = await probe("lever opportunities (View and manage all opportunities)") {
+            var filter = OpportunityFilter()
+            filter.expand = []
+            try await lever.forEachPage("/opportunities", query: { var q = QueryString(); q.add("limit", "1"); return q }(),
+                                        as: LeverOpportunity.self) { page in sampleOpportunity = sampleOpportunity ?? page.items.first?.id }
+            return "readable"
+        }
+        if let id = sampleOpportunity {
+            _ = await probe("lever notes (View and manage all candidates' notes)") {
+                "\(try await lever.notes(opportunityId: id).count) notes on a sample opportunity"
+            }
+            _ = await probe("lever applications (View all candidates' applications)") {
+                _ = try await lever.http.send(HTTPRequestMessage(method: .get, url: lever.baseURL + "/opportunities/\(id)/applications"),
+                                              mode: .idempotent)
+                return "readable"
+            }
+        } else {
+            items.append(.init(name: "lever notes and applications", ok: true, detail: "no opportunity to try them on"))
+        }
+        _ = await probe("lever users / perform-as user") {
+            guard let performAs = config.lever.performAs else { return "performAs not set: writes are made without perform_as" }
+            if performAs.contains("@") {
+                let users = try await lever.users(email: performAs)
+                guard let user = users.first(where: { $0.deactivatedAt == nil }) else {
+                    throw PassAbort.configuration("lever.performAs: no active Lever user has that e-mail address")
+                }
+                return "resolves to user \(user.id)"
+            }
+            guard let user = try await lever.user(id: performAs) else {
+                throw PassAbort.configuration("lever.performAs: no Lever user with id \(performAs)")
+            }
+            return user.deactivatedAt == nil ? "user \(user.id) is active" : "user \(user.id) is DEACTIVATED"
+        }
+        if !stages.isEmpty {
+            var named: [(String, String)] = [("sync.newApplicantStage", config.newApplicantStage)]
+            for grade in HubertGrade.allCases { if let s = config.autoMove[grade] { named.append(("autoMove.\(grade.rawValue)", s)) } }
+            for (posting, grades) in config.autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
+                for grade in HubertGrade.allCases { if let s = grades[grade] { named.append(("autoMove.postings.\(posting).\(grade.rawValue)", s)) } }
+            }
+            for (key, value) in named {
+                if let id = StageResolver.resolve(value, in: stages) {
+                    items.append(.init(name: "stage \(key)", ok: true, detail: "\"\(value)\" is stage \(id)"))
+                } else if key == "sync.newApplicantStage" && value == AppConfig.Defaults.newApplicantStage {
+                    items.append(.init(name: "stage \(key)", ok: true, detail: "not listed; falls back to applicant-new"))
+                } else {
+                    fail("stage \(key)", "no Lever stage named or with id \"\(value)\"", code: 78)
+                }
+            }
+        }
+
+        // Hubert credential and every posting's tag.
+        var hubertChecked = false
+        var templateStatus: [String: String] = [:]
+        for posting in postings.sorted(by: { $0.id < $1.id }) {
+            switch Planner.hubertTemplate(tags: posting.tags) {
+            case .none: continue
+            case .invalid(let reason, let message):
+                fail("posting \(posting.id) (\(posting.text ?? ""))", "\(reason): \(message)", code: 78)
+            case .template(let template):
+                if templateStatus[template] == nil {
+                    let ok = await probe("hubert template \(template)") {
+                        let found = try await runtime.hubert.template(id: template)
+                        templateStatus[template] = found?.status ?? "missing"
+                        return found.map { "\($0.name ?? "unnamed"), \($0.status)" } ?? "unknown to Hubert"
+                    }
+                    hubertChecked = hubertChecked || ok
+                }
+                let status = templateStatus[template] ?? "unchecked"
+                if status == "active" {
+                    items.append(.init(name: "posting \(posting.id) (\(posting.text ?? ""))", ok: true, detail: "template \(template) active"))
+                } else {
+                    fail("posting \(posting.id) (\(posting.text ?? ""))", "template \(template) is \(status)", code: 78)
+                }
+            }
+        }
+        if !hubertChecked {
+            _ = await probe("hubert credential") {
+                try await runtime.hubert.forEachInterviewPage(statuses: ["completed"]) { _ in }
+                return "accepted"
+            }
+        }
+        return CheckReport(items: items, exitCode: exit)
+    }
+}

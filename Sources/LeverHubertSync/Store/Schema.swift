@@ -1,0 +1,94 @@
+import GRDB
+
+/// The store's schema as named migrations, run at open. Constraints live in the schema so that even buggy code
+/// cannot store an inconsistent ledger. The store holds ids and outcomes, never names or e-mail addresses.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE checkpoint (
+                    stream TEXT PRIMARY KEY NOT NULL,
+                    at_ms INTEGER NOT NULL CHECK (at_ms >= 0),
+                    updated_ms INTEGER NOT NULL
+                );
+                -- When each posting was first seen carrying its Hubert tag.
+                CREATE TABLE posting_tag (
+                    posting_id TEXT NOT NULL CHECK (posting_id <> ''),
+                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                    first_seen_ms INTEGER NOT NULL,
+                    last_seen_ms INTEGER NOT NULL,
+                    PRIMARY KEY (posting_id, template_id)
+                );
+                -- One invitation per (opportunity, template), ever. 'pending' = intent recorded, outcome unknown.
+                CREATE TABLE invitation (
+                    opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
+                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                    posting_id TEXT NOT NULL,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'refused')),
+                    interview_id TEXT UNIQUE,
+                    interview_status TEXT,
+                    stage_at_invitation TEXT,
+                    refusal TEXT,
+                    created_ms INTEGER NOT NULL,
+                    sent_ms INTEGER,
+                    updated_ms INTEGER NOT NULL,
+                    PRIMARY KEY (opportunity_id, template_id),
+                    CHECK (state <> 'sent' OR interview_id IS NOT NULL)
+                );
+                -- Write-back steps of one result version (fingerprint) of one interview.
+                CREATE TABLE result_step (
+                    interview_id TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    step TEXT NOT NULL CHECK (step IN ('tag', 'note', 'link', 'move')),
+                    opportunity_id TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+                    marker TEXT,
+                    note_id TEXT,
+                    updated_ms INTEGER NOT NULL,
+                    PRIMARY KEY (interview_id, fingerprint, step),
+                    CHECK (step <> 'note' OR marker IS NOT NULL)
+                );
+                -- The latest result version fully written back, per interview.
+                CREATE TABLE applied_result (
+                    interview_id TEXT PRIMARY KEY NOT NULL,
+                    opportunity_id TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    grade TEXT NOT NULL CHECK (grade IN ('lead', 'passed', 'not_qualified')),
+                    applied_ms INTEGER NOT NULL
+                );
+                CREATE TABLE run (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('run', 'backfill')),
+                    started_ms INTEGER NOT NULL,
+                    finished_ms INTEGER,
+                    exit_code INTEGER,
+                    counts_json TEXT,
+                    lever_requests INTEGER NOT NULL DEFAULT 0,
+                    hubert_requests INTEGER NOT NULL DEFAULT 0,
+                    message TEXT
+                );
+                -- Items a human must look at; one row per (opportunity, posting, reason), refreshed while it lasts.
+                CREATE TABLE problem (
+                    opportunity_id TEXT NOT NULL DEFAULT '',
+                    posting_id TEXT NOT NULL DEFAULT '',
+                    reason TEXT NOT NULL CHECK (reason <> ''),
+                    message TEXT NOT NULL,
+                    first_seen_ms INTEGER NOT NULL,
+                    last_seen_ms INTEGER NOT NULL,
+                    run_id TEXT NOT NULL,
+                    PRIMARY KEY (opportunity_id, posting_id, reason)
+                );
+                -- What Hubert said of a template when last asked ('missing' = 404).
+                CREATE TABLE template_cache (
+                    template_id TEXT PRIMARY KEY NOT NULL,
+                    status TEXT NOT NULL,
+                    threshold REAL,
+                    checked_ms INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

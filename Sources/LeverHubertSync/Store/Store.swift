@@ -1,0 +1,369 @@
+import Foundation
+import GRDB
+
+/// A recorded invitation.
+public struct InvitationRecord: Sendable, Equatable {
+    public enum State: String, Sendable { case pending, sent, refused }
+    public var opportunityId: String
+    public var templateId: String
+    public var postingId: String
+    public var state: State
+    public var interviewId: String?
+    public var stageAtInvitation: String?
+}
+
+/// A recorded write-back step of one result version.
+public struct ResultStepRecord: Sendable, Equatable {
+    public enum Step: String, Sendable, CaseIterable { case tag, note, link, move }
+    public var interviewId: String
+    public var fingerprint: String
+    public var step: Step
+    public var opportunityId: String
+    public var done: Bool
+    public var marker: String?
+}
+
+/// A problem found in a pass, for `--json` and `status`.
+public struct Problem: Sendable, Equatable, Codable {
+    public var opportunityId: String?
+    public var postingId: String?
+    public var reason: String
+    public var message: String
+    public init(opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String) {
+        self.opportunityId = opportunityId; self.postingId = postingId; self.reason = reason; self.message = message
+    }
+}
+
+/// The SQLite store: one type owns the connection, runs migrations at open and exposes one method per intention,
+/// each one transaction. WAL, a busy timeout, and a file only its owner can read (0600).
+public final class Store: Sendable {
+    let writer: any DatabaseWriter
+    /// Where the database lives; nil for an in-memory store.
+    public let path: String?
+
+    /// Opens (creating if needed, mode 0600) the database at `path` and migrates it.
+    public init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: path) {
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+            if fd >= 0 { close(fd) }
+        }
+        chmod(path, 0o600)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.foreignKeysEnabled = true
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try Schema.migrator.migrate(pool)
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            chmod(path + suffix, 0o600)
+        }
+        self.writer = pool
+        self.path = path
+    }
+
+    /// An empty in-memory store (dry runs on a database that does not exist yet, tests).
+    public init() throws {
+        let queue = try DatabaseQueue()
+        try Schema.migrator.migrate(queue)
+        self.writer = queue
+        self.path = nil
+    }
+
+    // MARK: Checkpoints
+
+    /// The checkpoint of a stream, in ms; nil before the first pass.
+    public func checkpoint(_ stream: String) async throws -> Millis? {
+        try await writer.read { db in
+            try Millis.fetchOne(db, sql: "SELECT at_ms FROM checkpoint WHERE stream = ?", arguments: [stream])
+        }
+    }
+
+    /// Every checkpoint.
+    public func checkpoints() async throws -> [String: Millis] {
+        try await writer.read { db in
+            var result: [String: Millis] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint") { result[row["stream"]] = row["at_ms"] }
+            return result
+        }
+    }
+
+    /// Moves checkpoints forward (never backwards) in one transaction.
+    public func advanceCheckpoints(_ values: [String: Millis], now: Millis) async throws {
+        try await writer.write { db in
+            for (stream, at) in values {
+                try db.execute(sql: """
+                    INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
+                    ON CONFLICT (stream) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), updated_ms = excluded.updated_ms
+                    """, arguments: [stream, at, now])
+            }
+        }
+    }
+
+    // MARK: Postings
+
+    /// When each (posting, template) pair was first seen.
+    public func postingTags() async throws -> [String: Millis] {
+        try await writer.read { db in
+            var result: [String: Millis] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT posting_id, template_id, first_seen_ms FROM posting_tag") {
+                let posting: String = row["posting_id"]
+                let template: String = row["template_id"]
+                result[posting + "|" + template] = row["first_seen_ms"]
+            }
+            return result
+        }
+    }
+
+    /// Records tagged postings; a pair seen before keeps its first-seen time.
+    public func recordPostingTags(_ tags: [(postingId: String, templateId: String, firstSeen: Millis)], now: Millis) async throws {
+        try await writer.write { db in
+            for tag in tags {
+                try db.execute(sql: """
+                    INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms
+                    """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now])
+            }
+        }
+    }
+
+    // MARK: Templates
+
+    /// What Hubert last said of a template, if asked after `freshAfter`.
+    public func cachedTemplate(_ id: String, freshAfter: Millis) async throws -> (status: String, threshold: Double?)? {
+        try await writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT status, threshold FROM template_cache WHERE template_id = ? AND checked_ms >= ?",
+                                             arguments: [id, freshAfter]) else { return nil }
+            return (row["status"], row["threshold"])
+        }
+    }
+
+    /// Remembers what Hubert said of a template.
+    public func cacheTemplate(_ id: String, status: String, threshold: Double?, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO template_cache (template_id, status, threshold, checked_ms) VALUES (?, ?, ?, ?)",
+                           arguments: [id, status, threshold, now])
+        }
+    }
+
+    // MARK: Invitations
+
+    private static func invitation(_ row: Row) -> InvitationRecord {
+        InvitationRecord(opportunityId: row["opportunity_id"], templateId: row["template_id"], postingId: row["posting_id"],
+                         state: InvitationRecord.State(rawValue: row["state"]) ?? .pending, interviewId: row["interview_id"],
+                         stageAtInvitation: row["stage_at_invitation"])
+    }
+
+    /// The invitation of (opportunity, template), if any.
+    public func invitation(opportunityId: String, templateId: String) async throws -> InvitationRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM invitation WHERE opportunity_id = ? AND template_id = ?",
+                             arguments: [opportunityId, templateId]).map(Self.invitation)
+        }
+    }
+
+    /// Invitations whose outcome is not known yet (the process died or the answer was lost).
+    public func pendingInvitations() async throws -> [InvitationRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM invitation WHERE state = 'pending' ORDER BY created_ms").map(Self.invitation)
+        }
+    }
+
+    /// Records the intent to invite, before the request is sent. Returns false when a record already exists.
+    @discardableResult
+    public func recordInvitationIntent(_ record: InvitationRecord, idempotencyKey: String, now: Millis) async throws -> Bool {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state,
+                    stage_at_invitation, created_ms, updated_ms)
+                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                """, arguments: [record.opportunityId, record.templateId, record.postingId, idempotencyKey,
+                                 record.stageAtInvitation, now, now])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Records that Hubert has the invitation.
+    public func recordInvitationSent(opportunityId: String, templateId: String, interviewId: String, status: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                UPDATE invitation SET state = 'sent', interview_id = ?, interview_status = ?, sent_ms = coalesce(sent_ms, ?), updated_ms = ?
+                WHERE opportunity_id = ? AND template_id = ?
+                """, arguments: [interviewId, status, now, now, opportunityId, templateId])
+        }
+    }
+
+    /// Records that Hubert refused the invitation for good (422, 404 …); it is not sent again.
+    public func recordInvitationRefused(opportunityId: String, templateId: String, reason: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ? WHERE opportunity_id = ? AND template_id = ?",
+                           arguments: [reason, now, opportunityId, templateId])
+        }
+    }
+
+    /// Drops an intent that was never sent (the candidate turned ineligible before it could be).
+    public func forgetInvitationIntent(opportunityId: String, templateId: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM invitation WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'",
+                           arguments: [opportunityId, templateId])
+        }
+    }
+
+    /// Notes the interview's latest status (for `status`).
+    public func recordInterviewStatus(interviewId: String, status: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE invitation SET interview_status = ?, updated_ms = ? WHERE interview_id = ?",
+                           arguments: [status, now, interviewId])
+        }
+    }
+
+    // MARK: Results
+
+    /// The fingerprint of the result version last written back in full.
+    public func appliedFingerprint(interviewId: String) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT fingerprint FROM applied_result WHERE interview_id = ?", arguments: [interviewId])
+        }
+    }
+
+    /// The recorded steps of one result version.
+    public func resultSteps(interviewId: String, fingerprint: String) async throws -> [ResultStepRecord.Step: ResultStepRecord] {
+        try await writer.read { db in
+            var result: [ResultStepRecord.Step: ResultStepRecord] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM result_step WHERE interview_id = ? AND fingerprint = ?",
+                                        arguments: [interviewId, fingerprint]) {
+                guard let step = ResultStepRecord.Step(rawValue: row["step"]) else { continue }
+                result[step] = ResultStepRecord(interviewId: row["interview_id"], fingerprint: row["fingerprint"], step: step,
+                                                opportunityId: row["opportunity_id"], done: (row["state"] as String) == "done",
+                                                marker: row["marker"])
+            }
+            return result
+        }
+    }
+
+    /// Whether any version of this interview's result was already moved by the sync.
+    public func hasMoved(interviewId: String) async throws -> Bool {
+        try await writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM result_step WHERE interview_id = ? AND step = 'move' AND state = 'done')",
+                              arguments: [interviewId]) ?? false
+        }
+    }
+
+    /// Records the intent of a step before it is applied.
+    public func recordStepIntent(_ step: ResultStepRecord, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, updated_ms)
+                VALUES (?, ?, ?, ?, 'pending', ?, ?)
+                """, arguments: [step.interviewId, step.fingerprint, step.step.rawValue, step.opportunityId, step.marker, now])
+        }
+    }
+
+    /// Records that a step is applied.
+    public func recordStepDone(interviewId: String, fingerprint: String, step: ResultStepRecord.Step, opportunityId: String,
+                               marker: String? = nil, noteId: String? = nil, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, note_id, updated_ms)
+                VALUES (?, ?, ?, ?, 'done', ?, ?, ?)
+                ON CONFLICT (interview_id, fingerprint, step) DO UPDATE SET state = 'done', note_id = coalesce(excluded.note_id, note_id),
+                    updated_ms = excluded.updated_ms
+                """, arguments: [interviewId, fingerprint, step.rawValue, opportunityId, marker, noteId, now])
+        }
+    }
+
+    /// Records that a result version is fully written back.
+    public func recordResultApplied(interviewId: String, opportunityId: String, fingerprint: String, grade: HubertGrade, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO applied_result (interview_id, opportunity_id, fingerprint, grade, applied_ms) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (interview_id) DO UPDATE SET fingerprint = excluded.fingerprint, grade = excluded.grade, applied_ms = excluded.applied_ms
+                """, arguments: [interviewId, opportunityId, fingerprint, grade.rawValue, now])
+            try db.execute(sql: "UPDATE invitation SET interview_status = 'completed', updated_ms = ? WHERE interview_id = ?",
+                           arguments: [now, interviewId])
+        }
+    }
+
+    /// Interviews with a write-back step recorded but not confirmed (settled first in the next pass).
+    public func unfinishedResultInterviews() async throws -> [String] {
+        try await writer.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT interview_id FROM result_step WHERE state = 'pending'")
+        }
+    }
+
+    // MARK: Runs and problems
+
+    /// Records the start of a run.
+    public func recordRunStart(id: String, kind: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT INTO run (id, kind, started_ms) VALUES (?, ?, ?)", arguments: [id, kind, now])
+        }
+    }
+
+    /// Records the end of a run with its counts and exit status.
+    public func recordRunEnd(id: String, exitCode: Int32, countsJSON: String, leverRequests: Int, hubertRequests: Int,
+                             message: String?, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                UPDATE run SET finished_ms = ?, exit_code = ?, counts_json = ?, lever_requests = ?, hubert_requests = ?, message = ?
+                WHERE id = ?
+                """, arguments: [now, exitCode, countsJSON, leverRequests, hubertRequests, message, id])
+        }
+    }
+
+    /// Stores problems (one row per opportunity, posting and reason; refreshed when seen again).
+    public func recordProblems(_ problems: [Problem], runId: String, now: Millis) async throws {
+        guard !problems.isEmpty else { return }
+        try await writer.write { db in
+            for problem in problems {
+                try db.execute(sql: """
+                    INSERT INTO problem (opportunity_id, posting_id, reason, message, first_seen_ms, last_seen_ms, run_id)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (opportunity_id, posting_id, reason) DO UPDATE SET message = excluded.message,
+                        last_seen_ms = excluded.last_seen_ms, run_id = excluded.run_id
+                    """, arguments: [problem.opportunityId ?? "", problem.postingId ?? "", problem.reason, problem.message,
+                                     now, now, runId])
+            }
+        }
+    }
+
+    /// Removes problems that no longer hold (for example a posting whose tag was fixed).
+    public func clearProblems(postingId: String, reasons: [String]) async throws {
+        try await writer.write { db in
+            for reason in reasons {
+                try db.execute(sql: "DELETE FROM problem WHERE posting_id = ? AND opportunity_id = '' AND reason = ?",
+                               arguments: [postingId, reason])
+            }
+        }
+    }
+
+    /// Runs a read-only query (for `status` and tests).
+    public func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        try await writer.read(body)
+    }
+}
+
+/// Holds an exclusive advisory lock on a file for the life of the process; the kernel drops it when the
+/// process dies, so `kill -9` leaves no stale lock.
+public final class RunLock: Sendable {
+    private let fd: Int32
+
+    /// Takes the lock beside the database, or throws `PassAbort.locked` at once when another run holds it.
+    public init(databasePath: String) throws {
+        let lockPath = databasePath + ".lock"
+        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(),
+                                                 withIntermediateDirectories: true)
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PassAbort.locked("cannot open lock file \(lockPath)") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw PassAbort.locked("another lever-hubert-sync run holds the lock on \(databasePath); try again later")
+        }
+        self.fd = fd
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

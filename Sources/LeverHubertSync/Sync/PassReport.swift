@@ -1,0 +1,76 @@
+import Foundation
+
+/// Counts of one pass, as in `--json` (`counts`).
+public struct PassCounts: Codable, Sendable, Equatable {
+    public var postingsScanned = 0
+    public var opportunitiesScanned = 0
+    public var invitationsSent = 0
+    public var resultsApplied = 0
+    public var tagsAdded = 0
+    public var tagsRemoved = 0
+    public var notesAdded = 0
+    public var linksAdded = 0
+    public var stageMoves = 0
+    public var skipped = 0
+    public var failed = 0
+    public init() {}
+}
+
+/// Requests a pass sent, by service.
+public struct RequestCounts: Codable, Sendable, Equatable {
+    public var lever = 0
+    public var hubert = 0
+    public init(lever: Int = 0, hubert: Int = 0) { self.lever = lever; self.hubert = hubert }
+}
+
+/// The outcome of one pass: what `--json` prints and what `status` keeps.
+public struct PassReport: Codable, Sendable {
+    public var runId: String
+    public var dryRun: Bool
+    public var mode: String
+    public var counts: PassCounts
+    public var actions: [PlannedAction]
+    public var problems: [Problem]
+    public var requests: RequestCounts
+    public var exitCode: Int32
+    public var message: String?
+    public var startedAt: String
+    public var durationMs: Int64
+}
+
+/// Gathers what concurrent item tasks of one pass found.
+actor PassCollector {
+    var counts = PassCounts()
+    var actions: [PlannedAction] = []
+    var problems: [Problem] = []
+    var seenOpportunities = Set<String>()
+
+    /// Marks an opportunity as examined in this pass; false when it was examined already (found by two queries).
+    func firstSight(_ opportunityId: String) -> Bool {
+        let inserted = seenOpportunities.insert(opportunityId).inserted
+        if inserted { counts.opportunitiesScanned += 1 }
+        return inserted
+    }
+
+    func add(_ action: PlannedAction) {
+        actions.append(action)
+        switch action.type {
+        case .invite: counts.invitationsSent += 1
+        case .addTag: counts.tagsAdded += 1
+        case .removeTag: counts.tagsRemoved += 1
+        case .addNote: counts.notesAdded += 1
+        case .addLink: counts.linksAdded += 1
+        case .moveStage: counts.stageMoves += 1
+        }
+    }
+
+    func add(_ problem: Problem, failed: Bool = false) {
+        if !problems.contains(problem) { problems.append(problem) }
+        if failed { counts.failed += 1 }
+    }
+
+    func skip() { counts.skipped += 1 }
+    func fail() { counts.failed += 1 }
+    func resultApplied() { counts.resultsApplied += 1 }
+    func postingsScanned(_ n: Int) { counts.postingsScanned += n }
+}

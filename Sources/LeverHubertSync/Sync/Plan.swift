@@ -1,0 +1,207 @@
+import Foundation
+
+/// A posting that takes part: it carries exactly one valid Hubert tag.
+public struct TaggedPosting: Sendable, Equatable {
+    public var postingId: String
+    public var templateId: String
+    /// When the sync first saw the posting with this tag; only applications after it are invited.
+    public var firstSeen: Millis
+    public init(postingId: String, templateId: String, firstSeen: Millis) {
+        self.postingId = postingId; self.templateId = templateId; self.firstSeen = firstSeen
+    }
+}
+
+/// What a posting's tags say about Hubert.
+public enum PostingTagVerdict: Sendable, Equatable {
+    /// No Hubert tag: the posting does not take part.
+    case none
+    /// Exactly one template.
+    case template(String)
+    /// A Hubert tag is malformed, or several templates are named: reported, nobody invited.
+    case invalid(reason: String, message: String)
+}
+
+/// One action of a pass, as listed in `--json` (`actions`).
+public struct PlannedAction: Codable, Sendable, Equatable, Hashable {
+    public enum Kind: String, Codable, Sendable { case invite, addTag, removeTag, addNote, addLink, moveStage }
+    public var type: Kind
+    public var opportunityId: String
+    public var postingId: String?
+    public var templateId: String?
+    public var tag: String?
+    public var url: String?
+    public var stageId: String?
+
+    public static func invite(_ opportunityId: String, postingId: String, templateId: String) -> PlannedAction {
+        PlannedAction(type: .invite, opportunityId: opportunityId, postingId: postingId, templateId: templateId)
+    }
+}
+
+/// Why an opportunity on a tagged posting is not invited (counted as skipped, not a problem).
+public enum SkipReason: String, Sendable, Equatable {
+    case beforeTag = "applied_before_tag"
+    case outsideWindow = "outside_window"
+    case archived
+    case anonymized
+    case contactNotAllowed = "contact_not_allowed"
+}
+
+/// The verdict on one opportunity of a tagged posting.
+public enum InviteDecision: Sendable, Equatable {
+    case invite(HubertCandidate)
+    case alreadyInvited
+    case skip(SkipReason)
+    case problem(Problem)
+}
+
+/// The pure planning rules: observed state in, decisions out. No I/O; tested as tables.
+public enum Planner {
+    /// The prefix that marks a Hubert template tag on a posting.
+    static let tagPrefix = "hubert:"
+
+    /// Reads a posting's tags. `Hubert: <24 hex>` names a template (case of the prefix and hex, and spacing after
+    /// the colon, are forgiven); the grade tags (`Hubert: Lead` …) are not template tags.
+    public static func hubertTemplate(tags: [String]) -> PostingTagVerdict {
+        var templates: [String] = []
+        var malformed: [String] = []
+        let gradeTags = Set(HubertGrade.allCases.map { $0.leverTag.lowercased() })
+        for raw in tags {
+            let tag = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard tag.lowercased().hasPrefix(tagPrefix), !gradeTags.contains(tag.lowercased()) else { continue }
+            let id = tag.dropFirst(tagPrefix.count).trimmingCharacters(in: .whitespaces).lowercased()
+            if id.count == 24 && id.allSatisfy({ $0.isHexDigit && $0.isASCII }) {
+                if !templates.contains(id) { templates.append(id) }
+            } else {
+                malformed.append(tag)
+            }
+        }
+        if templates.count > 1 {
+            return .invalid(reason: "multiple_hubert_tags",
+                            message: "posting carries \(templates.count) Hubert template tags (\(templates.joined(separator: ", "))); keep exactly one")
+        }
+        if !malformed.isEmpty {
+            let shown = malformed.map { String($0.prefix(80)) }.joined(separator: "\", \"")
+            return .invalid(reason: "invalid_hubert_tag",
+                            message: "malformed Hubert tag \"\(shown)\"; expected \"Hubert: <24 hex characters>\"")
+        }
+        if let template = templates.first { return .template(template) }
+        return .none
+    }
+
+    /// When the opportunity became due for an invitation: its application, or its latest entry into New applicant
+    /// while it still stands there. The later of the two that fall inside `window` is returned.
+    public static func triggerTime(_ opportunity: LeverOpportunity, newApplicantStageId: String,
+                                   window: ClosedRange<Millis>) -> Millis? {
+        var candidates: [Millis] = []
+        if let applied = opportunity.appliedAt, window.contains(applied) { candidates.append(applied) }
+        if opportunity.stageId == newApplicantStageId, let entered = opportunity.enteredStage(newApplicantStageId),
+           window.contains(entered) {
+            candidates.append(entered)
+        }
+        return candidates.max()
+    }
+
+    /// Decides whether one opportunity on a tagged posting gets an invitation.
+    /// - Parameters:
+    ///   - window: the pass's window (live: previous checkpoint minus lookback … now; backfill: since … until).
+    ///   - backfill: in a backfill the window itself is the criterion; live, the trigger must also follow the
+    ///     moment the posting was first seen with its tag.
+    public static func decideInvitation(_ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
+                                        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool) -> InviteDecision {
+        if alreadyInvited { return .alreadyInvited }
+        guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
+            return .skip(.outsideWindow)
+        }
+        if !backfill && trigger < posting.firstSeen { return .skip(.beforeTag) }
+        return decideContact(opportunity, posting: posting)
+    }
+
+    /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
+    /// invitation is sent again.
+    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting) -> InviteDecision {
+        if opportunity.isArchived { return .skip(.archived) }
+        if opportunity.isAnonymized { return .skip(.anonymized) }
+        if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
+        guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
+            return .problem(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_email",
+                                    message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))
+        }
+        let name = (opportunity.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else {
+            return .problem(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_name",
+                                    message: "opportunity \(opportunity.id) has no name; Hubert needs a first name"))
+        }
+        let split = HubertCandidate.splitName(name)
+        return .invite(HubertCandidate(firstName: split.first, lastName: split.last, email: email,
+                                       phoneNumber: opportunity.phones.first))
+    }
+
+    /// The marker that identifies the sync's note for one result version (searched for on read-back).
+    public static func noteMarker(interviewId: String, fingerprint: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in fingerprint.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        return "[lever-hubert-sync:\(interviewId):\(String(hash, radix: 16))]"
+    }
+
+    /// A score as a recruiter reads it: no trailing ".0".
+    static func format(_ value: Double?) -> String {
+        guard let value else { return "n/a" }
+        if value == value.rounded() && abs(value) < 1e15 { return String(Int64(value)) }
+        return String(format: "%.1f", value)
+    }
+
+    /// The note written for a result: grade, score, threshold, both links, and the marker.
+    public static func noteText(_ result: HubertResult, interviewId: String, regrade: Bool) -> String {
+        var lines = [regrade ? "Hubert AI interview regraded: \(result.grade.label)" : "Hubert AI interview: \(result.grade.label)"]
+        lines.append("Score: \(format(result.score)) (threshold \(format(result.threshold)))")
+        if let url = result.applicationUrl { lines.append("Application: \(url)") }
+        if let url = result.summaryUrl { lines.append("Summary: \(url)") }
+        lines.append(noteMarker(interviewId: interviewId, fingerprint: result.fingerprint))
+        return lines.joined(separator: "\n")
+    }
+
+    /// What the sync knows about one completed interview when it plans its write-back.
+    public struct ResultState: Sendable, Equatable {
+        public var interviewId: String
+        public var result: HubertResult
+        public var opportunity: LeverOpportunity
+        /// The stage the opportunity stood in when it was invited; nil when the sync did not invite it.
+        public var stageAtInvitation: String?
+        /// The stage id the grade's auto-move names (per-posting override first); nil for no move.
+        public var autoMoveStageId: String?
+        /// Whether the note of this result version is already on Lever.
+        public var noteWritten: Bool
+        /// Whether the sync already moved this opportunity for this interview (any version).
+        public var alreadyMoved: Bool
+        public init(interviewId: String, result: HubertResult, opportunity: LeverOpportunity, stageAtInvitation: String?,
+                    autoMoveStageId: String?, noteWritten: Bool, alreadyMoved: Bool) {
+            self.interviewId = interviewId; self.result = result; self.opportunity = opportunity
+            self.stageAtInvitation = stageAtInvitation; self.autoMoveStageId = autoMoveStageId
+            self.noteWritten = noteWritten; self.alreadyMoved = alreadyMoved
+        }
+    }
+
+    /// The write-back of one result: the grade tag (stale grade tags removed), one note, the application link,
+    /// and the auto-move, which happens only while the opportunity is not archived and still stands in the stage
+    /// it was invited in (a human's move is never overridden).
+    public static func planResult(_ state: ResultState) -> [PlannedAction] {
+        let opportunity = state.opportunity
+        let id = opportunity.id
+        let wanted = state.result.grade.leverTag
+        var actions: [PlannedAction] = []
+        let present = Set(opportunity.tags)
+        for grade in HubertGrade.allCases where grade.leverTag != wanted && present.contains(grade.leverTag) {
+            actions.append(PlannedAction(type: .removeTag, opportunityId: id, tag: grade.leverTag))
+        }
+        if !present.contains(wanted) { actions.append(PlannedAction(type: .addTag, opportunityId: id, tag: wanted)) }
+        if !state.noteWritten { actions.append(PlannedAction(type: .addNote, opportunityId: id)) }
+        if let url = state.result.applicationUrl, !opportunity.links.contains(url) {
+            actions.append(PlannedAction(type: .addLink, opportunityId: id, url: url))
+        }
+        if let target = state.autoMoveStageId, !opportunity.isArchived, !state.alreadyMoved,
+           let invitedIn = state.stageAtInvitation, opportunity.stageId == invitedIn, target != invitedIn {
+            actions.append(PlannedAction(type: .moveStage, opportunityId: id, stageId: target))
+        }
+        return actions
+    }
+}

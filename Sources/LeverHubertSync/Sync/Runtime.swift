@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+
+/// Wires the parts of a pass together from a configuration: transports, rate budgets, clients, engine.
+public struct SyncRuntime: Sendable {
+    public let config: AppConfig
+    public let lever: LeverClient
+    public let hubert: HubertClient
+    public let requests: RequestLedger
+    public let logger: Logger
+
+    public init(config: AppConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+        let requests = RequestLedger(retryBudget: config.retry.budget)
+        self.requests = requests
+        var leverOptions = TransportOptions()
+        leverOptions.caFile = config.lever.caFile
+        leverOptions.maxConcurrent = config.concurrency + 2
+        var hubertOptions = TransportOptions()
+        hubertOptions.caFile = config.hubert.caFile
+        hubertOptions.maxConcurrent = config.concurrency + 2
+        let leverKey = config.lever.apiKey
+        let basic = "Basic " + Data((leverKey.value + ":").utf8).base64EncodedString()
+        let leverHTTP = ServiceClient(
+            service: .lever, transport: CurlTransport(options: leverOptions),
+            bucket: TokenBucket(rate: config.lever.requestsPerSecond, burst: config.lever.burst),
+            policy: config.retry, ledger: requests, logger: logger, authorization: { basic })
+        let bearer = "Bearer " + config.hubert.apiKey.value
+        let hubertHTTP = ServiceClient(
+            service: .hubert, transport: CurlTransport(options: hubertOptions),
+            bucket: TokenBucket(rate: config.hubert.requestsPerSecond, burst: config.hubert.burst),
+            policy: config.retry, ledger: requests, logger: logger, authorization: { bearer })
+        self.lever = LeverClient(http: leverHTTP, baseURL: config.lever.baseURL)
+        self.hubert = HubertClient(http: hubertHTTP, baseURL: config.hubert.baseURL)
+    }
+
+    /// The engine over a store.
+    public func engine(store: Store, clock: @escaping @Sendable () -> Millis = { Date().millis }) -> SyncEngine {
+        SyncEngine(config: config, store: store, lever: lever, hubert: hubert, requests: requests, logger: logger, clock: clock)
+    }
+
+    /// Opens the store for a pass. A dry run on a database that does not exist yet uses an empty in-memory store,
+    /// so that it creates nothing.
+    public static func openStore(path: String, dryRun: Bool) throws -> Store {
+        if dryRun && !FileManager.default.fileExists(atPath: path) { return try Store() }
+        return try Store(path: path)
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// An HTTP method; an open set, so a struct with static constants.
+public struct HTTPMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public static let get = HTTPMethod(rawValue: "GET")
+    public static let post = HTTPMethod(rawValue: "POST")
+    public static let put = HTTPMethod(rawValue: "PUT")
+    public var description: String { rawValue }
+}
+
+/// One outgoing HTTP request. Header values may hold credentials: never log a request's headers.
+public struct HTTPRequestMessage: Sendable {
+    public var method: HTTPMethod
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: Data?
+
+    public init(method: HTTPMethod, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// One HTTP response as received: status, headers (names lower-cased), body.
+public struct HTTPResponseMessage: Sendable {
+    public var status: Int
+    public var headers: [String: String]
+    public var body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The value of a header, by case-insensitive name.
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Why a request got no HTTP answer. The distinction decides whether a non-idempotent write may be retried.
+public enum TransportFailure: Error, Sendable, Equatable {
+    /// Provably never reached the server (DNS, connect, TLS handshake): safe to send again.
+    case notSent(code: Int, reason: String)
+    /// May have reached the server and been applied (timeout or reset after sending): read back before resending.
+    case maybeSent(code: Int, reason: String)
+}
+
+/// Settings of the HTTP transport that hold for every request.
+public struct TransportOptions: Sendable {
+    /// Connect timeout in milliseconds.
+    public var connectTimeoutMs: Int = 10_000
+    /// Total timeout per request in milliseconds.
+    public var totalTimeoutMs: Int = 30_000
+    /// A PEM file of CA certificates to trust instead of the system store. TLS verification itself is never off.
+    public var caFile: String?
+    /// How many requests may be in flight at once (one libcurl handle and thread each).
+    public var maxConcurrent: Int = 8
+    public init() {}
+}
+
+/// The seam between the service clients and the wire. One real implementation (libcurl); tests use it too.
+public protocol HTTPTransport: Sendable {
+    /// Sends one request and returns the response, or throws `TransportFailure`.
+    func send(_ request: HTTPRequestMessage) async throws -> HTTPResponseMessage
+}

@@ -1,0 +1,248 @@
+import Foundation
+import Logging
+
+/// The external systems this tool talks to.
+public enum Service: String, Sendable, Codable, CaseIterable {
+    case lever, hubert
+}
+
+/// A service answered with an error status that concerns one item (400, 404, 409, 422 …): not retried.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public var service: Service
+    public var status: Int
+    public var code: String?
+    public var message: String?
+    public var description: String {
+        "\(service.rawValue) answered \(status)\(code.map { " \($0)" } ?? "")\(message.map { ": \($0)" } ?? "")"
+    }
+}
+
+/// A non-idempotent request may have been applied although no answer came back: read back before resending.
+public struct MaybeAppliedError: Error, Sendable, CustomStringConvertible {
+    public var service: Service
+    public var reason: String
+    public var description: String { "\(service.rawValue): outcome unknown (\(reason))" }
+}
+
+/// Failures that end the whole pass; each maps to one exit status.
+public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
+    /// 401/403: the credential was refused (exit 77).
+    case credentialsRefused(service: Service, status: Int)
+    /// The service stayed unreachable or overloaded, or the retry budget ran out (exit 75).
+    case unavailable(service: Service, reason: String)
+    /// Configuration missing or invalid (exit 78).
+    case configuration(String)
+    /// Another run holds the lock (exit 75).
+    case locked(String)
+
+    public var description: String {
+        switch self {
+        case .credentialsRefused(let service, let status): "\(service.rawValue) refused the credential (HTTP \(status))"
+        case .unavailable(let service, let reason): "\(service.rawValue) unavailable: \(reason)"
+        case .configuration(let text): "configuration: \(text)"
+        case .locked(let text): text
+        }
+    }
+
+    /// The process exit status for this failure.
+    public var exitCode: Int32 {
+        switch self {
+        case .credentialsRefused: 77
+        case .unavailable, .locked: 75
+        case .configuration: 78
+        }
+    }
+}
+
+/// How a request may be retried.
+public enum RetryMode: Sendable {
+    /// Safe to repeat (GET, PUT, set-semantics POSTs, POSTs with an Idempotency-Key): retried on 429, 5xx and transport errors.
+    case idempotent
+    /// Not safe to repeat (Lever note POST): retried only when provably not applied (429, not sent);
+    /// otherwise `MaybeAppliedError` is thrown so the caller reads back.
+    case nonIdempotent
+}
+
+/// Retry settings of one run.
+public struct RetryPolicy: Sendable, Codable, Equatable {
+    /// Attempts per request, the first included.
+    public var maxAttempts: Int = 5
+    /// The first backoff ceiling; each attempt doubles it (full jitter below the ceiling).
+    public var baseDelayMs: Int = 500
+    /// The highest backoff ceiling.
+    public var maxDelayMs: Int = 30_000
+    /// Retries allowed in one run, across all requests; when spent the pass stops with exit 75.
+    public var budget: Int = 200
+    public init() {}
+}
+
+/// Counts shared by every request of a run: retries left, requests sent by service and status class.
+public actor RequestLedger {
+    private var retriesLeft: Int
+    private(set) var counts: [String: Int] = [:]
+
+    public init(retryBudget: Int) { self.retriesLeft = retryBudget }
+
+    /// Takes one retry from the run's budget; false when it is spent.
+    func takeRetry() -> Bool {
+        guard retriesLeft > 0 else { return false }
+        retriesLeft -= 1
+        return true
+    }
+
+    func record(_ service: Service, statusClass: String) {
+        counts["\(service.rawValue)|\(statusClass)", default: 0] += 1
+    }
+
+    /// Requests sent to a service (all outcomes).
+    public func requests(_ service: Service) -> Int {
+        counts.filter { $0.key.hasPrefix(service.rawValue + "|") }.values.reduce(0, +)
+    }
+
+    /// Counts by "service|class" (class: 2xx, 4xx, 5xx, 429, transport).
+    public func snapshot() -> [String: Int] { counts }
+}
+
+/// Sends requests to one service: authentication, the client-side rate budget, retries with exponential backoff
+/// and full jitter (Retry-After as a floor), and classification of failures.
+public struct ServiceClient: Sendable {
+    public let service: Service
+    let transport: any HTTPTransport
+    let bucket: TokenBucket
+    let policy: RetryPolicy
+    let ledger: RequestLedger
+    let authorization: @Sendable () async throws -> String
+    let logger: Logger
+
+    public init(service: Service, transport: any HTTPTransport, bucket: TokenBucket, policy: RetryPolicy,
+                ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String) {
+        self.service = service
+        self.transport = transport
+        self.bucket = bucket
+        self.policy = policy
+        self.ledger = ledger
+        self.logger = logger
+        self.authorization = authorization
+    }
+
+    /// Sends the request and returns a 2xx response. Throws `APIError` for item-level errors, `PassAbort` for
+    /// refused credentials or exhausted retries, `MaybeAppliedError` for non-idempotent requests of unknown outcome.
+    public func send(_ request: HTTPRequestMessage, mode: RetryMode) async throws -> HTTPResponseMessage {
+        var attempt = 0
+        while true {
+            attempt += 1
+            await bucket.acquire()
+            var message = request
+            message.headers.append((name: "Authorization", value: try await authorization()))
+            message.headers.append((name: "Accept", value: "application/json"))
+            if request.body != nil { message.headers.append((name: "Content-Type", value: "application/json")) }
+            let retryAfter: Duration?
+            let reason: String
+            do {
+                let response = try await transport.send(message)
+                let status = response.status
+                await ledger.record(service, statusClass: status == 429 ? "429" : "\(status / 100)xx")
+                if (200..<300).contains(status) { return response }
+                if status == 401 || status == 403 {
+                    throw PassAbort.credentialsRefused(service: service, status: status)
+                }
+                let retryable = status == 429 || status == 408 || (500...599).contains(status)
+                if !retryable { throw Self.apiError(service: service, response: response) }
+                if mode == .nonIdempotent && status != 429 {
+                    throw MaybeAppliedError(service: service, reason: "HTTP \(status)")
+                }
+                retryAfter = Self.retryAfter(response.header("retry-after"))
+                if let retryAfter { await bucket.hold(until: .now + retryAfter) }
+                reason = "HTTP \(status)"
+            } catch let failure as TransportFailure {
+                await ledger.record(service, statusClass: "transport")
+                switch failure {
+                case .notSent(_, let why):
+                    reason = why
+                case .maybeSent(_, let why):
+                    if mode == .nonIdempotent { throw MaybeAppliedError(service: service, reason: why) }
+                    reason = why
+                }
+                retryAfter = nil
+            }
+            guard attempt < policy.maxAttempts else {
+                throw PassAbort.unavailable(service: service, reason: "\(reason) after \(attempt) attempts")
+            }
+            guard await ledger.takeRetry() else {
+                throw PassAbort.unavailable(service: service, reason: "\(reason); the run's retry budget is spent")
+            }
+            let delay = Self.backoff(attempt: attempt, policy: policy, floor: retryAfter)
+            logger.info("retrying request", metadata: [
+                "service": "\(service.rawValue)", "reason": "\(reason)", "attempt": "\(attempt)",
+                "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+            ])
+            try await Task.sleep(for: delay)
+        }
+    }
+
+    /// Exponential backoff with full jitter; a server's Retry-After is a floor.
+    static func backoff(attempt: Int, policy: RetryPolicy, floor: Duration?) -> Duration {
+        let ceiling = min(Double(policy.maxDelayMs), Double(policy.baseDelayMs) * pow(2, Double(attempt - 1)))
+        let jittered = Duration.milliseconds(Int(Double.random(in: 0...max(1, ceiling))))
+        guard let floor else { return jittered }
+        return max(floor, jittered)
+    }
+
+    /// Parses Retry-After: delta seconds or an HTTP date.
+    static func retryAfter(_ value: String?) -> Duration? {
+        guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        if let seconds = Double(value) { return .milliseconds(Int(max(0, seconds) * 1000)) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        if let date = formatter.date(from: value) {
+            return .milliseconds(Int(max(0, date.timeIntervalSinceNow) * 1000))
+        }
+        return nil
+    }
+
+    static func apiError(service: Service, response: HTTPResponseMessage) -> APIError {
+        struct LeverBody: Decodable { var code: String?; var message: String? }
+        struct HubertBody: Decodable { var error: LeverBody? }
+        let decoder = JSONDecoder()
+        if let hubert = try? decoder.decode(HubertBody.self, from: response.body), let error = hubert.error {
+            return APIError(service: service, status: response.status, code: error.code, message: error.message)
+        }
+        if let lever = try? decoder.decode(LeverBody.self, from: response.body) {
+            return APIError(service: service, status: response.status, code: lever.code, message: lever.message)
+        }
+        return APIError(service: service, status: response.status, code: nil, message: nil)
+    }
+}
+
+/// Builds query strings: each value percent-encoded once, keys repeatable (`posting_id=a&posting_id=b`).
+public struct QueryString: Sendable {
+    private var parts: [String] = []
+    public init() {}
+
+    /// Characters left as they are in a query value (RFC 3986 unreserved).
+    static let unreserved: CharacterSet = {
+        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        set.insert(charactersIn: "-._~")
+        return set
+    }()
+
+    /// Adds `key=value` with the value percent-encoded.
+    public mutating func add(_ key: String, _ value: String) {
+        let encoded = value.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? value
+        parts.append("\(key)=\(encoded)")
+    }
+
+    /// Adds an opaque paging token as received: it is already URL-encoded, so existing `%XX` escapes are kept and
+    /// only characters that would break the query are escaped (never encoded twice).
+    public mutating func addToken(_ key: String, _ token: String) {
+        var allowed = Self.unreserved
+        allowed.insert("%")
+        let encoded = token.addingPercentEncoding(withAllowedCharacters: allowed) ?? token
+        parts.append("\(key)=\(encoded)")
+    }
+
+    public var isEmpty: Bool { parts.isEmpty }
+    /// The encoded string, without the leading "?".
+    public var encoded: String { parts.joined(separator: "&") }
+}

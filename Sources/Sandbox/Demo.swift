@@ -1,0 +1,143 @@
+import Foundation
+import LeverHubertSync
+import Logging
+
+/// The embedded default: both sandboxes on loopback with sample postings and applicants, and real passes
+/// against them, told the way a recruiter reads it. Needs no credentials and no network.
+public enum Demo {
+    public static let leverKey = "demo-lever-key-not-a-secret"
+    public static let hubertKey = "demo-hubert-key-not-a-secret"
+    public static let warehouseTemplate = "61f080d9414018eda48a7380"
+    public static let supportTemplate = "5e2b91c04d7a3f18b6c2e9a1"
+
+    /// What the demo did: the reports of its passes and the lines it printed.
+    public struct Outcome: Sendable {
+        public var reports: [PassReport]
+        public var lines: [String]
+    }
+
+    /// Runs the demo, printing as it goes through `say`. `databasePath` nil uses a temporary directory.
+    public static func run(databasePath: String? = nil, logger: Logger, say: @Sendable (String) -> Void) async throws -> Outcome {
+        var lines: [String] = []
+        func out(_ text: String) { lines.append(text); say(text) }
+
+        let lever = LeverSandbox(apiKey: leverKey, rateLimit: (10, 20))
+        let hubert = HubertSandbox(apiKey: hubertKey)
+        let leverServer = try await SandboxHTTPServer(service: lever)
+        let hubertServer = try await SandboxHTTPServer(service: hubert)
+        defer { Task { await leverServer.stop(); await hubertServer.stop() } }
+
+        await hubert.addTemplate(id: warehouseTemplate, name: "Warehouse Associate — Stockholm", threshold: 70)
+        await hubert.addTemplate(id: supportTemplate, name: "Customer Support Agent", threshold: 60)
+        let warehouse = await lever.addPosting(text: "Warehouse Associate", tags: ["Hubert: \(warehouseTemplate)", "Stockholm"])
+        let support = await lever.addPosting(text: "Customer Support Agent", tags: ["Hubert: \(supportTemplate)"])
+        _ = await lever.addPosting(text: "Office Manager", tags: ["Full-time"])
+        _ = await lever.addPosting(text: "Forklift Driver", tags: ["Hubert: 12345"])
+        var names: [String: String] = [:]
+        var postingNames = [warehouse: "Warehouse Associate", support: "Customer Support Agent"]
+        postingNames[""] = ""
+        func add(_ name: String?, _ email: [String], _ posting: String, stage: String = "applicant-new",
+                 contactAllowed: Bool? = nil, archived: Bool = false) async -> String {
+            let id = await lever.addOpportunity(name: name, emails: email, posting: posting, stage: stage,
+                                                contactAllowed: contactAllowed, archived: archived)
+            names[id] = name ?? "(no name)"
+            return id
+        }
+        _ = await add("Early Bird", ["early@example.com"], warehouse)
+        let referral = await add("Katherine Johnson", ["katherine@example.com"], support, stage: "lead-new")
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-demo-\(UUID().uuidString)")
+        let path = databasePath ?? directory.appendingPathComponent("demo.sqlite3").path
+        let yaml = """
+            lever:
+              baseURL: \(await leverServer.origin)/v1
+              apiKey: ${LEVER_API_KEY}
+              performAs: sync-bot@example.com
+            hubert:
+              baseURL: \(await hubertServer.origin)
+              apiKey: ${HUBERT_API_KEY}
+            autoMove:
+              lead: Phone screen
+              postings:
+                \(support):
+                  lead: Onsite interview
+            """
+        let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), databaseOverride: path,
+                                              environment: ["LEVER_API_KEY": leverKey, "HUBERT_API_KEY": hubertKey]).config
+        let store = try Store(path: path)
+        var reports: [PassReport] = []
+
+        func pass(_ title: String) async -> PassReport {
+            let runtime = SyncRuntime(config: config, logger: logger)
+            let report = await runtime.engine(store: store).run(mode: .live, dryRun: false)
+            reports.append(report)
+            out("")
+            out("== \(title)")
+            out("   pass \(report.runId.prefix(8)): exit \(report.exitCode), \(report.requests.lever) Lever and \(report.requests.hubert) Hubert requests")
+            for action in report.actions {
+                let who = names[action.opportunityId] ?? action.opportunityId
+                switch action.type {
+                case .invite: out("   ✉  \(who) invited to the Hubert interview for \(postingNames[action.postingId ?? ""] ?? "?")")
+                case .addTag: out("   🏷  \(who) tagged \"\(action.tag ?? "")\"")
+                case .removeTag: out("   🏷  \(who): old tag \"\(action.tag ?? "")\" removed")
+                case .addNote: out("   📝 \(who): note with grade, score and links added")
+                case .addLink: out("   🔗 \(who): Hubert application link added")
+                case .moveStage: out("   ➜  \(who) moved to \(config.autoMoveStageName(action.stageId))")
+                }
+            }
+            for problem in report.problems {
+                let who = problem.opportunityId.flatMap { names[$0] }.map { "\($0): " } ?? ""
+                out("   ⚠  \(who)\(problem.message)")
+            }
+            if report.actions.isEmpty && report.problems.isEmpty { out("   nothing to do: everything is in sync") }
+            return report
+        }
+
+        out("Lever and Hubert sandboxes are running on \(await leverServer.origin) and \(await hubertServer.origin).")
+        out("Postings: Warehouse Associate and Customer Support Agent carry a Hubert tag; Forklift Driver's tag is malformed.")
+        _ = await pass("First pass: the sync learns which postings take part (nobody who applied earlier is invited)")
+
+        _ = await add("Ada Lovelace", ["ada@example.com"], warehouse)
+        _ = await add("Grace Brewster Murray Hopper", ["grace@example.com"], warehouse)
+        _ = await add("Cher", ["cher@example.com"], warehouse)
+        _ = await add("李小龙", ["lee@example.com"], support)
+        _ = await add("Alan Turing", ["alan@example.com"], support)
+        _ = await add("No Email", [], warehouse)
+        _ = await add("Opted Out", ["optout@example.com"], warehouse, contactAllowed: false)
+        _ = await add("Already Archived", ["archived@example.com"], support, archived: true)
+        await lever.move(referral, to: "applicant-new")
+        _ = await pass("New applicants arrived (and a referral was moved to New applicant)")
+
+        var byName: [String: String] = [:]
+        for (id, name) in names { if let interview = await hubert.interviews(opportunityId: id).first { byName[name] = interview.id } }
+        if let id = byName["Ada Lovelace"] { await hubert.complete(id, grade: .lead, score: 86) }
+        if let id = byName["Grace Brewster Murray Hopper"] { await hubert.complete(id, grade: .passed, score: 64) }
+        if let id = byName["Alan Turing"] { await hubert.complete(id, grade: .notQualified, score: 20) }
+        if let id = byName["李小龙"] { await hubert.complete(id, grade: .lead, score: 91) }
+        if let id = byName["Cher"] { await hubert.expire(id) }
+        _ = await pass("Candidates finished their interviews")
+
+        if let id = byName["Grace Brewster Murray Hopper"] { await hubert.complete(id, grade: .lead, score: 75) }
+        _ = await pass("Hubert regraded Grace Brewster Murray Hopper from Passed to Lead")
+        _ = await pass("Cron runs again with nothing new")
+
+        let status = try await StatusReport.load(store: store, now: Date().millis)
+        out("")
+        out("Ledger: \(status.invitations.sent + status.invitations.completed + status.invitations.expired) invitations, \(status.invitations.completed) completed, \(status.invitations.expired) expired; \(status.problems.count) problems need a human.")
+        var duplicates = 0
+        for (_, count) in await hubert.emailsSent where count > 1 { duplicates += 1 }
+        out("Duplicate invitation e-mails: \(duplicates). Database: \(path)")
+        return Outcome(reports: reports, lines: lines)
+    }
+}
+
+extension AppConfig {
+    /// The configured name of a stage id, for the demo's text.
+    func autoMoveStageName(_ id: String?) -> String {
+        switch id {
+        case "9b1e0c3a-5d2f-4c7e-8a61-2f4d8c1b7e01": "Phone screen"
+        case "4c2a7e19-0b3d-4f6a-9e85-7d1c3b2a6f02": "Onsite interview"
+        default: id ?? "?"
+        }
+    }
+}

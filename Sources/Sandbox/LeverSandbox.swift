@@ -1,0 +1,441 @@
+import Foundation
+import LeverHubertSync
+
+/// An in-memory Lever v1 API that behaves as ../shared/reference/lever-api.md says: Basic auth with the key,
+/// `{data, hasNext, next}` paging with opaque URL-encoded offset tokens, repeated filter keys, inclusive ms
+/// windows, `expand`, set semantics for tags and links, `updatedAt` bumps, notes (201), stage moves, 429s.
+public actor LeverSandbox: SandboxService {
+    /// A posting in the sandbox.
+    public struct Posting: Sendable {
+        public var id: String
+        public var text: String
+        public var state: String = "published"
+        public var tags: [String]
+        public var createdAt: Millis
+        public var updatedAt: Millis
+    }
+
+    /// An opportunity in the sandbox (one candidacy with its one application).
+    public struct Opportunity: Sendable {
+        public var id: String
+        public var name: String?
+        public var emails: [String]
+        public var phones: [String]
+        public var contact: String
+        public var postingId: String?
+        public var applicationId: String
+        public var stage: String
+        public var stageChanges: [(stage: String, at: Millis, userId: String?)]
+        public var archivedAt: Millis?
+        public var tags: [String]
+        public var links: [String]
+        public var createdAt: Millis
+        public var updatedAt: Millis
+        public var lastAdvancedAt: Millis
+        public var contactAllowed: Bool?
+        public var extra: [String: String] = [:]
+    }
+
+    /// A note in the sandbox.
+    public struct Note: Sendable {
+        public var id: String
+        public var text: String
+        public var userId: String?
+        public var createdAt: Millis
+    }
+
+    public let apiKey: String
+    public private(set) var postings: [String: Posting] = [:]
+    public private(set) var opportunities: [String: Opportunity] = [:]
+    public private(set) var notes: [String: [Note]] = [:]
+    public private(set) var deleted: [(id: String, at: Millis)] = []
+    public var stages: [LeverStage]
+    public var users: [(id: String, name: String, email: String)]
+    /// Requests received, as "METHOD /path" (query left out).
+    public private(set) var requestLog: [String] = []
+    /// Raw JSON served instead of the rendered opportunity (hostile-input tests).
+    private var rawOverrides: [String: Data] = [:]
+    private var rateLimit: SandboxRateLimit?
+    public var faults = SandboxFaults()
+    private var lastMillis: Millis = 0
+    private var counter = 0
+
+    public init(apiKey: String, rateLimit: (rate: Double, burst: Int)? = nil) {
+        self.apiKey = apiKey
+        self.rateLimit = rateLimit.map { SandboxRateLimit(rate: $0.rate, burst: $0.burst) }
+        self.stages = [
+            LeverStage(id: "lead-new", text: "New lead"),
+            LeverStage(id: "lead-reached-out", text: "Reached out"),
+            LeverStage(id: "applicant-new", text: "New applicant"),
+            LeverStage(id: "9b1e0c3a-5d2f-4c7e-8a61-2f4d8c1b7e01", text: "Phone screen"),
+            LeverStage(id: "4c2a7e19-0b3d-4f6a-9e85-7d1c3b2a6f02", text: "Onsite interview"),
+            LeverStage(id: "offer", text: "Offer"),
+        ]
+        self.users = [(id: "0f1e2d3c-4b5a-4697-8877-665544332211", name: "Sync Bot", email: "sync-bot@example.com")]
+    }
+
+    // MARK: Control (tests and demo)
+
+    /// The sandbox clock in ms (never goes backwards; never runs ahead of real time).
+    public func now() -> Millis {
+        lastMillis = max(Date().millis, lastMillis)
+        return lastMillis
+    }
+
+    private func newId() -> String { UUID().uuidString.lowercased() }
+
+    /// Adds a posting.
+    @discardableResult
+    public func addPosting(text: String, tags: [String], state: String = "published", id: String? = nil) -> String {
+        let id = id ?? newId()
+        let at = now()
+        postings[id] = Posting(id: id, text: text, state: state, tags: tags, createdAt: at, updatedAt: at)
+        return id
+    }
+
+    /// Replaces a posting's tags.
+    public func setPostingTags(_ id: String, tags: [String]) {
+        postings[id]?.tags = tags
+        postings[id]?.updatedAt = now()
+    }
+
+    /// Adds an applicant to a posting (created now, in `stage`).
+    @discardableResult
+    public func addOpportunity(name: String?, emails: [String], posting: String?, stage: String = "applicant-new",
+                               phones: [String] = [], contactAllowed: Bool? = nil, archived: Bool = false,
+                               createdAt: Millis? = nil, id: String? = nil) -> String {
+        let id = id ?? newId()
+        let at = createdAt ?? now()
+        opportunities[id] = Opportunity(
+            id: id, name: name, emails: emails, phones: phones, contact: newId(), postingId: posting, applicationId: newId(),
+            stage: stage, stageChanges: [(stage, at, nil)], archivedAt: archived ? at : nil, tags: [], links: [],
+            createdAt: at, updatedAt: at, lastAdvancedAt: at, contactAllowed: contactAllowed)
+        return id
+    }
+
+    /// Serves this raw JSON object for an opportunity id, in lists and single reads (hostile input).
+    public func setRawOpportunity(_ id: String, json: Data, posting: String?, createdAt: Millis? = nil) {
+        let at = createdAt ?? now()
+        if opportunities[id] == nil {
+            opportunities[id] = Opportunity(id: id, name: nil, emails: [], phones: [], contact: newId(), postingId: posting,
+                                            applicationId: newId(), stage: "applicant-new", stageChanges: [], archivedAt: nil,
+                                            tags: [], links: [], createdAt: at, updatedAt: at, lastAdvancedAt: at, contactAllowed: nil)
+        }
+        rawOverrides[id] = json
+    }
+
+    /// Moves an opportunity as a human would (stage history grows, `updatedAt` moves).
+    public func move(_ id: String, to stage: String, by userId: String? = nil) {
+        guard var opportunity = opportunities[id] else { return }
+        let at = now()
+        opportunity.stage = stage
+        opportunity.stageChanges.append((stage, at, userId))
+        opportunity.lastAdvancedAt = at
+        opportunity.updatedAt = at
+        opportunities[id] = opportunity
+    }
+
+    /// Archives an opportunity.
+    public func archive(_ id: String) {
+        opportunities[id]?.archivedAt = now()
+        opportunities[id]?.updatedAt = now()
+    }
+
+    /// Deletes an opportunity (it then shows under `/opportunities/deleted`).
+    public func delete(_ id: String) {
+        opportunities[id] = nil
+        deleted.append((id, now()))
+    }
+
+    /// Sets fault injection.
+    public func setFaults(_ faults: SandboxFaults) { self.faults = faults }
+
+    /// Sets or removes the rate limit.
+    public func setRateLimit(_ limit: (rate: Double, burst: Int)?) {
+        rateLimit = limit.map { SandboxRateLimit(rate: $0.rate, burst: $0.burst) }
+    }
+
+    /// Forgets the request log.
+    public func clearLog() { requestLog.removeAll() }
+
+    /// Notes on an opportunity.
+    public func notesOf(_ id: String) -> [Note] { notes[id] ?? [] }
+
+    /// One opportunity's state.
+    public func opportunity(_ id: String) -> Opportunity? { opportunities[id] }
+
+    // MARK: HTTP
+
+    public func respond(_ request: SandboxRequest) async -> SandboxResponse {
+        var response = route(request)
+        if faults.latencyMs > 0 { response.delayMs += faults.latencyMs }
+        return response
+    }
+
+    private func error(_ status: Int, _ code: String, _ message: String) -> SandboxResponse {
+        .json(status, ["code": code, "message": message])
+    }
+
+    private func route(_ request: SandboxRequest) -> SandboxResponse {
+        requestLog.append("\(request.method) \(request.path)")
+        guard request.headers["authorization"] == "Basic " + Data((apiKey + ":").utf8).base64EncodedString() else {
+            return error(401, "UnauthorizedError", "Invalid API key")
+        }
+        if faults.storm429 > 0 {
+            faults.storm429 -= 1
+            return .json(429, ["code": "TooManyRequests", "message": "Rate limit exceeded"],
+                         headers: faults.stormRetryAfter ? ["Retry-After": "1"] : [:])
+        }
+        if rateLimit?.take() != nil {
+            return error(429, "TooManyRequests", "Rate limit exceeded")
+        }
+        if faults.serverErrorRate > 0 && Double.random(in: 0..<1) < faults.serverErrorRate {
+            return error(503, "ServiceUnavailable", "Temporarily down for maintenance")
+        }
+        let parts = request.path.split(separator: "/").map(String.init)
+        guard parts.first == "v1" else { return error(404, "ResourceNotFound", "Unknown path") }
+        let rest = Array(parts.dropFirst())
+        let isWrite = request.method != "GET"
+        var response: SandboxResponse
+        switch (request.method, rest.count, rest.first) {
+        case ("GET", 1, "postings"): response = listPostings(request)
+        case ("GET", 1, "opportunities"): response = listOpportunities(request)
+        case ("GET", 2, "opportunities") where rest[1] == "deleted": response = listDeleted(request)
+        case ("GET", 2, "opportunities"): response = getOpportunity(rest[1], request)
+        case ("GET", 3, "opportunities") where rest[2] == "notes": response = listNotes(rest[1], request)
+        case ("GET", 3, "opportunities") where rest[2] == "applications": response = listApplications(rest[1])
+        case ("POST", 3, "opportunities"): response = writeOpportunity(rest[1], action: rest[2], request)
+        case ("PUT", 3, "opportunities") where rest[2] == "stage": response = moveStage(rest[1], request)
+        case ("GET", 1, "stages"): response = .json(200, ["data": stages.map { ["id": $0.id, "text": $0.text] }, "hasNext": false])
+        case ("GET", 1, "users"): response = listUsers(request)
+        case ("GET", 2, "users"): response = getUser(rest[1])
+        case ("GET", 1, "tags"): response = listTags()
+        default: response = error(404, "ResourceNotFound", "Unknown path or method")
+        }
+        if isWrite, (200..<300).contains(response.status), faults.lostResponseRate > 0,
+           Double.random(in: 0..<1) < faults.lostResponseRate {
+            response.delayMs += faults.lostResponseDelayMs
+        }
+        if !isWrite, response.status == 200, faults.malformedRate > 0, Double.random(in: 0..<1) < faults.malformedRate {
+            response.body = Data("{\"data\": [{\"id\": ".utf8)
+        }
+        return response
+    }
+
+    // Paging: order by (createdAt, id); the token is a URL-encoded JSON array [createdAt, "id"], like real Lever's.
+    private func page<T>(_ items: [T], key: (T) -> (Millis, String), request: SandboxRequest,
+                         render: (T) -> Any) -> SandboxResponse {
+        let limit = min(100, max(1, Int(request.value("limit") ?? "100") ?? 100))
+        var sorted = items.sorted { key($0) < key($1) }
+        if let offset = request.value("offset") {
+            if faults.staleTokens > 0 {
+                faults.staleTokens -= 1
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
+            guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
+                  array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else {
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
+            sorted = sorted.filter { key($0) > (at, id) }
+        }
+        let slice = Array(sorted.prefix(limit))
+        var body: [String: Any] = ["data": slice.map(render)]
+        let hasNext = sorted.count > limit
+        body["hasNext"] = hasNext
+        if hasNext, let last = slice.last {
+            let (at, id) = key(last)
+            let raw = "[\(at),\"\(id)\"]"
+            body["next"] = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw
+        }
+        return .json(200, body)
+    }
+
+    private func render(_ posting: Posting) -> Any {
+        [
+            "id": posting.id, "text": posting.text, "state": posting.state, "tags": posting.tags,
+            "createdAt": posting.createdAt, "updatedAt": posting.updatedAt, "confidentiality": "non-confidential",
+            "distributionChannels": ["public"], "categories": ["team": "Operations", "location": "Stockholm"],
+            "urls": ["show": "https://jobs.lever.co/sandbox/\(posting.id)"],
+        ] as [String: Any]
+    }
+
+    private func listPostings(_ request: SandboxRequest) -> SandboxResponse {
+        let tags = Set(request.values("tag"))
+        let states = Set(request.values("state"))
+        let items = postings.values.filter {
+            (tags.isEmpty || !tags.isDisjoint(with: $0.tags)) && (states.isEmpty || states.contains($0.state))
+        }
+        return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: render)
+    }
+
+    private func render(_ o: Opportunity, expand: Set<String>) -> Any {
+        if let raw = rawOverrides[o.id], let object = try? JSONSerialization.jsonObject(with: raw, options: [.fragmentsAllowed]) {
+            return object
+        }
+        var object: [String: Any] = [
+            "id": o.id, "name": o.name ?? NSNull(), "contact": o.contact, "headline": "", "location": "",
+            "emails": o.emails, "phones": o.phones.map { ["type": "mobile", "value": $0] },
+            "confidentiality": "non-confidential", "tags": o.tags, "links": o.links, "sources": ["Job site"],
+            "origin": "applied", "createdAt": o.createdAt, "updatedAt": o.updatedAt, "lastAdvancedAt": o.lastAdvancedAt,
+            "lastInteractionAt": o.updatedAt, "snoozedUntil": NSNull(), "isAnonymized": false, "followers": [],
+            "stageChanges": o.stageChanges.enumerated().map { index, change in
+                ["toStageId": change.stage, "toStageIndex": index, "updatedAt": change.at, "userId": change.userId ?? NSNull()] as [String: Any]
+            },
+            "urls": ["list": "https://hire.lever.co/candidates", "show": "https://hire.lever.co/candidates/\(o.id)"],
+            "archived": o.archivedAt.map { ["archivedAt": $0, "reason": "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"] as Any } ?? NSNull(),
+            "dataProtection": o.contactAllowed.map {
+                ["store": ["allowed": true, "expiresAt": NSNull()], "contact": ["allowed": $0, "expiresAt": NSNull()]] as Any
+            } ?? NSNull(),
+        ]
+        if expand.contains("stage") {
+            object["stage"] = ["id": o.stage, "text": stages.first { $0.id == o.stage }?.text ?? o.stage]
+        } else {
+            object["stage"] = o.stage
+        }
+        if expand.contains("applications") {
+            object["applications"] = [[
+                "id": o.applicationId, "opportunityId": o.id, "type": "posting", "posting": o.postingId ?? NSNull(),
+                "createdAt": o.createdAt, "archived": NSNull(), "customQuestions": [],
+            ] as [String: Any]]
+        } else {
+            object["applications"] = [o.applicationId]
+        }
+        return object
+    }
+
+    private func range(_ request: SandboxRequest, _ name: String) -> (Millis?, Millis?)? {
+        let start = request.value("\(name)_start").flatMap { Millis($0) }
+        let end = request.value("\(name)_end").flatMap { Millis($0) }
+        if request.value("\(name)_start") != nil && start == nil { return nil }
+        if request.value("\(name)_end") != nil && end == nil { return nil }
+        return (start, end)
+    }
+
+    private static func within(_ value: Millis, _ bounds: (Millis?, Millis?)) -> Bool {
+        if let start = bounds.0, value < start { return false }
+        if let end = bounds.1, value > end { return false }
+        return true
+    }
+
+    private func listOpportunities(_ request: SandboxRequest) -> SandboxResponse {
+        guard let created = range(request, "created_at"), let advanced = range(request, "advanced_at"),
+              let updated = range(request, "updated_at") else {
+            return error(400, "BadRequestError", "Timestamps must be integer milliseconds")
+        }
+        let postingIds = Set(request.values("posting_id"))
+        let stageIds = Set(request.values("stage_id"))
+        let archived = request.value("archived")
+        let expand = Set(request.values("expand"))
+        let items = opportunities.values.filter { o in
+            (postingIds.isEmpty || o.postingId.map(postingIds.contains) == true)
+                && (stageIds.isEmpty || stageIds.contains(o.stage))
+                && Self.within(o.createdAt, created) && Self.within(o.lastAdvancedAt, advanced) && Self.within(o.updatedAt, updated)
+                && (archived == nil || (archived == "true") == (o.archivedAt != nil))
+        }
+        return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: { self.render($0, expand: expand) })
+    }
+
+    private func listDeleted(_ request: SandboxRequest) -> SandboxResponse {
+        let start = request.value("deleted_at_start").flatMap { Millis($0) } ?? 0
+        let items = deleted.filter { $0.at >= start }
+        return page(items, key: { ($0.at, $0.id) }, request: request, render: { ["id": $0.id, "deletedAt": $0.at] as [String: Any] })
+    }
+
+    private func getOpportunity(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
+        guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        return .json(200, ["data": render(o, expand: Set(request.values("expand")))])
+    }
+
+    private func listNotes(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
+        guard opportunities[id] != nil else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        let items = notes[id] ?? []
+        return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: { note in
+            [
+                "id": note.id, "text": "Note", "user": note.userId ?? NSNull(), "secret": false, "createdAt": note.createdAt,
+                "completedAt": NSNull(), "deletedAt": NSNull(),
+                "fields": [["type": "note", "text": "Note", "value": note.text, "createdAt": note.createdAt] as [String: Any]],
+            ] as [String: Any]
+        })
+    }
+
+    private func listApplications(_ id: String) -> SandboxResponse {
+        guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        return .json(200, ["data": [["id": o.applicationId, "posting": o.postingId ?? NSNull(), "createdAt": o.createdAt] as [String: Any]],
+                           "hasNext": false])
+    }
+
+    private func performAs(_ request: SandboxRequest) -> (ok: Bool, userId: String?) {
+        guard let user = request.value("perform_as") else { return (true, nil) }
+        return (users.contains { $0.id == user }, user)
+    }
+
+    private func body(_ request: SandboxRequest) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: request.body)) as? [String: Any]
+    }
+
+    private func writeOpportunity(_ id: String, action: String, _ request: SandboxRequest) -> SandboxResponse {
+        guard var o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        let actor = performAs(request)
+        guard actor.ok else { return error(400, "BadRequestError", "perform_as user was not found") }
+        guard let body = body(request) else { return error(400, "BadRequestError", "Request body must be JSON") }
+        func strings(_ key: String) -> [String]? { body[key] as? [String] }
+        switch action {
+        case "addTags":
+            guard let tags = strings("tags") else { return error(400, "BadRequestError", "Missing tags") }
+            for tag in tags where !o.tags.contains(tag) { o.tags.append(tag) }
+        case "removeTags":
+            guard let tags = strings("tags") else { return error(400, "BadRequestError", "Missing tags") }
+            o.tags.removeAll { tags.contains($0) }
+        case "addLinks":
+            guard let links = strings("links") else { return error(400, "BadRequestError", "Missing links") }
+            for link in links where !o.links.contains(link) { o.links.append(link) }
+        case "removeLinks":
+            guard let links = strings("links") else { return error(400, "BadRequestError", "Missing links") }
+            o.links.removeAll { links.contains($0) }
+        case "notes":
+            guard let value = body["value"] as? String, !value.isEmpty else {
+                return error(400, "BadRequestError", "Missing note value")
+            }
+            let note = Note(id: newId(), text: value, userId: actor.userId, createdAt: now())
+            notes[id, default: []].append(note)
+            return .json(201, ["data": ["noteId": note.id]])
+        default:
+            return error(404, "ResourceNotFound", "Unknown path or method")
+        }
+        o.updatedAt = now()
+        opportunities[id] = o
+        return .json(200, ["data": render(o, expand: [])])
+    }
+
+    private func moveStage(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
+        guard opportunities[id] != nil else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        let actor = performAs(request)
+        guard actor.ok else { return error(400, "BadRequestError", "perform_as user was not found") }
+        guard let stage = body(request)?["stage"] as? String else { return error(400, "BadRequestError", "Missing stage") }
+        guard stages.contains(where: { $0.id == stage }) else { return error(404, "ResourceNotFound", "stages \(stage) was not found") }
+        if opportunities[id]?.stage != stage { move(id, to: stage, by: actor.userId) }
+        return .json(200, ["data": render(opportunities[id]!, expand: [])])
+    }
+
+    private func listUsers(_ request: SandboxRequest) -> SandboxResponse {
+        let email = request.value("email")?.lowercased()
+        let items = users.filter { email == nil || $0.email.lowercased() == email }
+        return .json(200, ["data": items.map(renderUser), "hasNext": false])
+    }
+
+    private func renderUser(_ user: (id: String, name: String, email: String)) -> Any {
+        ["id": user.id, "name": user.name, "username": user.email.split(separator: "@").first.map(String.init) ?? "",
+         "email": user.email, "accessRole": "admin", "deactivatedAt": NSNull(), "createdAt": 1_700_000_000_000] as [String: Any]
+    }
+
+    private func getUser(_ id: String) -> SandboxResponse {
+        guard let user = users.first(where: { $0.id == id }) else { return error(404, "ResourceNotFound", "user was not found") }
+        return .json(200, ["data": renderUser(user)])
+    }
+
+    private func listTags() -> SandboxResponse {
+        var counts: [String: Int] = [:]
+        for o in opportunities.values { for tag in o.tags { counts[tag, default: 0] += 1 } }
+        return .json(200, ["data": counts.sorted { $0.key < $1.key }.map { ["text": $0.key, "count": $0.value] as [String: Any] }])
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import LeverHubertSync
+import Logging
+
+/// Options shared by every command.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file (default: lever-hubert-sync.yml, or $LHS_CONFIG).")
+    var config: String?
+
+    @Option(name: .long, help: "SQLite database path (overrides database.path).")
+    var database: String?
+
+    @Flag(name: .long, help: "Print one machine-readable JSON object on stdout; logs stay on stderr.")
+    var json = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(name: .long, help: "Log format: human or json (default: human on a terminal, json otherwise).")
+    var logFormat: StderrLogHandler.Format?
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+@main
+struct LeverHubertSyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lever-hubert-sync",
+        abstract: "Invites Lever applicants to Hubert AI interviews and writes the results back to Lever.",
+        subcommands: [RunCommand.self, BackfillCommand.self, StatusCommand.self, CheckCommand.self, DemoCommand.self]
+    )
+}
+
+extension StderrLogHandler.Format: ExpressibleByArgument {}

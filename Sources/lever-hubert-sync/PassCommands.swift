@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import LeverHubertSync
+import Logging
+
+/// `run`: one reconciling pass over everything new since the last checkpoint.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "One reconciling pass: everything new since the last checkpoint (what cron runs).")
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Compute the same plan and write nothing anywhere.")
+    var dryRun = false
+
+    func run() async throws {
+        throw ExitCode(await PassRunner.execute(common: common, mode: .live, dryRun: dryRun))
+    }
+}
+
+/// `backfill`: the same pass over an explicit past window.
+struct BackfillCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backfill", abstract: "A pass over an explicit past window; never moves the live checkpoint.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .long, help: "Window start: a date (2026-11-01, UTC) or an RFC 3339 timestamp.")
+    var since: String
+
+    @Option(name: .long, help: "Window end (default: now); a date means the end of that day (UTC).")
+    var until: String?
+
+    @Option(name: .long, help: "Only this posting id (repeatable).")
+    var posting: [String] = []
+
+    @Flag(name: .long, help: "Compute the same plan and write nothing anywhere.")
+    var dryRun = false
+
+    func validate() throws {
+        guard let start = DateArgument.parse(since, endOfDay: false) else {
+            throw ValidationError("--since \(since) is not a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+        }
+        if let until {
+            guard let end = DateArgument.parse(until, endOfDay: true) else {
+                throw ValidationError("--until \(until) is not a date (YYYY-MM-DD) or an RFC 3339 timestamp")
+            }
+            guard end >= start else { throw ValidationError("--until is before --since") }
+        }
+    }
+
+    func run() async throws {
+        let start = DateArgument.parse(since, endOfDay: false) ?? 0
+        let end = until.flatMap { DateArgument.parse($0, endOfDay: true) } ?? Date().millis
+        throw ExitCode(await PassRunner.execute(common: common, mode: .backfill(since: start, until: end, postingIds: posting),
+                                                dryRun: dryRun))
+    }
+}
+
+/// Reads the dates of `backfill`.
+enum DateArgument {
+    static func parse(_ text: String, endOfDay: Bool) -> Millis? {
+        if let millis = RFC3339.parse(text) { return millis }
+        guard text.count == 10, let midnight = RFC3339.parse(text + "T00:00:00Z") else { return nil }
+        return endOfDay ? midnight + 86_400_000 - 1 : midnight
+    }
+}
+
+/// What `run` and `backfill` share: configuration, lock, store, pass, output, exit status.
+enum PassRunner {
+    static func execute(common: CommonOptions, mode: PassMode, dryRun: Bool) async -> Int32 {
+        let logger = Bootstrap.logger(common)
+        let config: AppConfig
+        do {
+            let loaded = try ConfigLoader.load(path: common.config, databaseOverride: common.database,
+                                               environment: ProcessInfo.processInfo.environment)
+            config = loaded.config
+            for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["detail": "\(warning)"]) }
+        } catch {
+            return Bootstrap.fail(common, code: 78, message: "\(error)")
+        }
+        let lock: RunLock
+        do {
+            lock = try RunLock(databasePath: config.databasePath)
+        } catch {
+            return Bootstrap.fail(common, code: 75, message: "\(error)")
+        }
+        let store: Store
+        do {
+            store = try SyncRuntime.openStore(path: config.databasePath, dryRun: dryRun)
+        } catch {
+            return Bootstrap.fail(common, code: 75, message: "cannot open the database \(config.databasePath): \(error)")
+        }
+        let runtime = SyncRuntime(config: config, logger: logger)
+        let report = await runtime.engine(store: store).run(mode: mode, dryRun: dryRun)
+        withExtendedLifetime(lock) {}
+        if common.json {
+            Output.json(report)
+        } else {
+            print(ReportText.render(report))
+        }
+        return report.exitCode
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import LeverHubertSync
+
+/// `status`: checkpoints, pending and failed items, the last runs.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Checkpoints, pending and failed items, the last runs.")
+    @OptionGroup var common: CommonOptions
+    func run() async throws {
+        throw ExitCode(await StatusRunner.execute(common: common))
+    }
+}
+
+/// `check`: validates configuration, credentials, stages, perform-as user and posting tags without writing.
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Validates configuration, credentials, permissions, stages and posting tags, without writing.")
+    @OptionGroup var common: CommonOptions
+    func run() async throws {
+        throw ExitCode(await CheckRunner.execute(common: common))
+    }
+}
