@@ -46,7 +46,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LeverHubertSyncTests",
-            dependencies: ["LeverHubertSync", "Sandbox"],
+            dependencies: ["LeverHubertSync", "Sandbox", "lever-hubert-sync"],
             resources: [.copy("Fixtures")]
         ),
     ]

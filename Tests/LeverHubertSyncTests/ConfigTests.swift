@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+@testable import LeverHubertSync
+
+@Suite struct ConfigTests {
+    let keys = ["LEVER_API_KEY": "lk", "HUBERT_API_KEY": "hk"]
+
+    @Test func emptyFileEqualsDefaults() throws {
+        #expect(try ConfigLoader.parse(yaml: "{}") == ConfigFile())
+        #expect(try ConfigLoader.parse(yaml: "") == ConfigFile())
+        let config = try ConfigLoader.resolve(ConfigFile(), environment: keys).config
+        #expect(config.lever.baseURL == AppConfig.Defaults.leverBaseURL)
+        #expect(config.hubert.baseURL == AppConfig.Defaults.hubertBaseURL)
+        #expect(config.lever.requestsPerSecond == 8)
+        #expect(config.newApplicantStage == "New applicant")
+        #expect(config.lookbackMinutes == 10)
+        #expect(config.databasePath == "lever-hubert-sync.sqlite3")
+        #expect(config.autoMove == GradeStages())
+    }
+
+    @Test func theContractExampleParses() throws {
+        let yaml = """
+        lever:
+          baseURL: https://api.lever.co/v1
+          apiKey: ${LEVER_API_KEY}
+          performAs: sync-bot@example.com
+          requestsPerSecond: 8
+        hubert:
+          baseURL: https://api.hubert.ai
+          apiKey: ${HUBERT_API_KEY}
+        sync:
+          newApplicantStage: New applicant
+          lookbackMinutes: 10
+        autoMove:
+          lead: Phone screen
+          passed: null
+          notQualified: null
+          postings:
+            f2f01e16-27f8-4711-a728-7d49499795a0:
+              lead: Onsite interview
+        database:
+          path: lever-hubert-sync.sqlite3
+        """
+        let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), environment: keys).config
+        #expect(config.lever.apiKey.value == "lk")
+        #expect(config.hubert.apiKey.value == "hk")
+        #expect(config.autoMove.lead == "Phone screen")
+        #expect(config.autoMove.passed == nil)
+        #expect(config.autoMoveByPosting["f2f01e16-27f8-4711-a728-7d49499795a0"]?.lead == "Onsite interview")
+        #expect("\(config.lever.apiKey)" == "<redacted>")
+    }
+
+    @Test func environmentOverridesTheFile() throws {
+        var file = ConfigFile()
+        file.lever = try ConfigLoader.parse(yaml: "lever:\n  baseURL: https://a.example/v1\n  apiKey: inline").lever
+        let env = keys.merging(["LEVER_BASE_URL": "http://127.0.0.1:9/v1", "LHS_DATABASE": "/tmp/x.sqlite3"]) { $1 }
+        let config = try ConfigLoader.resolve(file, environment: env).config
+        #expect(config.lever.baseURL == "http://127.0.0.1:9/v1")
+        #expect(config.lever.apiKey.value == "lk")
+        #expect(config.databasePath == "/tmp/x.sqlite3")
+    }
+
+    @Test func unsetVariableIsAnErrorNamingIt() throws {
+        let file = try ConfigLoader.parse(yaml: "lever:\n  apiKey: ${NOPE_NOT_SET}\nhubert:\n  apiKey: x")
+        #expect(throws: ConfigError.self) { try ConfigLoader.resolve(file, environment: [:]) }
+        do {
+            _ = try ConfigLoader.resolve(file, environment: [:])
+        } catch {
+            #expect("\(error)".contains("NOPE_NOT_SET"))
+        }
+    }
+
+    @Test("http only for loopback", arguments: [
+        ("http://127.0.0.1:8080/v1", true), ("http://localhost/v1", true), ("http://[::1]:80/v1", true),
+        ("https://api.lever.co/v1", true), ("http://api.lever.co/v1", false), ("http://10.0.0.1/v1", false),
+        ("ftp://x/v1", false), ("not a url", false),
+    ])
+    func baseURLs(url: String, accepted: Bool) {
+        let ok = (try? ConfigLoader.validateBaseURL(url, key: "k")) != nil
+        #expect(ok == accepted)
+    }
+
+    @Test func missingKeyIsAConfigurationError() {
+        #expect(throws: ConfigError.self) { try ConfigLoader.resolve(ConfigFile(), environment: [:]) }
+    }
+
+    @Test func apiKeyFileIsReadAndLooseModeWarns() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("key-\(UUID().uuidString)").path
+        try "file-key\n".write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o644)
+        let file = try ConfigLoader.parse(yaml: "lever:\n  apiKeyFile: \(path)\nhubert:\n  apiKey: h")
+        let (config, warnings) = try ConfigLoader.resolve(file, environment: [:])
+        #expect(config.lever.apiKey.value == "file-key")
+        #expect(warnings.contains { $0.contains("readable by other users") })
+        chmod(path, 0o600)
+        #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty)
+    }
+}
+
+@Suite struct WireFormatTests {
+    @Test func rfc3339RoundTrips() {
+        let ms: Millis = 1_795_696_867_512
+        #expect(RFC3339.format(ms) == "2026-11-26T12:41:07.512Z")
+        #expect(RFC3339.parse("2026-11-26T12:41:07.512Z") == ms)
+        #expect(RFC3339.parse("2026-11-26T13:41:07.512+01:00") == ms)
+        #expect(RFC3339.parse("2026-11-26T12:41:07Z") == ms - 512)
+        #expect(RFC3339.parse("garbage") == nil)
+    }
+
+    @Test func repeatedKeysAndEncoding() {
+        var q = QueryString()
+        q.add("posting_id", "a")
+        q.add("posting_id", "b")
+        q.add("tag", "Hubert: 61f0")
+        #expect(q.encoded == "posting_id=a&posting_id=b&tag=Hubert%3A%2061f0")
+    }
+
+    @Test func offsetTokenIsNeverEncodedTwice() {
+        var q = QueryString()
+        q.addToken("offset", "%5B1628543173558%2C%227bf8%22%5D")
+        #expect(q.encoded == "offset=%5B1628543173558%2C%227bf8%22%5D")
+        var plain = QueryString()
+        plain.addToken("offset", "0.1414895548650.a6070140-33db-407c-91f5-2760e15c8e94")
+        #expect(plain.encoded == "offset=0.1414895548650.a6070140-33db-407c-91f5-2760e15c8e94")
+        var raw = QueryString()
+        raw.addToken("offset", "[1,\"a b\"]&x")
+        #expect(raw.encoded == "offset=%5B1%2C%22a%20b%22%5D%26x")
+    }
+
+    @Test func retryAfterIsAFloorAndBackoffIsBounded() {
+        var policy = RetryPolicy()
+        policy.baseDelayMs = 100
+        policy.maxDelayMs = 400
+        for attempt in 1...8 {
+            let d = ServiceClient.backoff(attempt: attempt, policy: policy, floor: nil)
+            #expect(d <= .milliseconds(400))
+            let floored = ServiceClient.backoff(attempt: attempt, policy: policy, floor: .seconds(2))
+            #expect(floored >= .seconds(2))
+        }
+        #expect(ServiceClient.retryAfter("3") == .seconds(3))
+        #expect(ServiceClient.retryAfter(nil) == nil)
+    }
+
+    @Test func idempotencyKeyIsDeterministic() {
+        let a = HubertClient.idempotencyKey(opportunityId: "o", templateId: "t")
+        #expect(a == HubertClient.idempotencyKey(opportunityId: "o", templateId: "t"))
+        #expect(a != HubertClient.idempotencyKey(opportunityId: "o", templateId: "u"))
+        #expect(a.count <= 255)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import Testing
+@testable import LeverHubertSync
+
+/// The planning rules as tables of input → expected decision. No I/O.
+@Suite struct PlannerTests {
+    static let template = "61f080d9414018eda48a7380"
+
+    @Test("posting tags", arguments: [
+        (["Hubert: 61f080d9414018eda48a7380"], PostingTagVerdict.template(template)),
+        (["hubert:61F080D9414018EDA48A7380", "Stockholm"], .template(template)),
+        (["Hubert: 61f080d9414018eda48a7380", "Hubert: 61f080d9414018eda48a7380"], .template(template)),
+        (["Full-time"], .none),
+        ([], .none),
+        (["Hubert: Lead"], .none),
+    ] as [([String], PostingTagVerdict)])
+    func postingTags(tags: [String], expected: PostingTagVerdict) {
+        #expect(Planner.hubertTemplate(tags: tags) == expected)
+    }
+
+    @Test("malformed and duplicate Hubert tags are reported", arguments: [
+        (["Hubert: 12345"], "invalid_hubert_tag"),
+        (["Hubert: 61f080d9414018eda48a738z"], "invalid_hubert_tag"),
+        (["Hubert:"], "invalid_hubert_tag"),
+        (["Hubert: 61f080d9414018eda48a7380", "Hubert: 5e2b91c04d7a3f18b6c2e9a1"], "multiple_hubert_tags"),
+        (["Hubert: 61f080d9414018eda48a7380", "Hubert: oops"], "invalid_hubert_tag"),
+    ])
+    func badTags(tags: [String], reason: String) {
+        guard case .invalid(let found, let message) = Planner.hubertTemplate(tags: tags) else {
+            Issue.record("expected \(reason) for \(tags)")
+            return
+        }
+        #expect(found == reason)
+        #expect(!message.isEmpty)
+    }
+
+    static let posting = TaggedPosting(postingId: "p1", templateId: template, firstSeen: 1_000)
+    static let window: ClosedRange<Millis> = 500...5_000
+
+    static func opportunity(created: Millis = 2_000, stage: String = "applicant-new", entered: Millis? = nil,
+                            archived: Bool = false, emails: [String] = ["a@example.com"], name: String? = "Ada Lovelace",
+                            contactAllowed: Bool? = nil, anonymized: Bool = false) -> LeverOpportunity {
+        LeverOpportunity(id: "o1", name: name, emails: emails, stageId: stage,
+                         stageChanges: [LeverStageChange(toStageId: stage, updatedAt: entered ?? created)],
+                         isArchived: archived, applications: [LeverApplication(id: "a", postingId: "p1", createdAt: created)],
+                         createdAt: created, lastAdvancedAt: entered ?? created, contactAllowed: contactAllowed,
+                         isAnonymized: anonymized)
+    }
+
+    static func decide(_ o: LeverOpportunity, backfill: Bool = false, invited: Bool = false) -> InviteDecision {
+        Planner.decideInvitation(o, posting: posting, newApplicantStageId: "applicant-new", window: window,
+                                 backfill: backfill, alreadyInvited: invited)
+    }
+
+    @Test func newApplicantAfterTagIsInvited() {
+        #expect(Self.decide(Self.opportunity()) == .invite(HubertCandidate(firstName: "Ada", lastName: "Lovelace",
+                                                                           email: "a@example.com", phoneNumber: nil)))
+    }
+
+    @Test func applicantBeforeTagWasSeenIsNotInvited() {
+        #expect(Self.decide(Self.opportunity(created: 900)) == .skip(.beforeTag))
+    }
+
+    @Test func backfillIgnoresFirstSeenButKeepsTheWindow() {
+        if case .invite = Self.decide(Self.opportunity(created: 900), backfill: true) {} else { Issue.record("backfill must invite") }
+        #expect(Self.decide(Self.opportunity(created: 9_000), backfill: true) == .skip(.outsideWindow))
+    }
+
+    @Test func candidateMovedIntoNewApplicantIsInvited() {
+        var o = Self.opportunity(created: 100, stage: "applicant-new", entered: 3_000)
+        o.stageChanges = [LeverStageChange(toStageId: "lead-new", updatedAt: 100), LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000)]
+        if case .invite = Self.decide(o) {} else { Issue.record("a move into New applicant after the tag must invite") }
+    }
+
+    @Test func movedIntoNewApplicantButAlreadyLeftIsNotInvitedByTheMove() {
+        var o = Self.opportunity(created: 100, stage: "lead-reached-out", entered: 3_000)
+        o.stageChanges = [LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
+                          LeverStageChange(toStageId: "lead-reached-out", updatedAt: 3_500)]
+        #expect(Self.decide(o) == .skip(.outsideWindow))
+    }
+
+    @Test("ineligible opportunities", arguments: [
+        (opportunity(archived: true), InviteDecision.skip(.archived)),
+        (opportunity(anonymized: true), .skip(.anonymized)),
+        (opportunity(contactAllowed: false), .skip(.contactNotAllowed)),
+    ])
+    func ineligible(o: LeverOpportunity, expected: InviteDecision) {
+        #expect(Self.decide(o) == expected)
+    }
+
+    @Test func dataProtectionAllowedOrAbsentIsFine() {
+        if case .invite = Self.decide(Self.opportunity(contactAllowed: true)) {} else { Issue.record("allowed must invite") }
+        if case .invite = Self.decide(Self.opportunity(contactAllowed: nil)) {} else { Issue.record("absent must invite") }
+    }
+
+    @Test func alreadyInvitedIsNeverInvitedAgain() {
+        #expect(Self.decide(Self.opportunity(), invited: true) == .alreadyInvited)
+    }
+
+    @Test func missingEmailIsAProblemNamingTheOpportunity() {
+        guard case .problem(let p) = Self.decide(Self.opportunity(emails: [])) else { Issue.record("expected a problem"); return }
+        #expect(p.reason == "missing_email")
+        #expect(p.opportunityId == "o1")
+        #expect(p.postingId == "p1")
+    }
+
+    @Test("names split so that first + space + last gives the Lever name back", arguments: [
+        ("Ada Lovelace", "Ada", "Lovelace"),
+        ("Cher", "Cher", nil),
+        ("Grace Brewster Murray Hopper", "Grace", "Brewster Murray Hopper"),
+        ("李小龙", "李小龙", nil),
+        ("José  María", "José", " María"),
+        ("Øyvind Ødegård", "Øyvind", "Ødegård"),
+    ] as [(String, String, String?)])
+    func nameSplit(name: String, first: String, last: String?) {
+        let split = HubertCandidate.splitName(name)
+        #expect(split.first == first)
+        #expect(split.last == last)
+        #expect(split.first + (split.last.map { " " + $0 } ?? "") == name)
+    }
+
+    static func result(_ grade: HubertGrade, score: Double = 80) -> HubertResult {
+        HubertResult(grade: grade, score: score, threshold: 70, applicationUrl: "https://app.hubert.ai/applications/iv1",
+                     summaryUrl: "https://app.hubert.ai/applications/iv1/summary")
+    }
+
+    static func state(_ grade: HubertGrade, tags: [String] = [], links: [String] = [], stage: String = "applicant-new",
+                      invitedIn: String? = "applicant-new", target: String? = "phone", noteWritten: Bool = false,
+                      archived: Bool = false, moved: Bool = false) -> Planner.ResultState {
+        let o = LeverOpportunity(id: "o1", stageId: stage, isArchived: archived, tags: tags, links: links)
+        return Planner.ResultState(interviewId: "iv1", result: result(grade), opportunity: o, stageAtInvitation: invitedIn,
+                                   autoMoveStageId: target, noteWritten: noteWritten, alreadyMoved: moved)
+    }
+
+    @Test func completedResultGivesTagNoteLinkAndMove() {
+        #expect(Planner.planResult(Self.state(.lead)).map(\.type) == [.addTag, .addNote, .addLink, .moveStage])
+        let actions = Planner.planResult(Self.state(.lead))
+        #expect(actions[0].tag == "Hubert: Lead")
+        #expect(actions[2].url == "https://app.hubert.ai/applications/iv1")
+        #expect(actions[3].stageId == "phone")
+    }
+
+    @Test func everythingAlreadyThereMeansNothingToDo() {
+        let s = Self.state(.lead, tags: ["Hubert: Lead"], links: ["https://app.hubert.ai/applications/iv1"],
+                           stage: "phone", noteWritten: true)
+        #expect(Planner.planResult(s).isEmpty)
+    }
+
+    @Test func regradeReplacesTheStaleGradeTag() {
+        let actions = Planner.planResult(Self.state(.passed, tags: ["Hubert: Lead", "Other"],
+                                                    links: ["https://app.hubert.ai/applications/iv1"], target: nil))
+        #expect(actions.map(\.type) == [.removeTag, .addTag, .addNote])
+        #expect(actions[0].tag == "Hubert: Lead")
+        #expect(actions[1].tag == "Hubert: Passed")
+    }
+
+    @Test func humanMovedTheCandidateSoNoAutoMove() {
+        #expect(!Planner.planResult(Self.state(.lead, stage: "onsite")).contains { $0.type == .moveStage })
+    }
+
+    @Test func archivedOrUnknownInvitationStageOrAlreadyMovedMeansNoMove() {
+        #expect(!Planner.planResult(Self.state(.lead, archived: true)).contains { $0.type == .moveStage })
+        #expect(!Planner.planResult(Self.state(.lead, invitedIn: nil)).contains { $0.type == .moveStage })
+        #expect(!Planner.planResult(Self.state(.lead, moved: true)).contains { $0.type == .moveStage })
+        #expect(!Planner.planResult(Self.state(.lead, target: nil)).contains { $0.type == .moveStage })
+    }
+
+    @Test func noteCarriesGradeScoreThresholdLinksAndMarker() {
+        let text = Planner.noteText(Self.result(.lead, score: 82.5), interviewId: "iv1", regrade: false)
+        #expect(text.contains("Lead"))
+        #expect(text.contains("82.5"))
+        #expect(text.contains("threshold 70"))
+        #expect(text.contains("https://app.hubert.ai/applications/iv1/summary"))
+        #expect(text.contains(Planner.noteMarker(interviewId: "iv1", fingerprint: Self.result(.lead, score: 82.5).fingerprint)))
+        #expect(Planner.noteMarker(interviewId: "iv1", fingerprint: "a") != Planner.noteMarker(interviewId: "iv1", fingerprint: "b"))
+    }
+}
