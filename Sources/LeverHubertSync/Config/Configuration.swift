@@ -51,6 +51,8 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var newApplicantStage: String?
         public var lookbackMinutes: Int?
         public var concurrency: Int?
+        public var requestTimeoutMs: Int?
+        public var connectTimeoutMs: Int?
         public var retry: RetryPolicyFile?
     }
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
@@ -98,6 +100,8 @@ public struct AppConfig: Sendable {
     public var newApplicantStage: String
     public var lookbackMinutes: Int
     public var concurrency: Int
+    public var requestTimeoutMs: Int
+    public var connectTimeoutMs: Int
     public var retry: RetryPolicy
     public var autoMove: GradeStages
     public var autoMoveByPosting: [String: GradeStages]
@@ -273,6 +277,8 @@ public enum ConfigLoader {
             newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage") ?? AppConfig.Defaults.newApplicantStage,
             lookbackMinutes: lookback,
             concurrency: max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency),
+            requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
+            connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
             retry: retry,
             autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
                                   passed: try value(file.autoMove?.passed, "autoMove.passed"),

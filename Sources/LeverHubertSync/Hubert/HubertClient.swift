@@ -19,12 +19,19 @@ public struct HubertClient: Sendable {
         "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
     }
 
+    /// GETs and decodes; a body that does not parse is fetched again twice, then the pass stops (exit 75).
     fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String) async throws -> T {
-        let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent)
-        do {
-            return try JSONDecoder().decode(T.self, from: response.body)
-        } catch {
-            throw PassAbort.unavailable(service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
+        var attempt = 0
+        while true {
+            let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent)
+            do {
+                return try JSONDecoder().decode(T.self, from: response.body)
+            } catch {
+                attempt += 1
+                if attempt > 2 {
+                    throw PassAbort.unavailable(service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
+                }
+            }
         }
     }
 

@@ -17,9 +17,13 @@ public struct SyncRuntime: Sendable {
         var leverOptions = TransportOptions()
         leverOptions.caFile = config.lever.caFile
         leverOptions.maxConcurrent = config.concurrency + 2
+        leverOptions.totalTimeoutMs = config.requestTimeoutMs
+        leverOptions.connectTimeoutMs = config.connectTimeoutMs
         var hubertOptions = TransportOptions()
         hubertOptions.caFile = config.hubert.caFile
         hubertOptions.maxConcurrent = config.concurrency + 2
+        hubertOptions.totalTimeoutMs = config.requestTimeoutMs
+        hubertOptions.connectTimeoutMs = config.connectTimeoutMs
         let leverKey = config.lever.apiKey
         let basic = "Basic " + Data((leverKey.value + ":").utf8).base64EncodedString()
         let leverHTTP = ServiceClient(

@@ -142,6 +142,7 @@ public struct SyncEngine: Sendable {
 
         // Record: the checkpoint moves only now that the whole window is processed.
         if case .live = mode, !dryRun {
+            KillPoint.beforeCheckpoint.reached()
             try await store.advanceCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
         }
     }
@@ -332,12 +333,14 @@ public struct SyncEngine: Sendable {
             let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
                                           state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId)
             guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
+            KillPoint.invitationIntentRecorded.reached()
         }
         do {
             let (interview, _) = try await hubert.invite(
                 templateId: posting.templateId, candidate: candidate,
                 reference: HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId),
                 idempotencyKey: key)
+            KillPoint.invitationAnswered.reached()
             try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
                                                  interviewId: interview.id, status: interview.status, now: clock())
             await collector.add(action)
@@ -486,17 +489,22 @@ public struct SyncEngine: Sendable {
                 switch action.type {
                 case .addTag:
                     try await lever.addTags(opportunityId: opportunityId, tags: [action.tag ?? result.grade.leverTag], performAs: context.performAs)
+                    KillPoint.tagsWritten.reached()
                 case .addNote:
                     try await store.recordStepIntent(ResultStepRecord(interviewId: interview.id, fingerprint: fingerprint, step: .note,
                                                                       opportunityId: opportunityId, done: false, marker: marker), now: clock())
+                    KillPoint.noteIntentRecorded.reached()
                     let text = Planner.noteText(result, interviewId: interview.id, regrade: applied != nil)
                     let noteId = try await lever.addNote(opportunityId: opportunityId, text: text, performAs: context.performAs)
+                    KillPoint.noteAnswered.reached()
                     try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
                                                    opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
                 case .addLink:
                     try await lever.addLinks(opportunityId: opportunityId, links: [action.url ?? ""], performAs: context.performAs)
+                    KillPoint.linkWritten.reached()
                 case .moveStage:
                     try await lever.moveStage(opportunityId: opportunityId, stageId: action.stageId ?? "", performAs: context.performAs)
+                    KillPoint.moveAnswered.reached()
                     try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .move,
                                                    opportunityId: opportunityId, now: clock())
                 case .removeTag, .invite:
@@ -506,6 +514,7 @@ public struct SyncEngine: Sendable {
             }
             try await store.recordResultApplied(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
                                                 grade: result.grade, now: clock())
+            KillPoint.resultRecorded.reached()
             if !actions.isEmpty {
                 await collector.resultApplied()
                 logger.info("result written back", metadata: ["grade": "\(result.grade.rawValue)", "actions": "\(actions.count)"])

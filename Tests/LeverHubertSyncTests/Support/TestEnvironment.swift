@@ -71,13 +71,16 @@ final class TestEnvironment: Sendable {
 
     var environment: [String: String] { ["LEVER_API_KEY": Self.leverKey, "HUBERT_API_KEY": Self.hubertKey] }
 
-    func config(autoMove: String = "", extra: String = "") throws -> AppConfig {
-        try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml(autoMove: autoMove, extra: extra)), environment: environment).config
+    func config(autoMove: String = "", extra: String = "", tweak: (inout ConfigFile) -> Void = { _ in }) throws -> AppConfig {
+        var file = try ConfigLoader.parse(yaml: yaml(autoMove: autoMove, extra: extra))
+        tweak(&file)
+        return try ConfigLoader.resolve(file, environment: environment).config
     }
 
     /// Runs one pass in-process over real HTTP and a real SQLite file.
-    func pass(_ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "") async throws -> PassReport {
-        let config = try config(autoMove: autoMove, extra: extra)
+    func pass(_ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "",
+              tweak: (inout ConfigFile) -> Void = { _ in }) async throws -> PassReport {
+        let config = try config(autoMove: autoMove, extra: extra, tweak: tweak)
         let store = try SyncRuntime.openStore(path: databasePath, dryRun: dryRun)
         let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         return await runtime.engine(store: store).run(mode: mode, dryRun: dryRun)
