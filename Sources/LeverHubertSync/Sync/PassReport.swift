@@ -64,8 +64,10 @@ actor PassCollector {
         }
     }
 
+    /// Records a problem once per pass (an item found by two queries is one problem), counting it as failed if asked.
     func add(_ problem: Problem, failed: Bool = false) {
-        if !problems.contains(problem) { problems.append(problem) }
+        guard !problems.contains(problem) else { return }
+        problems.append(problem)
         if failed { counts.failed += 1 }
     }
 

@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+@testable import LeverHubertSync
+import Sandbox
+
+/// One bad item becomes a named problem; the rest of the pass goes on; nothing crashes.
+@Suite struct HostileInputTests {
+    @Test func aCorpusOfBadInputDoesTheGoodItemsAndNamesTheBadOnes() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        _ = await env.lever.addPosting(text: "Broken", tags: ["Hubert: not-a-template", "HUBERT:   "])
+        let longName = "Anna " + String(repeating: "Q", count: 10_000)
+        let names = ["Søren Kierkegaard", "Мария Иванова", "محمد علي", "李小龙", "🙂 Emoji Person", "Cher", longName,
+                     "Ngũgĩ wa Thiong'o", "O'Brien-Smith Jr."]
+        var good: [String: String] = [:]
+        for (i, name) in names.enumerated() {
+            good[await env.lever.addOpportunity(name: name, emails: ["g\(i)@example.com"], posting: posting)] = name
+        }
+        let noEmail = await env.lever.addOpportunity(name: "No Email", emails: [], posting: posting)
+        let now = Date().millis
+        let nullObjects = "raw-null-objects"
+        await env.lever.setRawOpportunity(nullObjects, json: Data("""
+            {"id": "raw-null-objects", "name": "Null Objects", "emails": ["n@example.com"], "stage": null, "applications": null,
+             "archived": null, "dataProtection": null, "stageChanges": null, "tags": null, "links": null, "phones": [null, {"value": null}],
+             "createdAt": \(now), "urls": null, "contact": null}
+            """.utf8), posting: posting, createdAt: now)
+        let unknownFields = "raw-unknown-fields"
+        await env.lever.setRawOpportunity(unknownFields, json: Data("""
+            {"id": "raw-unknown-fields", "name": "Unknown Fields", "emails": ["u@example.com"], "createdAt": \(now),
+             "surprise": {"deep": [1, {"x": null}]}, "stage": {"id": "applicant-new", "text": "New applicant", "extra": true},
+             "applications": [{"id": "a", "posting": "\(posting)", "createdAt": \(now), "weird": []}], "isAnonymized": "maybe"}
+            """.utf8), posting: posting, createdAt: now)
+        let weirdTypes = "raw-weird-types"
+        await env.lever.setRawOpportunity(weirdTypes, json: Data("""
+            {"id": "raw-weird-types", "name": 42, "emails": "not-an-array", "createdAt": "\(now)", "stage": 7}
+            """.utf8), posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity("raw-no-id", json: Data(#"{"name": "No Id", "emails": ["x@example.com"]}"#.utf8),
+                                          posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity("raw-string", json: Data(#""just a string""#.utf8), posting: posting, createdAt: now)
+
+        let report = try await env.pass()
+        #expect(report.exitCode == 0, "\(report.message ?? "")")
+        let invited = Set(report.actions.filter { $0.type == .invite }.map(\.opportunityId))
+        #expect(invited == Set(good.keys).union([nullObjects, unknownFields]))
+        for (id, name) in good {
+            let interview = try #require(await env.interviews(id).first)
+            #expect(interview.firstName + (interview.lastName.map { " " + $0 } ?? "") == name)
+        }
+        let reasons = report.problems.map(\.reason)
+        #expect(report.problems.contains { $0.opportunityId == noEmail && $0.reason == "missing_email" })
+        #expect(report.problems.contains { $0.opportunityId == weirdTypes && $0.reason == "missing_email" })
+        #expect(reasons.filter { $0 == "undecodable_opportunity" }.count == 2)
+        #expect(reasons.contains("invalid_hubert_tag"))
+        #expect(report.counts.failed == 2)
+        let again = try await env.pass()
+        #expect(again.actions.isEmpty)
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+@testable import LeverHubertSync
+import Sandbox
+
+@Suite struct SecretsTests {
+    /// Greps everything the tool leaves behind — logs, --json output, the database — for the keys.
+    @Test func noKeyInLogsJsonOrDatabase() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = env.directory.appendingPathComponent("lhs.yml").path
+        try env.yaml(autoMove: "autoMove:\n  lead: Phone screen").write(toFile: config, atomically: true, encoding: .utf8)
+        var outputs: [String] = []
+        func run(_ args: [String], _ environment: [String: String]) async throws {
+            for format in ["json", "human"] {
+                let r = try await BinaryRunner.run(args + ["--config", config, "--log-level", "trace", "--log-format", format], environment: environment)
+                outputs.append(r.stdout + r.stderr)
+            }
+        }
+        try await run(["run", "--json"], env.environment)
+        await tick()
+        let ada = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
+        var faults = SandboxFaults()
+        faults.serverErrorRate = 0.3
+        await env.lever.setFaults(faults)
+        try await run(["run", "--json"], env.environment)
+        await env.lever.setFaults(SandboxFaults())
+        if let interview = await env.interviews(ada).first { await env.hubert.complete(interview.id, grade: .lead, score: 90) }
+        try await run(["run"], env.environment)
+        try await run(["check", "--json"], env.environment)
+        try await run(["status", "--json"], env.environment)
+        var wrong = env.environment
+        wrong["LEVER_API_KEY"] = "wrong-" + TestEnvironment.leverKey
+        try await run(["run", "--json"], wrong)
+        wrong = env.environment
+        wrong["HUBERT_API_KEY"] = "wrong-" + TestEnvironment.hubertKey
+        try await run(["run", "--json"], wrong)
+
+        var haystack = outputs.joined(separator: "\n")
+        for suffix in ["", "-wal", "-shm"] {
+            if let data = FileManager.default.contents(atPath: env.databasePath + suffix) {
+                haystack += String(decoding: data, as: UTF8.self)
+            }
+        }
+        #expect(haystack.contains("run.id"), "the logs were captured")
+        #expect(!haystack.isEmpty)
+        let needles = [TestEnvironment.leverKey, TestEnvironment.hubertKey,
+                       Data((TestEnvironment.leverKey + ":").utf8).base64EncodedString(), "ada@example.com", "Lovelace"]
+        for needle in needles {
+            #expect(!haystack.contains(needle), "found a secret or personal data: \(needle.prefix(6))…")
+        }
+    }
+}
+
+@Suite struct TLSTests {
+    /// A throw-away CA and a server certificate for 127.0.0.1, made with the openssl command.
+    static func makeCertificates(in dir: URL) async throws -> (ca: String, cert: String, key: String) {
+        let ca = dir.appendingPathComponent("ca.pem").path, caKey = dir.appendingPathComponent("ca.key").path
+        let key = dir.appendingPathComponent("server.key").path, csr = dir.appendingPathComponent("server.csr").path
+        let cert = dir.appendingPathComponent("server.pem").path, ext = dir.appendingPathComponent("ext.cnf").path
+        try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: ext, atomically: true, encoding: .utf8)
+        for args in [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=lhs test CA"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
+            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+        ] {
+            let status = try await run("/usr/bin/openssl", args)
+            try #require(status == 0, "openssl \(args[0]) failed")
+        }
+        return (ca, cert, key)
+    }
+
+    static func run(_ path: String, _ args: [String]) async throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        return try await withCheckedThrowingContinuation { c in
+            p.terminationHandler = { c.resume(returning: $0.terminationStatus) }
+            do { try p.run() } catch { c.resume(throwing: error) }
+        }
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
+    func aCustomCAIsTrustedAndWithoutItTheServerIsRefused() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let (ca, cert, key) = try await Self.makeCertificates(in: dir)
+        var server: Process?
+        var port = 0
+        for _ in 0..<5 {
+            port = Int.random(in: 20_000...60_000)
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            try await Task.sleep(for: .milliseconds(300))
+            if p.isRunning { server = p; break }
+        }
+        let running = try #require(server)
+        defer { running.terminate() }
+
+        var trusted = TransportOptions()
+        trusted.caFile = ca
+        let url = "https://127.0.0.1:\(port)/"
+        let ok = try await CurlTransport(options: trusted).send(HTTPRequestMessage(method: .get, url: url))
+        #expect(ok.status == 200)
+
+        do {
+            _ = try await CurlTransport(options: TransportOptions()).send(HTTPRequestMessage(method: .get, url: url))
+            Issue.record("a server signed by an unknown CA must be refused")
+        } catch let failure as TransportFailure {
+            guard case .notSent(let code, _) = failure else { Issue.record("expected notSent, got \(failure)"); return }
+            #expect(code == 60, "CURLE_PEER_FAILED_VERIFICATION")
+        }
+    }
+
+    @Test func anUnreachableServiceIsNotSent() async throws {
+        do {
+            _ = try await CurlTransport().send(HTTPRequestMessage(method: .post, url: "http://127.0.0.1:9/v1/x", body: Data("{}".utf8)))
+            Issue.record("port 9 should refuse")
+        } catch let failure as TransportFailure {
+            guard case .notSent = failure else { Issue.record("a refused connection is provably not sent: \(failure)"); return }
+        }
+    }
+}
