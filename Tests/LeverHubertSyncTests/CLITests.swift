@@ -117,6 +117,26 @@ import Sandbox
         withExtendedLifetime(lock) {}
     }
 
+    @Test func overlappingProcessesTheSecondExits75() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try writeConfig(env)
+        _ = try await BinaryRunner.run(["run", "--config", config], environment: env.environment)
+        await tick()
+        for i in 0..<10 { _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting) }
+        var slow = SandboxFaults()
+        slow.latencyMs = 150
+        await env.lever.setFaults(slow)
+        let log = env.directory.appendingPathComponent("first.log")
+        let first = try BinaryRunner.start(["run", "--config", config], environment: env.environment, output: log)
+        try await Task.sleep(for: .milliseconds(300))
+        let second = try await BinaryRunner.run(["run", "--config", config, "--dry-run"], environment: env.environment)
+        #expect(second.status == 75)
+        while first.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(first.terminationStatus == 0)
+        #expect(await env.hubert.interviews.count == 10)
+    }
+
     @Test func backfillThroughTheBinary() async throws {
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()

@@ -56,3 +56,40 @@ import Sandbox
         #expect(again.actions.isEmpty)
     }
 }
+
+@Suite struct IsolationTests {
+    @Test func aRefusalFromHubertIsNamedAndTheRestAreInvited() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let bad = await env.lever.addOpportunity(name: "Bad Mail", emails: ["not-an-email"], posting: posting)
+        let good = await env.lever.addOpportunity(name: "Good Mail", emails: ["good@example.com"], posting: posting)
+        let report = try await env.pass()
+        #expect(report.exitCode == 0)
+        #expect(report.actions.map(\.opportunityId) == [good])
+        #expect(report.problems.contains { $0.opportunityId == bad && $0.reason == "invalid_email" })
+        let record = try #require(try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA))
+        #expect(record.state == .refused, "a refused invitation is not sent again")
+        await tick()
+        let again = try await env.pass()
+        #expect(again.actions.isEmpty)
+        #expect(await env.hubert.requestLog.filter { $0 == "POST /v1/interviews" }.count == 2)
+    }
+
+    @Test func aDeletedOpportunityIsAProblemAndOtherResultsAreWritten() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let gone = await env.lever.addOpportunity(name: "Gone Soon", emails: ["g@example.com"], posting: posting)
+        let stays = await env.lever.addOpportunity(name: "Stays Here", emails: ["s@example.com"], posting: posting)
+        _ = try await env.pass()
+        await tick()
+        for id in [gone, stays] {
+            if let interview = await env.interviews(id).first { await env.hubert.complete(interview.id, grade: .passed, score: 60) }
+        }
+        await env.lever.delete(gone)
+        let report = try await env.pass()
+        #expect(report.exitCode == 0)
+        #expect(report.problems.contains { $0.opportunityId == gone && $0.reason == "opportunity_not_found" })
+        #expect(await env.lever.notesOf(stays).count == 1)
+        #expect(await env.lever.opportunity(stays)?.tags == ["Hubert: Passed"])
+    }
+}
