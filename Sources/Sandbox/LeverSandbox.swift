@@ -147,6 +147,12 @@ public actor LeverSandbox: SandboxService {
         deleted.append((id, now()))
     }
 
+    /// Adds or renames a stage.
+    public func setStage(_ stage: LeverStage) {
+        stages.removeAll { $0.id == stage.id }
+        stages.append(stage)
+    }
+
     /// Sets fault injection.
     public func setFaults(_ faults: SandboxFaults) { self.faults = faults }
 

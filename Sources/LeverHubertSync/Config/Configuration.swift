@@ -53,6 +53,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var concurrency: Int?
         public var requestTimeoutMs: Int?
         public var connectTimeoutMs: Int?
+        public var cacheMinutes: Int?
         public var retry: RetryPolicyFile?
     }
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
@@ -102,6 +103,8 @@ public struct AppConfig: Sendable {
     public var concurrency: Int
     public var requestTimeoutMs: Int
     public var connectTimeoutMs: Int
+    /// How long stages, the perform-as user and template states are trusted before Lever/Hubert are asked again.
+    public var cacheMinutes: Int
     public var retry: RetryPolicy
     public var autoMove: GradeStages
     public var autoMoveByPosting: [String: GradeStages]
@@ -279,6 +282,7 @@ public enum ConfigLoader {
             concurrency: max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency),
             requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
+            cacheMinutes: max(0, file.sync?.cacheMinutes ?? 60),
             retry: retry,
             autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
                                   passed: try value(file.autoMove?.passed, "autoMove.passed"),

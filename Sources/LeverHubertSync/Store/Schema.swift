@@ -89,6 +89,16 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-lookup-cache") { db in
+            try db.execute(sql: """
+                -- Lever data that rarely changes (stages, the perform-as user id), refreshed after an interval.
+                CREATE TABLE lookup_cache (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL,
+                    fetched_ms INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

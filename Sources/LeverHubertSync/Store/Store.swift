@@ -146,6 +146,22 @@ public final class Store: Sendable {
         }
     }
 
+    // MARK: Lookups
+
+    /// A cached lookup fetched after `freshAfter`, if any.
+    public func cachedLookup(_ key: String, freshAfter: Millis) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM lookup_cache WHERE key = ? AND fetched_ms >= ?", arguments: [key, freshAfter])
+        }
+    }
+
+    /// Caches a lookup.
+    public func cacheLookup(_ key: String, value: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO lookup_cache (key, value, fetched_ms) VALUES (?, ?, ?)", arguments: [key, value, now])
+        }
+    }
+
     // MARK: Invitations
 
     private static func invitation(_ row: Row) -> InvitationRecord {

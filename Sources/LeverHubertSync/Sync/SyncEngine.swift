@@ -30,10 +30,10 @@ struct PassContext: Sendable {
 public struct SyncEngine: Sendable {
     public static let leverStream = "lever.opportunities"
     public static let hubertStream = "hubert.interviews"
-    /// How long Hubert's word on a template is trusted before asking again.
-    static let templateFreshnessMs: Millis = 3_600_000
-    /// Posting ids per opportunities query (repeated `posting_id` keys).
-    static let postingBatch = 50
+    /// Posting ids per opportunities query (repeated `posting_id` keys): 100 postings cost one query per window.
+    static let postingBatch = 100
+    /// How long cached lookups (stages, perform-as user, template states) are trusted.
+    var cacheMs: Millis { Millis(config.cacheMinutes) * 60_000 }
 
     let config: AppConfig
     let store: Store
@@ -97,7 +97,7 @@ public struct SyncEngine: Sendable {
     }
 
     private func pass(mode: PassMode, dryRun: Bool, started: Millis, collector: PassCollector, logger: Logger) async throws {
-        let context = try await resolveContext()
+        let context = try await resolveContext(dryRun: dryRun)
         let lookbackMs = Millis(config.lookbackMinutes) * 60_000
         let leverCheckpoint = try await store.checkpoint(Self.leverStream)
         let hubertCheckpoint = try await store.checkpoint(Self.hubertStream)
@@ -149,9 +149,10 @@ public struct SyncEngine: Sendable {
 
     // MARK: Observe
 
-    /// Resolves stage names and the perform-as user to ids.
-    func resolveContext() async throws -> PassContext {
-        let stages = try await lever.stages()
+    /// Resolves stage names and the perform-as user to ids (from the store's cache while it is fresh).
+    func resolveContext(dryRun: Bool) async throws -> PassContext {
+        var stages = try await cachedStages(dryRun: dryRun, force: false)
+        if !configuredStagesResolve(in: stages) { stages = try await cachedStages(dryRun: dryRun, force: true) }
         func stageId(_ nameOrId: String, key: String) throws -> String {
             if let stage = StageResolver.resolve(nameOrId, in: stages) { return stage }
             throw PassAbort.configuration("\(key): no Lever stage named or with id \"\(nameOrId)\"")
@@ -173,19 +174,46 @@ public struct SyncEngine: Sendable {
                 if let stage = grades[grade] { byPosting[posting, default: [:]][grade] = try stageId(stage, key: "autoMove.postings.\(posting)") }
             }
         }
-        let performAs = try await resolvePerformAs()
+        let performAs = try await resolvePerformAs(dryRun: dryRun)
         return PassContext(newApplicantStageId: newApplicantStageId, performAs: performAs, autoMove: autoMove,
                            autoMoveByPosting: byPosting)
     }
 
-    /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address).
-    func resolvePerformAs() async throws -> String? {
+    /// The account's stages, cached in the store for `cacheMinutes`.
+    func cachedStages(dryRun: Bool, force: Bool) async throws -> [LeverStage] {
+        struct Cached: Codable { var id: String; var text: String }
+        let now = clock()
+        if !force, let text = try await store.cachedLookup("lever.stages", freshAfter: now - cacheMs),
+           let cached = try? JSONDecoder().decode([Cached].self, from: Data(text.utf8)) {
+            return cached.map { LeverStage(id: $0.id, text: $0.text) }
+        }
+        let stages = try await lever.stages()
+        if !dryRun, let data = try? JSONEncoder().encode(stages.map { Cached(id: $0.id, text: $0.text) }) {
+            try await store.cacheLookup("lever.stages", value: String(decoding: data, as: UTF8.self), now: now)
+        }
+        return stages
+    }
+
+    /// Whether every stage the configuration names is among `stages`.
+    func configuredStagesResolve(in stages: [LeverStage]) -> Bool {
+        var names = [config.newApplicantStage]
+        for grade in HubertGrade.allCases { if let s = config.autoMove[grade] { names.append(s) } }
+        for grades in config.autoMoveByPosting.values { for grade in HubertGrade.allCases { if let s = grades[grade] { names.append(s) } } }
+        return names.allSatisfy { StageResolver.resolve($0, in: stages) != nil }
+    }
+
+    /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address), cached like stages.
+    func resolvePerformAs(dryRun: Bool) async throws -> String? {
         guard let performAs = config.lever.performAs else { return nil }
         guard performAs.contains("@") else { return performAs }
+        let key = "lever.performAs." + Planner.fingerprintHash(performAs.lowercased())
+        let now = clock()
+        if let cached = try await store.cachedLookup(key, freshAfter: now - cacheMs) { return cached }
         let users = try await lever.users(email: performAs)
         guard let user = users.first(where: { $0.deactivatedAt == nil }) ?? users.first else {
             throw PassAbort.configuration("lever.performAs: no active Lever user has the configured e-mail address")
         }
+        if !dryRun { try await store.cacheLookup(key, value: user.id, now: now) }
         return user.id
     }
 
@@ -252,7 +280,7 @@ public struct SyncEngine: Sendable {
     /// What Hubert says of a template ("active", "archived", "missing"), cached in the store for an hour.
     func templateStatus(_ templateId: String, dryRun: Bool) async throws -> String {
         let now = clock()
-        if let cached = try await store.cachedTemplate(templateId, freshAfter: now - Self.templateFreshnessMs) {
+        if let cached = try await store.cachedTemplate(templateId, freshAfter: now - cacheMs) {
             return cached.status
         }
         let template = try await hubert.template(id: templateId)
