@@ -67,29 +67,50 @@ public enum Demo {
         let store = try Store(path: path)
         var reports: [PassReport] = []
 
+        var problemsSeen = Set<String>()
         func pass(_ title: String) async -> PassReport {
             let runtime = SyncRuntime(config: config, logger: logger)
             let report = await runtime.engine(store: store).run(mode: .live, dryRun: false)
             reports.append(report)
             out("")
             out("== \(title)")
-            out("   pass \(report.runId.prefix(8)): exit \(report.exitCode), \(report.requests.lever) Lever and \(report.requests.hubert) Hubert requests")
+            // One line per candidate, in the order the pass touched them.
+            var order: [String] = []
+            var byCandidate: [String: [PlannedAction]] = [:]
             for action in report.actions {
-                let who = names[action.opportunityId] ?? action.opportunityId
-                switch action.type {
-                case .invite: out("   ✉  \(who) invited to the Hubert interview for \(postingNames[action.postingId ?? ""] ?? "?")")
-                case .addTag: out("   🏷  \(who) tagged \"\(action.tag ?? "")\"")
-                case .removeTag: out("   🏷  \(who): old tag \"\(action.tag ?? "")\" removed")
-                case .addNote: out("   📝 \(who): note with grade, score and links added")
-                case .addLink: out("   🔗 \(who): Hubert application link added")
-                case .moveStage: out("   ➜  \(who) moved to \(config.autoMoveStageName(action.stageId))")
+                if byCandidate[action.opportunityId] == nil { order.append(action.opportunityId) }
+                byCandidate[action.opportunityId, default: []].append(action)
+            }
+            for id in order {
+                let who = names[id] ?? id
+                let actions = byCandidate[id] ?? []
+                var parts: [String] = []
+                for action in actions {
+                    switch action.type {
+                    case .invite: parts.append("invited to the Hubert interview for \(postingNames[action.postingId ?? ""] ?? "?")")
+                    case .addTag: parts.append("tagged \"\(action.tag ?? "")\"")
+                    case .removeTag: parts.append("old tag \"\(action.tag ?? "")\" removed")
+                    case .addNote: parts.append("note with score and links added")
+                    case .addLink: parts.append("Hubert link added")
+                    case .moveStage: parts.append("moved to \(config.autoMoveStageName(action.stageId))")
+                    }
                 }
+                var grade = ""
+                if actions.contains(where: { $0.type == .addNote }), let interview = await hubert.interviews(opportunityId: id).first,
+                   let result = interview.result {
+                    grade = "graded \(result.grade.label) (\(Int(result.score ?? 0)), threshold \(Int(result.threshold ?? 0))): "
+                }
+                out("   \(who) — \(grade)\(parts.joined(separator: ", "))")
             }
-            for problem in report.problems {
-                let who = problem.opportunityId.flatMap { names[$0] }.map { "\($0): " } ?? ""
-                out("   ⚠  \(who)\(problem.message)")
+            for problem in report.problems where problemsSeen.insert("\(problem.reason)|\(problem.opportunityId ?? "")|\(problem.postingId ?? "")").inserted {
+                let who = problem.opportunityId.flatMap { names[$0] }.map { "\($0) — " } ?? ""
+                out("   ⚠ needs a human: \(who)\(problem.message)")
             }
-            if report.actions.isEmpty && report.problems.isEmpty { out("   nothing to do: everything is in sync") }
+            if report.counts.skipped > 0 && report.counts.invitationsSent > 0 {
+                out("   (\(report.counts.skipped) not invited: archived, or asked not to be contacted)")
+            }
+            if report.actions.isEmpty { out("   nothing to do: everything is in sync") }
+            out("   [pass \(report.runId.prefix(8)): exit \(report.exitCode), \(report.requests.lever) Lever and \(report.requests.hubert) Hubert requests]")
             return report
         }
 

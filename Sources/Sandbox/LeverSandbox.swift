@@ -58,7 +58,12 @@ public actor LeverSandbox: SandboxService {
     private var rateLimit: SandboxRateLimit?
     public var faults = SandboxFaults()
     private var lastMillis: Millis = 0
-    private var counter = 0
+    private var oauthClient: (id: String, secret: String)?
+    private var refreshToken: String?
+    private var accessTokens: [String: Millis] = [:]
+    private var accessTTLSeconds = 3600
+    /// Token refreshes served by the OAuth endpoint.
+    public private(set) var tokenRefreshes = 0
 
     public init(apiKey: String, rateLimit: (rate: Double, burst: Int)? = nil) {
         self.apiKey = apiKey
@@ -147,6 +152,47 @@ public actor LeverSandbox: SandboxService {
         deleted.append((id, now()))
     }
 
+    /// Turns on the OAuth token endpoint (`POST /oauth/token`, refresh grant with rotation) and Bearer auth.
+    public func enableOAuth(clientId: String, clientSecret: String, refreshToken: String, accessTTLSeconds: Int = 3600) {
+        oauthClient = (clientId, clientSecret)
+        self.refreshToken = refreshToken
+        self.accessTTLSeconds = accessTTLSeconds
+    }
+
+    /// The refresh token the endpoint currently accepts (each refresh rotates it).
+    public func currentRefreshToken() -> String? { refreshToken }
+
+    /// Makes every access token issued so far invalid (as after a revocation or expiry).
+    public func expireAccessTokens() { accessTokens.removeAll() }
+
+    private func tokenEndpoint(_ request: SandboxRequest) -> SandboxResponse {
+        var form: [String: String] = [:]
+        for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            if parts.count == 2 { form[parts[0]] = parts[1] }
+        }
+        guard let client = oauthClient, form["client_id"] == client.id, form["client_secret"] == client.secret else {
+            return .json(401, ["error": "invalid_client", "error_description": "Unknown client"])
+        }
+        guard form["grant_type"] == "refresh_token", let presented = form["refresh_token"], presented == refreshToken else {
+            return .json(400, ["error": "invalid_grant", "error_description": "Invalid refresh token"])
+        }
+        let access = "at-" + newId()
+        let rotated = "rt-" + newId()
+        accessTokens[access] = now() + Millis(accessTTLSeconds) * 1000
+        refreshToken = rotated
+        tokenRefreshes += 1
+        return .json(200, ["access_token": access, "refresh_token": rotated, "token_type": "Bearer",
+                           "scope": "opportunities:read:admin offline_access", "expires_in": accessTTLSeconds])
+    }
+
+    private func authorized(_ header: String?) -> Bool {
+        guard let header else { return false }
+        if header == "Basic " + Data((apiKey + ":").utf8).base64EncodedString() { return true }
+        if header.hasPrefix("Bearer "), let expiry = accessTokens[String(header.dropFirst(7))] { return expiry > now() }
+        return false
+    }
+
     /// Adds or renames a stage.
     public func setStage(_ stage: LeverStage) {
         stages.removeAll { $0.id == stage.id }
@@ -184,7 +230,8 @@ public actor LeverSandbox: SandboxService {
 
     private func route(_ request: SandboxRequest) -> SandboxResponse {
         requestLog.append("\(request.method) \(request.path)")
-        guard request.headers["authorization"] == "Basic " + Data((apiKey + ":").utf8).base64EncodedString() else {
+        if request.method == "POST" && request.path == "/oauth/token" { return tokenEndpoint(request) }
+        guard authorized(request.headers["authorization"]) else {
             return error(401, "UnauthorizedError", "Invalid API key")
         }
         if faults.storm429 > 0 {

@@ -13,8 +13,11 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Compute the same plan and write nothing anywhere.")
     var dryRun = false
 
+    @Option(name: .long, help: "Write a Prometheus textfile-collector file here at the end of the run (atomically).")
+    var metricsFile: String?
+
     func run() async throws {
-        throw ExitCode(await PassRunner.execute(common: common, mode: .live, dryRun: dryRun))
+        throw ExitCode(await PassRunner.execute(common: common, mode: .live, dryRun: dryRun, metricsFile: metricsFile))
     }
 }
 
@@ -37,6 +40,9 @@ struct BackfillCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Compute the same plan and write nothing anywhere.")
     var dryRun = false
 
+    @Option(name: .long, help: "Write a Prometheus textfile-collector file here at the end of the run (atomically).")
+    var metricsFile: String?
+
     func validate() throws {
         guard let start = DateArgument.parse(since, endOfDay: false) else {
             throw ValidationError("--since \(since) is not a date (YYYY-MM-DD) or an RFC 3339 timestamp")
@@ -53,7 +59,7 @@ struct BackfillCommand: AsyncParsableCommand {
         let start = DateArgument.parse(since, endOfDay: false) ?? 0
         let end = until.flatMap { DateArgument.parse($0, endOfDay: true) } ?? Date().millis
         throw ExitCode(await PassRunner.execute(common: common, mode: .backfill(since: start, until: end, postingIds: posting),
-                                                dryRun: dryRun))
+                                                dryRun: dryRun, metricsFile: metricsFile))
     }
 }
 
@@ -68,8 +74,10 @@ enum DateArgument {
 
 /// What `run` and `backfill` share: configuration, lock, store, pass, output, exit status.
 enum PassRunner {
-    static func execute(common: CommonOptions, mode: PassMode, dryRun: Bool) async -> Int32 {
-        let logger = Bootstrap.logger(common)
+    static func execute(common: CommonOptions, mode: PassMode, dryRun: Bool, metricsFile: String?) async -> Int32 {
+        let runId = UUID().uuidString.lowercased()
+        var logger = Bootstrap.logger(common)
+        logger[metadataKey: "run.id"] = "\(runId)"
         let config: AppConfig
         do {
             let loaded = try ConfigLoader.load(path: common.config, databaseOverride: common.database,
@@ -91,8 +99,23 @@ enum PassRunner {
         } catch {
             return Bootstrap.fail(common, code: 75, message: "cannot open the database \(config.databasePath): \(error)")
         }
+        let ping = config.healthcheckURL.map { HealthPing(url: $0) }
+        if let ping, !dryRun, await !ping.ping("start") { logger.warning("health-check start ping failed") }
         let runtime = SyncRuntime(config: config, logger: logger)
-        let report = await runtime.engine(store: store).run(mode: mode, dryRun: dryRun)
+        let report = await runtime.engine(store: store).run(mode: mode, dryRun: dryRun, runId: runId)
+        if let metricsFile {
+            do {
+                let status = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)
+                let text = MetricsFile.render(report: report, status: status, lastSuccess: try await store.lastSuccess(),
+                                              httpCounts: await runtime.requests.snapshot(), now: Date().millis)
+                try MetricsFile.write(text, to: metricsFile)
+            } catch {
+                logger.warning("could not write the metrics file", metadata: ["error": "\(error)"])
+            }
+        }
+        if let ping, !dryRun, await !ping.ping(HealthPing.suffix(exitCode: report.exitCode)) {
+            logger.warning("health-check ping failed")
+        }
         withExtendedLifetime(lock) {}
         if common.json {
             Output.json(report)

@@ -6,10 +6,8 @@ enum StatusRunner {
     static func execute(common: CommonOptions) async -> Int32 {
         let env = ProcessInfo.processInfo.environment
         let path: String
-        if let database = common.database {
-            path = database
-        } else {
-            do {
+        var staleAfterDays = 7
+        do {
                 let (configPath, explicit) = common.config.map { ($0, true) } ?? ConfigLoader.defaultPath(environment: env)
                 var file = ConfigFile()
                 if FileManager.default.fileExists(atPath: configPath),
@@ -19,17 +17,17 @@ enum StatusRunner {
                     throw ConfigError("configuration file \(configPath) does not exist")
                 }
                 let filePath = try file.database?.path.map { try ConfigLoader.expand($0, key: "database.path", environment: env) }
-                path = env["LHS_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } ?? filePath ?? AppConfig.Defaults.databasePath
-            } catch {
-                return Bootstrap.fail(common, code: 78, message: "\(error)")
-            }
+                staleAfterDays = max(1, file.sync?.staleAfterDays ?? 7)
+                path = common.database ?? env["LHS_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } ?? filePath ?? AppConfig.Defaults.databasePath
+        } catch {
+            return Bootstrap.fail(common, code: 78, message: "\(error)")
         }
         guard FileManager.default.fileExists(atPath: path) else {
             return Bootstrap.fail(common, code: 78, message: "no database at \(path): nothing has run yet")
         }
         do {
             let store = try Store(path: path)
-            let report = try await StatusReport.load(store: store, now: Date().millis)
+            let report = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: staleAfterDays)
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0
         } catch {

@@ -42,7 +42,7 @@ import Testing
           path: lever-hubert-sync.sqlite3
         """
         let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), environment: keys).config
-        #expect(config.lever.apiKey.value == "lk")
+        #expect(config.lever.apiKey?.value == "lk")
         #expect(config.hubert.apiKey.value == "hk")
         #expect(config.autoMove.lead == "Phone screen")
         #expect(config.autoMove.passed == nil)
@@ -56,7 +56,7 @@ import Testing
         let env = keys.merging(["LEVER_BASE_URL": "http://127.0.0.1:9/v1", "LHS_DATABASE": "/tmp/x.sqlite3"]) { $1 }
         let config = try ConfigLoader.resolve(file, environment: env).config
         #expect(config.lever.baseURL == "http://127.0.0.1:9/v1")
-        #expect(config.lever.apiKey.value == "lk")
+        #expect(config.lever.apiKey?.value == "lk")
         #expect(config.databasePath == "/tmp/x.sqlite3")
     }
 
@@ -90,7 +90,7 @@ import Testing
         chmod(path, 0o644)
         let file = try ConfigLoader.parse(yaml: "lever:\n  apiKeyFile: \(path)\nhubert:\n  apiKey: h")
         let (config, warnings) = try ConfigLoader.resolve(file, environment: [:])
-        #expect(config.lever.apiKey.value == "file-key")
+        #expect(config.lever.apiKey?.value == "file-key")
         #expect(warnings.contains { $0.contains("readable by other users") })
         chmod(path, 0o600)
         #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty)

@@ -30,10 +30,18 @@ public struct GradeStages: Codable, Sendable, Equatable {
 
 /// The configuration file as written (every key optional); `AppConfig` is what a run uses.
 public struct ConfigFile: Codable, Sendable, Equatable {
+    public struct OAuth: Codable, Sendable, Equatable {
+        public var clientId: String?
+        public var clientSecret: String?
+        public var refreshToken: String?
+        public var tokenURL: String?
+        public var tokenFile: String?
+    }
     public struct Lever: Codable, Sendable, Equatable {
         public var baseURL: String?
         public var apiKey: String?
         public var apiKeyFile: String?
+        public var oauth: OAuth?
         public var performAs: String?
         public var requestsPerSecond: Double?
         public var burst: Int?
@@ -54,6 +62,8 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var requestTimeoutMs: Int?
         public var connectTimeoutMs: Int?
         public var cacheMinutes: Int?
+        public var paused: Bool?
+        public var staleAfterDays: Int?
         public var retry: RetryPolicyFile?
     }
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
@@ -70,20 +80,35 @@ public struct ConfigFile: Codable, Sendable, Equatable {
     }
     public struct Database: Codable, Sendable, Equatable {
         public var path: String?
+        public var retentionDays: Int?
+    }
+    public struct Healthcheck: Codable, Sendable, Equatable {
+        public var url: String?
     }
     public var lever: Lever?
     public var hubert: Hubert?
     public var sync: Sync?
     public var autoMove: AutoMove?
     public var database: Database?
+    public var healthcheck: Healthcheck?
     public init() {}
 }
 
 /// The settings of a run, resolved from the file, `${VAR}` references and environment overrides.
 public struct AppConfig: Sendable {
+    /// Lever OAuth (instead of an API key): the refresh token rotates on every refresh and is kept in `tokenFile`.
+    public struct LeverOAuthSettings: Sendable {
+        public var clientId: String
+        public var clientSecret: Secret
+        public var refreshToken: Secret?
+        public var tokenURL: String
+        public var tokenFile: String
+    }
     public struct LeverSettings: Sendable {
         public var baseURL: String
-        public var apiKey: Secret
+        /// The API key (HTTP Basic); nil when OAuth is configured.
+        public var apiKey: Secret?
+        public var oauth: LeverOAuthSettings?
         public var performAs: String?
         public var requestsPerSecond: Double
         public var burst: Int
@@ -105,6 +130,14 @@ public struct AppConfig: Sendable {
     public var connectTimeoutMs: Int
     /// How long stages, the perform-as user and template states are trusted before Lever/Hubert are asked again.
     public var cacheMinutes: Int
+    /// When true, `run` does nothing but report that it is paused (state is kept).
+    public var paused: Bool
+    /// An invitation with no result after this many days is reported as stale by `status`.
+    public var staleAfterDays: Int
+    /// Finished items and runs older than this many days are pruned.
+    public var retentionDays: Int
+    /// A healthchecks.io-style ping URL (`/start`, then success or `/<exit code>`); never fails the run.
+    public var healthcheckURL: Secret?
     public var retry: RetryPolicy
     public var autoMove: GradeStages
     public var autoMoveByPosting: [String: GradeStages]
@@ -238,9 +271,29 @@ public enum ConfigLoader {
         try validateBaseURL(leverBase, key: "lever.baseURL")
         try validateBaseURL(hubertBase, key: "hubert.baseURL")
 
+        let filePath = try value(file.database?.path, "database.path")
+        let databasePath = databaseOverride ?? env("LHS_DATABASE") ?? filePath ?? AppConfig.Defaults.databasePath
+        var oauth: AppConfig.LeverOAuthSettings?
+        if let o = file.lever?.oauth {
+            guard let clientId = try value(o.clientId, "lever.oauth.clientId"),
+                  let clientSecret = try value(o.clientSecret, "lever.oauth.clientSecret") else {
+                throw ConfigError("lever.oauth needs clientId and clientSecret")
+            }
+            let tokenURL = try value(o.tokenURL, "lever.oauth.tokenURL") ?? "https://auth.lever.co/oauth/token"
+            try validateBaseURL(tokenURL, key: "lever.oauth.tokenURL")
+            let tokenFile = try value(o.tokenFile, "lever.oauth.tokenFile") ?? databasePath + ".lever-refresh-token"
+            let refresh = try value(o.refreshToken, "lever.oauth.refreshToken").map(Secret.init)
+            guard refresh != nil || FileManager.default.fileExists(atPath: tokenFile) else {
+                throw ConfigError("lever.oauth.refreshToken is missing and there is no token file at \(tokenFile)")
+            }
+            oauth = .init(clientId: clientId, clientSecret: Secret(clientSecret), refreshToken: refresh, tokenURL: tokenURL,
+                          tokenFile: tokenFile)
+        }
         let lever = AppConfig.LeverSettings(
             baseURL: leverBase,
-            apiKey: try secret(inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
+            apiKey: oauth != nil && env("LEVER_API_KEY") == nil && file.lever?.apiKey == nil && file.lever?.apiKeyFile == nil
+                ? nil : try secret(inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
+            oauth: oauth,
             performAs: try value(file.lever?.performAs, "lever.performAs"),
             requestsPerSecond: file.lever?.requestsPerSecond ?? AppConfig.Defaults.leverRequestsPerSecond,
             burst: file.lever?.burst ?? AppConfig.Defaults.leverBurst,
@@ -274,7 +327,7 @@ public enum ConfigLoader {
                                              passed: try value(stages.passed, "autoMove.postings.\(posting).passed"),
                                              notQualified: try value(stages.notQualified, "autoMove.postings.\(posting).notQualified"))
         }
-        let filePath = try value(file.database?.path, "database.path")
+        if let url = try value(file.healthcheck?.url, "healthcheck.url") { try validateBaseURL(url, key: "healthcheck.url") }
         let config = AppConfig(
             lever: lever, hubert: hubert,
             newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage") ?? AppConfig.Defaults.newApplicantStage,
@@ -283,12 +336,16 @@ public enum ConfigLoader {
             requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
             cacheMinutes: max(0, file.sync?.cacheMinutes ?? 60),
+            paused: file.sync?.paused ?? false,
+            staleAfterDays: max(1, file.sync?.staleAfterDays ?? 7),
+            retentionDays: max(30, file.database?.retentionDays ?? 365),
+            healthcheckURL: try value(file.healthcheck?.url, "healthcheck.url").map(Secret.init),
             retry: retry,
             autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
                                   passed: try value(file.autoMove?.passed, "autoMove.passed"),
                                   notQualified: try value(file.autoMove?.notQualified, "autoMove.notQualified")),
             autoMoveByPosting: byPosting,
-            databasePath: databaseOverride ?? env("LHS_DATABASE") ?? filePath ?? AppConfig.Defaults.databasePath)
+            databasePath: databasePath)
         return (config, warnings)
     }
 

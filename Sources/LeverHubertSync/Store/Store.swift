@@ -307,6 +307,54 @@ public final class Store: Sendable {
         }
     }
 
+    // MARK: Retention
+
+    /// Forgets everything held about these opportunities (deleted or anonymized in Lever). Returns rows removed.
+    @discardableResult
+    public func purge(opportunityIds: [String]) async throws -> Int {
+        guard !opportunityIds.isEmpty else { return 0 }
+        return try await writer.write { db in
+            var removed = 0
+            for id in opportunityIds {
+                for table in ["invitation", "result_step", "applied_result", "problem"] {
+                    try db.execute(sql: "DELETE FROM \(table) WHERE opportunity_id = ?", arguments: [id])
+                    removed += db.changesCount
+                }
+            }
+            return removed
+        }
+    }
+
+    /// Prunes finished items and runs older than `before` (ms). Unconfirmed intents are never pruned.
+    @discardableResult
+    public func prune(before: Millis) async throws -> Int {
+        try await writer.write { db in
+            var removed = 0
+            let statements = [
+                "DELETE FROM run WHERE started_ms < ?",
+                "DELETE FROM problem WHERE last_seen_ms < ?",
+                "DELETE FROM result_step WHERE state = 'done' AND updated_ms < ?",
+                "DELETE FROM applied_result WHERE applied_ms < ?",
+                """
+                DELETE FROM invitation WHERE updated_ms < ? AND (state = 'refused'
+                    OR (state = 'sent' AND interview_status IN ('completed', 'expired', 'cancelled')))
+                """,
+            ]
+            for sql in statements {
+                try db.execute(sql: sql, arguments: [before])
+                removed += db.changesCount
+            }
+            return removed
+        }
+    }
+
+    /// When the last run that finished with exit 0 started.
+    public func lastSuccess() async throws -> Millis? {
+        try await writer.read { db in
+            try Millis.fetchOne(db, sql: "SELECT max(finished_ms) FROM run WHERE exit_code = 0")
+        }
+    }
+
     // MARK: Runs and problems
 
     /// Records the start of a run.

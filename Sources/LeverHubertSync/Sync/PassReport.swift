@@ -28,6 +28,8 @@ public struct PassReport: Codable, Sendable {
     public var runId: String
     public var dryRun: Bool
     public var mode: String
+    /// True when the configuration paused the sync and the pass did nothing.
+    public var paused: Bool
     public var counts: PassCounts
     public var actions: [PlannedAction]
     public var problems: [Problem]

@@ -8,6 +8,8 @@ public struct SyncRuntime: Sendable {
     public let hubert: HubertClient
     public let requests: RequestLedger
     public let logger: Logger
+    /// The OAuth token provider when Lever uses OAuth.
+    public let oauth: LeverOAuth?
 
     public init(config: AppConfig, logger: Logger) {
         self.config = config
@@ -24,12 +26,23 @@ public struct SyncRuntime: Sendable {
         hubertOptions.maxConcurrent = config.concurrency + 2
         hubertOptions.totalTimeoutMs = config.requestTimeoutMs
         hubertOptions.connectTimeoutMs = config.connectTimeoutMs
-        let leverKey = config.lever.apiKey
-        let basic = "Basic " + Data((leverKey.value + ":").utf8).base64EncodedString()
+        let leverTransport = CurlTransport(options: leverOptions)
+        let authorization: @Sendable () async throws -> String
+        var onUnauthorized: (@Sendable () async -> Bool)?
+        if let settings = config.lever.oauth {
+            let oauth = LeverOAuth(settings: settings, transport: leverTransport)
+            self.oauth = oauth
+            authorization = { try await oauth.authorization() }
+            onUnauthorized = { await oauth.invalidate() }
+        } else {
+            self.oauth = nil
+            let basic = "Basic " + Data(((config.lever.apiKey?.value ?? "") + ":").utf8).base64EncodedString()
+            authorization = { basic }
+        }
         let leverHTTP = ServiceClient(
-            service: .lever, transport: CurlTransport(options: leverOptions),
+            service: .lever, transport: leverTransport,
             bucket: TokenBucket(rate: config.lever.requestsPerSecond, burst: config.lever.burst),
-            policy: config.retry, ledger: requests, logger: logger, authorization: { basic })
+            policy: config.retry, ledger: requests, logger: logger, authorization: authorization, onUnauthorized: onUnauthorized)
         let bearer = "Bearer " + config.hubert.apiKey.value
         let hubertHTTP = ServiceClient(
             service: .hubert, transport: CurlTransport(options: hubertOptions),

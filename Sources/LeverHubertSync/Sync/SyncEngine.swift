@@ -74,7 +74,7 @@ public struct SyncEngine: Sendable {
         }
         let finished = clock()
         let report = PassReport(
-            runId: runId, dryRun: dryRun, mode: mode.name, counts: await collector.counts, actions: await collector.actions,
+            runId: runId, dryRun: dryRun, mode: mode.name, paused: config.paused, counts: await collector.counts, actions: await collector.actions,
             problems: await collector.problems,
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
@@ -97,6 +97,10 @@ public struct SyncEngine: Sendable {
     }
 
     private func pass(mode: PassMode, dryRun: Bool, started: Millis, collector: PassCollector, logger: Logger) async throws {
+        if config.paused {
+            logger.notice("sync is paused by configuration (sync.paused): nothing read, nothing written")
+            return
+        }
         let context = try await resolveContext(dryRun: dryRun)
         let lookbackMs = Millis(config.lookbackMinutes) * 60_000
         let leverCheckpoint = try await store.checkpoint(Self.leverStream)
@@ -140,11 +144,27 @@ public struct SyncEngine: Sendable {
                                   dryRun: dryRun, collector: collector)
         }
 
+        // Retention: forget what Lever deleted; prune what is old.
+        if case .live = mode, !dryRun, let leverCheckpoint {
+            try await purgeDeleted(since: max(0, leverCheckpoint - lookbackMs), logger: logger)
+            let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
+            if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
+        }
+
         // Record: the checkpoint moves only now that the whole window is processed.
         if case .live = mode, !dryRun {
             KillPoint.beforeCheckpoint.reached()
             try await store.advanceCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
         }
+    }
+
+    /// Reads Lever's deleted opportunities since `since` and purges what the store holds about them.
+    func purgeDeleted(since: Millis, logger: Logger) async throws {
+        var removed = 0
+        try await lever.forEachDeletedPage(since: since) { page in
+            removed += try await store.purge(opportunityIds: page.items.map(\.id))
+        }
+        if removed > 0 { logger.info("purged deleted opportunities", metadata: ["rows": "\(removed)"]) }
     }
 
     // MARK: Observe
@@ -326,6 +346,11 @@ public struct SyncEngine: Sendable {
                              window: ClosedRange<Millis>, backfill: Bool, context: PassContext, dryRun: Bool,
                              collector: PassCollector) async throws {
         guard await collector.firstSight(opportunity.id) else { return }
+        if opportunity.isAnonymized {
+            if !dryRun { try await store.purge(opportunityIds: [opportunity.id]) }
+            await collector.skip()
+            return
+        }
         var postingId = opportunity.postingId
         if postingId == nil {
             postingId = batch.count == 1 ? batch[0] : try await lever.opportunity(id: opportunity.id)?.postingId

@@ -112,10 +112,14 @@ public struct ServiceClient: Sendable {
     let policy: RetryPolicy
     let ledger: RequestLedger
     let authorization: @Sendable () async throws -> String
+    /// Called once on a 401; true means the credential was renewed (OAuth) and the request is tried again.
+    let onUnauthorized: (@Sendable () async -> Bool)?
     let logger: Logger
 
     public init(service: Service, transport: any HTTPTransport, bucket: TokenBucket, policy: RetryPolicy,
-                ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String) {
+                ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String,
+                onUnauthorized: (@Sendable () async -> Bool)? = nil) {
+        self.onUnauthorized = onUnauthorized
         self.service = service
         self.transport = transport
         self.bucket = bucket
@@ -129,6 +133,7 @@ public struct ServiceClient: Sendable {
     /// refused credentials or exhausted retries, `MaybeAppliedError` for non-idempotent requests of unknown outcome.
     public func send(_ request: HTTPRequestMessage, mode: RetryMode) async throws -> HTTPResponseMessage {
         var attempt = 0
+        var renewed = false
         while true {
             attempt += 1
             await bucket.acquire()
@@ -143,6 +148,10 @@ public struct ServiceClient: Sendable {
                 let status = response.status
                 await ledger.record(service, statusClass: status == 429 ? "429" : "\(status / 100)xx")
                 if (200..<300).contains(status) { return response }
+                if status == 401, !renewed, let onUnauthorized, await onUnauthorized() {
+                    renewed = true
+                    continue
+                }
                 if status == 401 || status == 403 {
                     throw PassAbort.credentialsRefused(service: service, status: status)
                 }

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Lever OAuth 2.0 with refresh-token rotation: access tokens are refreshed a minute before they expire, and every
+/// refresh's new refresh token is written to `tokenFile` (mode 0600, atomically) before the access token is used,
+/// so a crash never loses it. Concurrent callers share one refresh (a second refresh with the rotated token would fail).
+public actor LeverOAuth {
+    let settings: AppConfig.LeverOAuthSettings
+    let transport: any HTTPTransport
+    let clock: @Sendable () -> Millis
+    private var access: (token: String, expiresAt: Millis)?
+    private var refreshing: Task<Void, any Error>?
+    /// How many refreshes this process made (for tests and logs).
+    public private(set) var refreshCount = 0
+
+    public init(settings: AppConfig.LeverOAuthSettings, transport: any HTTPTransport,
+                clock: @escaping @Sendable () -> Millis = { Date().millis }) {
+        self.settings = settings
+        self.transport = transport
+        self.clock = clock
+    }
+
+    /// The `Authorization` header value, refreshing first when the token is missing or about to expire.
+    public func authorization() async throws -> String {
+        if let access, access.expiresAt - clock() > 60_000 { return "Bearer " + access.token }
+        try await refresh()
+        guard let access else { throw PassAbort.credentialsRefused(service: .lever, status: 401) }
+        return "Bearer " + access.token
+    }
+
+    /// Drops the access token after a 401, so that the next call refreshes. Returns true (retry once).
+    public func invalidate() -> Bool {
+        access = nil
+        return true
+    }
+
+    /// The newest refresh token: the token file when present (it is newer than the configuration), else the configured one.
+    func currentRefreshToken() -> String? {
+        if let data = FileManager.default.contents(atPath: settings.tokenFile),
+           let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            return text
+        }
+        return settings.refreshToken?.value
+    }
+
+    private func refresh() async throws {
+        if let refreshing { return try await refreshing.value }
+        let task = Task { try await self.performRefresh() }
+        refreshing = task
+        defer { refreshing = nil }
+        try await task.value
+    }
+
+    private func performRefresh() async throws {
+        guard let refreshToken = currentRefreshToken() else {
+            throw PassAbort.configuration("lever.oauth: no refresh token (configuration or \(settings.tokenFile))")
+        }
+        var form = QueryString()
+        form.add("grant_type", "refresh_token")
+        form.add("client_id", settings.clientId)
+        form.add("client_secret", settings.clientSecret.value)
+        form.add("refresh_token", refreshToken)
+        let request = HTTPRequestMessage(method: .post, url: settings.tokenURL,
+                                         headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded"),
+                                                   (name: "Accept", value: "application/json")],
+                                         body: Data(form.encoded.utf8))
+        let response: HTTPResponseMessage
+        do {
+            response = try await transport.send(request)
+        } catch {
+            throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint unreachable")
+        }
+        switch response.status {
+        case 200..<300: break
+        case 400, 401, 403: throw PassAbort.credentialsRefused(service: .lever, status: response.status)
+        default: throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint answered \(response.status)")
+        }
+        guard let token = try? JSONDecoder().decode(LeverOAuthToken.self, from: response.body) else {
+            throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
+        }
+        if let rotated = token.refreshToken, rotated != refreshToken {
+            try Self.persist(rotated, to: settings.tokenFile)
+        }
+        refreshCount += 1
+        access = (token.accessToken, clock() + Millis(token.expiresIn ?? 3600) * 1000)
+    }
+
+    /// Writes the refresh token atomically with mode 0600 (temporary file, fsync, rename).
+    static func persist(_ token: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let tmp = path + ".\(getpid()).tmp"
+        let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw PassAbort.configuration("cannot write the OAuth token file \(path)") }
+        let bytes = Array(token.utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fsync(fd)
+        close(fd)
+        guard written == bytes.count, rename(tmp, path) == 0 else {
+            unlink(tmp)
+            throw PassAbort.configuration("cannot write the OAuth token file \(path)")
+        }
+        chmod(path, 0o600)
+    }
+}
