@@ -102,7 +102,11 @@ enum PassRunner {
         let ping = config.healthcheckURL.map { HealthPing(url: $0) }
         if let ping, !dryRun, await !ping.ping("start") { logger.warning("health-check start ping failed") }
         let runtime = SyncRuntime(config: config, logger: logger)
-        let report = await runtime.engine(store: store).run(mode: mode, dryRun: dryRun, runId: runId)
+        var engine = runtime.engine(store: store)
+        let progress = TerminalProgress.forStderr()
+        engine.progress = progress?.sink
+        let report = await engine.run(mode: mode, dryRun: dryRun, runId: runId)
+        progress?.finish()
         if let metricsFile {
             do {
                 let status = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)

@@ -42,11 +42,13 @@ public struct SyncEngine: Sendable {
     let requests: RequestLedger
     let logger: Logger
     let clock: @Sendable () -> Millis
+    /// Told after each page (a terminal progress line); nil for none.
+    public var progress: ProgressSink?
 
     public init(config: AppConfig, store: Store, lever: LeverClient, hubert: HubertClient, requests: RequestLedger,
-                logger: Logger, clock: @escaping @Sendable () -> Millis = { Date().millis }) {
+                logger: Logger, clock: @escaping @Sendable () -> Millis = { Date().millis }, progress: ProgressSink? = nil) {
         self.config = config; self.store = store; self.lever = lever; self.hubert = hubert
-        self.requests = requests; self.logger = logger; self.clock = clock
+        self.requests = requests; self.logger = logger; self.clock = clock; self.progress = progress
     }
 
     /// Runs one pass and reports it. Never throws: failures become the report's exit code and message.
@@ -337,6 +339,8 @@ public struct SyncEngine: Sendable {
                         try await considerOpportunity(opportunity, batch: batch, postings: postings, window: window,
                                                       backfill: backfill, context: context, dryRun: dryRun, collector: collector)
                     }
+                    progress?(ProgressEvent(stream: "lever opportunities", items: page.data.count,
+                                            position: page.items.last?.createdAt, window: window))
                 }
             }
         }
@@ -476,6 +480,8 @@ public struct SyncEngine: Sendable {
             try await concurrentForEach(interviews, limit: config.concurrency) { interview in
                 try await processInterview(interview, context: context, dryRun: dryRun, collector: collector)
             }
+            progress?(ProgressEvent(stream: "hubert interviews", items: page.count, position: interviews.last?.updatedAt,
+                                    window: since...(until ?? clock())))
         }
     }
 
