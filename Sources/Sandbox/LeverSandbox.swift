@@ -58,6 +58,9 @@ public actor LeverSandbox: SandboxService {
     private var rateLimit: SandboxRateLimit?
     public var faults = SandboxFaults()
     private var lastMillis: Millis = 0
+    /// Opportunity ids ordered by (createdAt, id), the paging order; rebuilt after additions.
+    private var order: [(at: Millis, id: String)] = []
+    private var orderDirty = false
     private var oauthClient: (id: String, secret: String)?
     private var refreshToken: String?
     private var accessTokens: [String: Millis] = [:]
@@ -111,6 +114,7 @@ public actor LeverSandbox: SandboxService {
                                createdAt: Millis? = nil, id: String? = nil) -> String {
         let id = id ?? newId()
         let at = createdAt ?? now()
+        orderDirty = true
         opportunities[id] = Opportunity(
             id: id, name: name, emails: emails, phones: phones, contact: newId(), postingId: posting, applicationId: newId(),
             stage: stage, stageChanges: [(stage, at, nil)], archivedAt: archived ? at : nil, tags: [], links: [],
@@ -121,6 +125,7 @@ public actor LeverSandbox: SandboxService {
     /// Serves this raw JSON object for an opportunity id, in lists and single reads (hostile input).
     public func setRawOpportunity(_ id: String, json: Data, posting: String?, createdAt: Millis? = nil) {
         let at = createdAt ?? now()
+        orderDirty = true
         if opportunities[id] == nil {
             opportunities[id] = Opportunity(id: id, name: nil, emails: [], phones: [], contact: newId(), postingId: posting,
                                             applicationId: newId(), stage: "applicant-new", stageChanges: [], archivedAt: nil,
@@ -149,6 +154,7 @@ public actor LeverSandbox: SandboxService {
     /// Deletes an opportunity (it then shows under `/opportunities/deleted`).
     public func delete(_ id: String) {
         opportunities[id] = nil
+        orderDirty = true
         deleted.append((id, now()))
     }
 
@@ -379,13 +385,49 @@ public actor LeverSandbox: SandboxService {
         let stageIds = Set(request.values("stage_id"))
         let archived = request.value("archived")
         let expand = Set(request.values("expand"))
-        let items = opportunities.values.filter { o in
-            (postingIds.isEmpty || o.postingId.map(postingIds.contains) == true)
-                && (stageIds.isEmpty || stageIds.contains(o.stage))
-                && Self.within(o.createdAt, created) && Self.within(o.lastAdvancedAt, advanced) && Self.within(o.updatedAt, updated)
-                && (archived == nil || (archived == "true") == (o.archivedAt != nil))
+        let limit = min(100, max(1, Int(request.value("limit") ?? "100") ?? 100))
+        if orderDirty {
+            order = opportunities.values.map { ($0.createdAt, $0.id) }.sorted { ($0.at, $0.id) < ($1.at, $1.id) }
+            orderDirty = false
         }
-        return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: { self.render($0, expand: expand) })
+        // Start after the offset token's key (and not before created_at_start); the order is the paging order.
+        var after: (Millis, String) = (created.0.map { $0 - 1 } ?? Millis.min, "\u{10FFFF}")
+        if let offset = request.value("offset") {
+            if faults.staleTokens > 0 {
+                faults.staleTokens -= 1
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
+            guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
+                  array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else {
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
+            if (at, id) > after { after = (at, id) }
+        }
+        var low = 0, high = order.count
+        while low < high {
+            let mid = (low + high) / 2
+            if (order[mid].at, order[mid].id) <= after { low = mid + 1 } else { high = mid }
+        }
+        var matches: [Opportunity] = []
+        var index = low
+        while index < order.count && matches.count <= limit {
+            let key = order[index]
+            index += 1
+            if let end = created.1, key.at > end { break }
+            guard let o = opportunities[key.id] else { continue }
+            guard postingIds.isEmpty || o.postingId.map(postingIds.contains) == true,
+                  stageIds.isEmpty || stageIds.contains(o.stage),
+                  Self.within(o.createdAt, created), Self.within(o.lastAdvancedAt, advanced), Self.within(o.updatedAt, updated),
+                  archived == nil || (archived == "true") == (o.archivedAt != nil) else { continue }
+            matches.append(o)
+        }
+        let slice = matches.prefix(limit)
+        var body: [String: Any] = ["data": slice.map { render($0, expand: expand) }, "hasNext": matches.count > limit]
+        if matches.count > limit, let last = slice.last {
+            let raw = "[\(last.createdAt),\"\(last.id)\"]"
+            body["next"] = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw
+        }
+        return .json(200, body)
     }
 
     private func listDeleted(_ request: SandboxRequest) -> SandboxResponse {

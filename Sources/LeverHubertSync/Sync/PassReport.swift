@@ -45,11 +45,14 @@ actor PassCollector {
     var counts = PassCounts()
     var actions: [PlannedAction] = []
     var problems: [Problem] = []
-    var seenOpportunities = Set<String>()
+    /// 64-bit hashes of the opportunity ids examined in this pass: 8 bytes each keeps a 100,000-item scan small.
+    var seenOpportunities = Set<UInt64>()
 
     /// Marks an opportunity as examined in this pass; false when it was examined already (found by two queries).
     func firstSight(_ opportunityId: String) -> Bool {
-        let inserted = seenOpportunities.insert(opportunityId).inserted
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in opportunityId.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        let inserted = seenOpportunities.insert(hash).inserted
         if inserted { counts.opportunitiesScanned += 1 }
         return inserted
     }

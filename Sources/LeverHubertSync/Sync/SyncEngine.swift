@@ -125,26 +125,31 @@ public struct SyncEngine: Sendable {
         let postings = try await scanPostings(mode: mode, firstSeenDefault: leverCheckpoint ?? started, started: started,
                                               dryRun: dryRun, collector: collector)
 
-        // Invitations.
-        if let window {
+        // Invitations (Hubert-bound) and results (Lever-bound) touch different opportunities and different budgets,
+        // so they run side by side: a pass takes about as long as its busier service needs.
+        async let invitations: Void = {
+            guard let window else {
+                logger.info("first pass on this database: baseline set, nobody who applied before now is invited")
+                return
+            }
             try await scanOpportunities(postings: postings, window: window, backfill: backfill, context: context,
                                         dryRun: dryRun, collector: collector)
-        } else {
-            logger.info("first pass on this database: baseline set, nobody who applied before now is invited")
-        }
-
-        // Results.
-        try await settleUnfinishedResults(context: context, dryRun: dryRun, collector: collector)
-        switch mode {
-        case .live:
-            if let hubertCheckpoint {
-                try await scanResults(since: max(0, hubertCheckpoint - lookbackMs), until: nil, context: context,
+        }()
+        async let results: Void = {
+            try await settleUnfinishedResults(context: context, dryRun: dryRun, collector: collector)
+            switch mode {
+            case .live:
+                if let hubertCheckpoint {
+                    try await scanResults(since: max(0, hubertCheckpoint - lookbackMs), until: nil, context: context,
+                                          dryRun: dryRun, collector: collector)
+                }
+            case .backfill(let since, let until, let postingIds):
+                try await scanResults(since: since, until: until, postingIds: Set(postingIds), context: context,
                                       dryRun: dryRun, collector: collector)
             }
-        case .backfill(let since, let until, let postingIds):
-            try await scanResults(since: since, until: until, postingIds: Set(postingIds), context: context,
-                                  dryRun: dryRun, collector: collector)
-        }
+        }()
+        try await invitations
+        try await results
 
         // Retention: forget what Lever deleted; prune what is old.
         if case .live = mode, !dryRun, let leverCheckpoint {
