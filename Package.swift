@@ -44,6 +44,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// The benchmark: a release binary against the sandboxes; prints request counts, wall time against the
+        /// rate-budget lower bound, 429s, CPU time and peak RSS, and decode throughput.
+        .executableTarget(
+            name: "lhs-bench",
+            dependencies: [
+                "LeverHubertSync",
+                "Sandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(
             name: "LeverHubertSyncTests",
             dependencies: ["LeverHubertSync", "Sandbox", "lever-hubert-sync"],

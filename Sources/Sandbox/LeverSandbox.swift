@@ -362,6 +362,57 @@ public actor LeverSandbox: SandboxService {
         return object
     }
 
+    /// A JSON string literal.
+    static func q(_ text: String) -> String {
+        var out = "\""
+        out.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    static func q(_ text: String?) -> String { text.map { q($0) } ?? "null" }
+
+    /// The opportunity as JSON text (written by hand: Foundation's JSONSerialization is ~20× slower on Linux,
+    /// which made the sandbox, not the client, the bottleneck of the 100,000-opportunity benchmark).
+    private func renderText(_ o: Opportunity, expand: Set<String>) -> String {
+        if let raw = rawOverrides[o.id] { return String(decoding: raw, as: UTF8.self) }
+        let stageText = stages.first { $0.id == o.stage }?.text ?? o.stage
+        let stage = expand.contains("stage") ? "{\"id\":\(Self.q(o.stage)),\"text\":\(Self.q(stageText))}" : Self.q(o.stage)
+        let applications = expand.contains("applications")
+            ? "[{\"id\":\(Self.q(o.applicationId)),\"opportunityId\":\(Self.q(o.id)),\"type\":\"posting\",\"posting\":\(Self.q(o.postingId)),\"createdAt\":\(o.createdAt),\"archived\":null,\"customQuestions\":[]}]"
+            : "[\(Self.q(o.applicationId))]"
+        let changes = o.stageChanges.enumerated().map { index, change in
+            "{\"toStageId\":\(Self.q(change.stage)),\"toStageIndex\":\(index),\"updatedAt\":\(change.at),\"userId\":\(Self.q(change.userId))}"
+        }.joined(separator: ",")
+        let archived = o.archivedAt.map { "{\"archivedAt\":\($0),\"reason\":\"63dd55b2-a99f-4e7b-985f-22c7bf80ab42\"}" } ?? "null"
+        let protection = o.contactAllowed.map {
+            "{\"store\":{\"allowed\":true,\"expiresAt\":null},\"contact\":{\"allowed\":\($0),\"expiresAt\":null}}"
+        } ?? "null"
+        let parts: [String] = [
+            "\"id\":\(Self.q(o.id))", "\"name\":\(Self.q(o.name))", "\"contact\":\(Self.q(o.contact))", "\"headline\":\"\"",
+            "\"location\":\"\"", "\"emails\":[\(o.emails.map { Self.q($0) }.joined(separator: ","))]",
+            "\"phones\":[\(o.phones.map { "{\"type\":\"mobile\",\"value\":\(Self.q($0))}" }.joined(separator: ","))]",
+            "\"confidentiality\":\"non-confidential\"", "\"tags\":[\(o.tags.map { Self.q($0) }.joined(separator: ","))]",
+            "\"links\":[\(o.links.map { Self.q($0) }.joined(separator: ","))]", "\"sources\":[\"Job site\"]", "\"origin\":\"applied\"",
+            "\"createdAt\":\(o.createdAt)", "\"updatedAt\":\(o.updatedAt)", "\"lastAdvancedAt\":\(o.lastAdvancedAt)",
+            "\"lastInteractionAt\":\(o.updatedAt)", "\"snoozedUntil\":null", "\"isAnonymized\":false", "\"followers\":[]",
+            "\"stageChanges\":[\(changes)]",
+            "\"urls\":{\"list\":\"https://hire.lever.co/candidates\",\"show\":\"https://hire.lever.co/candidates/\(o.id)\"}",
+            "\"archived\":\(archived)", "\"dataProtection\":\(protection)", "\"stage\":\(stage)", "\"applications\":\(applications)",
+        ]
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
     private func range(_ request: SandboxRequest, _ name: String) -> (Millis?, Millis?)? {
         let start = request.value("\(name)_start").flatMap { Millis($0) }
         let end = request.value("\(name)_end").flatMap { Millis($0) }
@@ -422,12 +473,13 @@ public actor LeverSandbox: SandboxService {
             matches.append(o)
         }
         let slice = matches.prefix(limit)
-        var body: [String: Any] = ["data": slice.map { render($0, expand: expand) }, "hasNext": matches.count > limit]
+        var text = "{\"data\":[" + slice.map { renderText($0, expand: expand) }.joined(separator: ",") + "]"
+        text += ",\"hasNext\":\(matches.count > limit)"
         if matches.count > limit, let last = slice.last {
             let raw = "[\(last.createdAt),\"\(last.id)\"]"
-            body["next"] = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw
+            text += ",\"next\":" + Self.q(raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw)
         }
-        return .json(200, body)
+        return SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: Data((text + "}").utf8))
     }
 
     private func listDeleted(_ request: SandboxRequest) -> SandboxResponse {
@@ -438,7 +490,8 @@ public actor LeverSandbox: SandboxService {
 
     private func getOpportunity(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
         guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
-        return .json(200, ["data": render(o, expand: Set(request.values("expand")))])
+        return SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"],
+                               body: Data("{\"data\":\(renderText(o, expand: Set(request.values("expand"))))}".utf8))
     }
 
     private func listNotes(_ id: String, _ request: SandboxRequest) -> SandboxResponse {

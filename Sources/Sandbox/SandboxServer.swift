@@ -10,6 +10,10 @@ public struct SandboxRequest: Sendable {
     public var headers: [String: String]
     public var body: Data
 
+    public init(method: String, path: String, query: [(name: String, value: String)], headers: [String: String], body: Data) {
+        self.method = method; self.path = path; self.query = query; self.headers = headers; self.body = body
+    }
+
     /// Every value of a repeatable query key.
     public func values(_ name: String) -> [String] { query.filter { $0.name == name }.map(\.value) }
     /// The first value of a query key.

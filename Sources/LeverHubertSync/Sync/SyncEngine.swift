@@ -365,9 +365,17 @@ public struct SyncEngine: Sendable {
             postingId = batch.count == 1 ? batch[0] : try await lever.opportunity(id: opportunity.id)?.postingId
         }
         guard let postingId, let posting = postings[postingId] else { return }
-        let existing = try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId)
-        let decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
-                                                window: window, backfill: backfill, alreadyInvited: existing != nil)
+        // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
+        var decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
+                                                window: window, backfill: backfill, alreadyInvited: false)
+        switch decision {
+        case .invite, .problem:
+            if try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId) != nil {
+                decision = .alreadyInvited
+            }
+        case .skip, .alreadyInvited:
+            break
+        }
         switch decision {
         case .alreadyInvited, .skip(.outsideWindow):
             return
