@@ -26,6 +26,10 @@ struct Bench: AsyncParsableCommand {
     var scan = 100_000
     @Option(help: "Which parts to run: idle, writes, scan, decode (repeatable; default all).")
     var only: [String] = []
+    @Option(help: "Items processed at once in the scan (sync.concurrency).")
+    var scanConcurrency = 8
+    @Option(help: "Extra environment for the measured process, KEY=VALUE (repeatable).")
+    var env: [String] = []
 
     static let leverKey = "bench-lever-key", hubertKey = "bench-hubert-key"
     static let template = "61f080d9414018eda48a7380"
@@ -54,6 +58,8 @@ struct Bench: AsyncParsableCommand {
         let dir: URL
         let config: String
         let database: String
+
+        var extraEnvironment: [String: String] = [:]
 
         init(leverClientRate: Double, hubertClientRate: Double, concurrency: Int = 8) async throws {
             lever = LeverSandbox(apiKey: Bench.leverKey)
@@ -90,7 +96,7 @@ struct Bench: AsyncParsableCommand {
         func run(_ binary: String, _ extra: [String] = []) async throws -> (ChildRun, [String: Any]) {
             let child = try await Spawn.run(binary, ["run", "--json", "--config", config] + extra,
                                             environment: ["LEVER_API_KEY": Bench.leverKey, "HUBERT_API_KEY": Bench.hubertKey,
-                                                          "PATH": "/usr/bin:/bin"])
+                                                          "PATH": "/usr/bin:/bin"].merging(extraEnvironment) { $1 })
             let json = (try? JSONSerialization.jsonObject(with: Data(child.stdout.utf8))) as? [String: Any] ?? [:]
             guard child.status == 0 else {
                 throw ValidationError("pass failed with exit \(child.status): \(child.stderr.suffix(500))")
@@ -166,7 +172,8 @@ struct Bench: AsyncParsableCommand {
 
     func scanPass() async throws -> String {
         print("\n[scan] a pass that scans \(scan) opportunities (no rate limit, no latency)")
-        let rig = try await Rig(leverClientRate: 1_000_000, hubertClientRate: 1_000_000)
+        var rig = try await Rig(leverClientRate: 1_000_000, hubertClientRate: 1_000_000, concurrency: scanConcurrency)
+        for pair in env { if let eq = pair.firstIndex(of: "=") { rig.extraEnvironment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) } }
         let posting = await rig.lever.addPosting(text: "Scan", tags: ["Hubert: \(Bench.template)"])
         _ = try await rig.run(binary)
         try await Task.sleep(for: .milliseconds(5))
@@ -181,6 +188,14 @@ struct Bench: AsyncParsableCommand {
         await rig.stop()
         return String(format: "scan of %d: peak RSS %.1f MB (< 64 MB) — %@", scan, child.peakRSSMegabytes,
                       child.peakRSSMegabytes < 64 && (counts["opportunitiesScanned"] as? Int) == scan ? "MET" : "NOT MET")
+    }
+
+    /// This process's resident set size, from /proc/self/statm.
+    static func residentMegabytes() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
     }
 
     func decode() async throws {
@@ -203,10 +218,13 @@ struct Bench: AsyncParsableCommand {
         let body = await lever.respond(request).body
         print(String(format: "  (the sandbox renders such a page in %.1f ms)", renderMs))
         let rounds = 300
+        let rssBefore = Self.residentMegabytes()
         let started = Date()
         var decoded = 0
         for _ in 0..<rounds { decoded += try JSONDecoder().decode(LeverPage<LeverOpportunity>.self, from: body).items.count }
         let seconds = Date().timeIntervalSince(started)
+        print(String(format: "  resident memory %.1f MB before, %.1f MB after decoding", rssBefore, Self.residentMegabytes()))
+
         print(String(format: "  %d opportunities (%d pages of %.1f kB) in %.2f s: %.0f opportunities/s, %.1f MB/s",
                      decoded, rounds, Double(body.count) / 1024, seconds, Double(decoded) / seconds,
                      Double(body.count * rounds) / seconds / 1_048_576))

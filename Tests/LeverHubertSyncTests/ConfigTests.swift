@@ -149,3 +149,35 @@ import Testing
         #expect(a.count <= 255)
     }
 }
+
+@Suite struct HubertWireTests {
+    @Test func anInvitationBodySendsAbsentValuesAsNull() throws {
+        struct Body: Encodable { var candidate: HubertCandidate; var externalReference: HubertExternalReference }
+        let data = try JSONEncoder().encode(Body(candidate: HubertCandidate(firstName: "Cher", lastName: nil, email: "c@example.com", phoneNumber: nil),
+                                                 externalReference: HubertExternalReference(opportunityId: "o", postingId: nil)))
+        let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let candidate = try #require(json["candidate"] as? [String: Any])
+        #expect(candidate["lastName"] is NSNull)
+        #expect(candidate["phoneNumber"] is NSNull)
+        #expect(candidate["firstName"] as? String == "Cher")
+        #expect((json["externalReference"] as? [String: Any])?["source"] as? String == "lever")
+    }
+
+    @Test func interviewsDecodeAsTheContractShowsThem() throws {
+        let json = """
+        {"data": {"id": "iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C", "templateId": "61f080d9414018eda48a7380",
+          "externalReference": {"source": "lever", "opportunityId": "250d8f03-738a-4bba-a671-8a3d73477145", "postingId": "f2f01e16-27f8-4711-a728-7d49499795a0"},
+          "candidate": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phoneNumber": null},
+          "status": "completed", "invitedAt": "2026-11-26T10:00:00.000Z", "completedAt": "2026-11-26T12:41:07.512Z",
+          "updatedAt": "2026-11-26T12:41:07.512Z", "newField": {"x": 1},
+          "result": {"grade": "lead", "score": 82.5, "threshold": 70, "applicationUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C",
+                     "summaryUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C/summary"}}}
+        """
+        let interview = try JSONDecoder().decode(HubertEnvelope<HubertInterview>.self, from: Data(json.utf8)).data
+        #expect(interview.isCompleted)
+        #expect(interview.result?.grade == .lead)
+        #expect(interview.result?.score == 82.5)
+        #expect(interview.updatedAt == RFC3339.parse("2026-11-26T12:41:07.512Z"))
+        #expect(interview.externalReference?.opportunityId == "250d8f03-738a-4bba-a671-8a3d73477145")
+    }
+}

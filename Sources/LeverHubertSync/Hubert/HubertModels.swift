@@ -81,6 +81,15 @@ public struct HubertExternalReference: Codable, Sendable, Equatable {
     public init(source: String = "lever", opportunityId: String, postingId: String?) {
         self.source = source; self.opportunityId = opportunityId; self.postingId = postingId
     }
+
+    enum CodingKeys: String, CodingKey { case source, opportunityId, postingId }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(source, forKey: .source)
+        try c.encode(opportunityId, forKey: .opportunityId)
+        try c.encode(postingId, forKey: .postingId)
+    }
 }
 
 /// The candidate fields sent with an invitation.
@@ -91,6 +100,17 @@ public struct HubertCandidate: Codable, Sendable, Equatable {
     public var phoneNumber: String?
     public init(firstName: String, lastName: String?, email: String, phoneNumber: String?) {
         self.firstName = firstName; self.lastName = lastName; self.email = email; self.phoneNumber = phoneNumber
+    }
+
+    enum CodingKeys: String, CodingKey { case firstName, lastName, email, phoneNumber }
+
+    /// Absent values are sent as explicit `null`, as the contract shows them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(firstName, forKey: .firstName)
+        try c.encode(lastName, forKey: .lastName)
+        try c.encode(email, forKey: .email)
+        try c.encode(phoneNumber, forKey: .phoneNumber)
     }
 
     /// Splits a Lever name so that `firstName + " " + lastName` gives it back; a one-word name goes to `firstName`.
