@@ -151,6 +151,26 @@ import Sandbox
         #expect(actions.map { $0["opportunityId"] as? String } == [past])
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func progressShowsOnATerminalAndStaysQuietInCron() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try writeConfig(env)
+        for i in 0..<250 {
+            _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting,
+                                              archived: true, createdAt: Date().millis - 86_400_000 + Millis(i))
+        }
+        let since = RFC3339.format(Date().millis - 2 * 86_400_000)
+        let command = "\(BinaryRunner.binary.path) backfill --since \(since) --config \(config) --log-level error"
+        let tty = try await BinaryRunner.run(["-qec", command, "/dev/null"], environment: env.environment,
+                                             executable: URL(fileURLWithPath: "/usr/bin/script"))
+        #expect(tty.status == 0, "\(tty.stdout)")
+        #expect(tty.stdout.contains("lever opportunities:") && tty.stdout.contains("pages"), "\(tty.stdout)")
+        let cron = try await BinaryRunner.run(["backfill", "--since", since, "--config", config], environment: env.environment)
+        #expect(cron.status == 0)
+        #expect(!cron.stderr.contains("pages,"), "no progress line when stderr is not a terminal")
+    }
+
     @Test func statusReadsTheStore() async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()

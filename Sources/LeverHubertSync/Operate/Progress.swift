@@ -31,6 +31,7 @@ public final class TerminalProgress: @unchecked Sendable {
     func record(_ event: ProgressEvent) {
         lock.lock()
         defer { lock.unlock() }
+        let isNew = streams[event.stream] == nil
         var s = streams[event.stream] ?? (0, 0, Date(), nil)
         s.pages += 1
         s.items += event.items
@@ -38,23 +39,30 @@ public final class TerminalProgress: @unchecked Sendable {
             s.fraction = min(1, max(0, Double(position - window.lowerBound) / Double(window.upperBound - window.lowerBound)))
         }
         streams[event.stream] = s
-        guard Date().timeIntervalSince(lastDraw) > 0.2 else { return }
+        guard isNew || Date().timeIntervalSince(lastDraw) > 0.2 else { return }
         lastDraw = Date()
-        let elapsed = max(0.001, Date().timeIntervalSince(s.started))
-        var line = "\(event.stream): \(s.pages) pages, \(s.items) items, \(Int(Double(s.items) / elapsed))/s"
-        if let fraction = s.fraction, fraction > 0.01 {
-            let eta = Int(elapsed / fraction * (1 - fraction))
-            line += String(format: ", %d%%, ETA %d:%02d", Int(fraction * 100), eta / 60, eta % 60)
-        }
-        FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(Self.line(event.stream, s, final: false))".utf8))
         drawn = true
     }
 
-    /// Ends the progress line.
+    static func line(_ stream: String, _ s: (pages: Int, items: Int, started: Date, fraction: Double?), final: Bool) -> String {
+        let elapsed = max(0.001, Date().timeIntervalSince(s.started))
+        var line = "\(stream): \(s.pages) pages, \(s.items) items, \(Int(Double(s.items) / elapsed))/s"
+        if !final, let fraction = s.fraction, fraction > 0.01 {
+            let eta = Int(elapsed / fraction * (1 - fraction))
+            line += String(format: ", %d%%, ETA %d:%02d", Int(fraction * 100), eta / 60, eta % 60)
+        }
+        return line
+    }
+
+    /// Ends the progress display with one summary line per list.
     public func finish() {
         lock.lock()
         defer { lock.unlock() }
-        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+        guard drawn else { return }
+        var text = "\r\u{1B}[K"
+        for (stream, s) in streams.sorted(by: { $0.key > $1.key }) { text += Self.line(stream, s, final: true) + "\n" }
+        FileHandle.standardError.write(Data(text.utf8))
         drawn = false
     }
 }

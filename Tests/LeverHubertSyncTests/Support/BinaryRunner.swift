@@ -25,9 +25,10 @@ enum BinaryRunner {
     }
 
     /// Runs the binary with `arguments` in `directory`, with exactly `environment` (plus PATH), and waits.
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) async throws -> Result {
+    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+                    executable: URL? = nil) async throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         var env = ["PATH": "/usr/bin:/bin"]
         env.merge(environment) { $1 }
