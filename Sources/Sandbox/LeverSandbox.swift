@@ -281,20 +281,31 @@ public actor LeverSandbox: SandboxService {
         return response
     }
 
+    /// The key an offset token stands for; nil when it is invalid or made stale by fault injection.
+    private func offsetKey(_ request: SandboxRequest) -> (Millis, String)? {
+        guard let offset = request.value("offset") else { return nil }
+        if faults.staleTokens > 0 {
+            faults.staleTokens -= 1
+            return nil
+        }
+        guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
+              array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else { return nil }
+        return (at, id)
+    }
+
+    /// The token for the page after `key`: the URL-encoded JSON array `[createdAt,"id"]` (already encoded, as Lever's are).
+    static func offsetToken(_ at: Millis, _ id: String) -> String {
+        let raw = "[\(at),\"\(id)\"]"
+        return raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw
+    }
+
     // Paging: order by (createdAt, id); the token is a URL-encoded JSON array [createdAt, "id"], like real Lever's.
     private func page<T>(_ items: [T], key: (T) -> (Millis, String), request: SandboxRequest,
                          render: (T) -> Any) -> SandboxResponse {
         let limit = min(100, max(1, Int(request.value("limit") ?? "100") ?? 100))
         var sorted = items.sorted { key($0) < key($1) }
-        if let offset = request.value("offset") {
-            if faults.staleTokens > 0 {
-                faults.staleTokens -= 1
-                return error(400, "BadRequestError", "Invalid offset token")
-            }
-            guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
-                  array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else {
-                return error(400, "BadRequestError", "Invalid offset token")
-            }
+        if request.value("offset") != nil {
+            guard let (at, id) = offsetKey(request) else { return error(400, "BadRequestError", "Invalid offset token") }
             sorted = sorted.filter { key($0) > (at, id) }
         }
         let slice = Array(sorted.prefix(limit))
@@ -303,8 +314,7 @@ public actor LeverSandbox: SandboxService {
         body["hasNext"] = hasNext
         if hasNext, let last = slice.last {
             let (at, id) = key(last)
-            let raw = "[\(at),\"\(id)\"]"
-            body["next"] = raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw
+            body["next"] = Self.offsetToken(at, id)
         }
         return .json(200, body)
     }
@@ -325,41 +335,6 @@ public actor LeverSandbox: SandboxService {
             (tags.isEmpty || !tags.isDisjoint(with: $0.tags)) && (states.isEmpty || states.contains($0.state))
         }
         return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: render)
-    }
-
-    private func render(_ o: Opportunity, expand: Set<String>) -> Any {
-        if let raw = rawOverrides[o.id], let object = try? JSONSerialization.jsonObject(with: raw, options: [.fragmentsAllowed]) {
-            return object
-        }
-        var object: [String: Any] = [
-            "id": o.id, "name": o.name ?? NSNull(), "contact": o.contact, "headline": "", "location": "",
-            "emails": o.emails, "phones": o.phones.map { ["type": "mobile", "value": $0] },
-            "confidentiality": "non-confidential", "tags": o.tags, "links": o.links, "sources": ["Job site"],
-            "origin": "applied", "createdAt": o.createdAt, "updatedAt": o.updatedAt, "lastAdvancedAt": o.lastAdvancedAt,
-            "lastInteractionAt": o.updatedAt, "snoozedUntil": NSNull(), "isAnonymized": false, "followers": [],
-            "stageChanges": o.stageChanges.enumerated().map { index, change in
-                ["toStageId": change.stage, "toStageIndex": index, "updatedAt": change.at, "userId": change.userId ?? NSNull()] as [String: Any]
-            },
-            "urls": ["list": "https://hire.lever.co/candidates", "show": "https://hire.lever.co/candidates/\(o.id)"],
-            "archived": o.archivedAt.map { ["archivedAt": $0, "reason": "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"] as Any } ?? NSNull(),
-            "dataProtection": o.contactAllowed.map {
-                ["store": ["allowed": true, "expiresAt": NSNull()], "contact": ["allowed": $0, "expiresAt": NSNull()]] as Any
-            } ?? NSNull(),
-        ]
-        if expand.contains("stage") {
-            object["stage"] = ["id": o.stage, "text": stages.first { $0.id == o.stage }?.text ?? o.stage]
-        } else {
-            object["stage"] = o.stage
-        }
-        if expand.contains("applications") {
-            object["applications"] = [[
-                "id": o.applicationId, "opportunityId": o.id, "type": "posting", "posting": o.postingId ?? NSNull(),
-                "createdAt": o.createdAt, "archived": NSNull(), "customQuestions": [],
-            ] as [String: Any]]
-        } else {
-            object["applications"] = [o.applicationId]
-        }
-        return object
     }
 
     /// A JSON string literal.
@@ -413,6 +388,12 @@ public actor LeverSandbox: SandboxService {
         return "{" + parts.joined(separator: ",") + "}"
     }
 
+    /// `{"data": <opportunity>}`.
+    private func opportunityResponse(_ o: Opportunity, expand: Set<String> = []) -> SandboxResponse {
+        SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"],
+                        body: Data("{\"data\":\(renderText(o, expand: expand))}".utf8))
+    }
+
     private func range(_ request: SandboxRequest, _ name: String) -> (Millis?, Millis?)? {
         let start = request.value("\(name)_start").flatMap { Millis($0) }
         let end = request.value("\(name)_end").flatMap { Millis($0) }
@@ -443,15 +424,8 @@ public actor LeverSandbox: SandboxService {
         }
         // Start after the offset token's key (and not before created_at_start); the order is the paging order.
         var after: (Millis, String) = (created.0.map { $0 - 1 } ?? Millis.min, "\u{10FFFF}")
-        if let offset = request.value("offset") {
-            if faults.staleTokens > 0 {
-                faults.staleTokens -= 1
-                return error(400, "BadRequestError", "Invalid offset token")
-            }
-            guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
-                  array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else {
-                return error(400, "BadRequestError", "Invalid offset token")
-            }
+        if request.value("offset") != nil {
+            guard let (at, id) = offsetKey(request) else { return error(400, "BadRequestError", "Invalid offset token") }
             if (at, id) > after { after = (at, id) }
         }
         var low = 0, high = order.count
@@ -476,8 +450,7 @@ public actor LeverSandbox: SandboxService {
         var text = "{\"data\":[" + slice.map { renderText($0, expand: expand) }.joined(separator: ",") + "]"
         text += ",\"hasNext\":\(matches.count > limit)"
         if matches.count > limit, let last = slice.last {
-            let raw = "[\(last.createdAt),\"\(last.id)\"]"
-            text += ",\"next\":" + Self.q(raw.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? raw)
+            text += ",\"next\":" + Self.q(Self.offsetToken(last.createdAt, last.id))
         }
         return SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: Data((text + "}").utf8))
     }
@@ -490,8 +463,7 @@ public actor LeverSandbox: SandboxService {
 
     private func getOpportunity(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
         guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
-        return SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"],
-                               body: Data("{\"data\":\(renderText(o, expand: Set(request.values("expand"))))}".utf8))
+        return opportunityResponse(o, expand: Set(request.values("expand")))
     }
 
     private func listNotes(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
@@ -552,7 +524,7 @@ public actor LeverSandbox: SandboxService {
         }
         o.updatedAt = now()
         opportunities[id] = o
-        return .json(200, ["data": render(o, expand: [])])
+        return opportunityResponse(o)
     }
 
     private func moveStage(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
@@ -562,7 +534,7 @@ public actor LeverSandbox: SandboxService {
         guard let stage = body(request)?["stage"] as? String else { return error(400, "BadRequestError", "Missing stage") }
         guard stages.contains(where: { $0.id == stage }) else { return error(404, "ResourceNotFound", "stages \(stage) was not found") }
         if opportunities[id]?.stage != stage { move(id, to: stage, by: actor.userId) }
-        return .json(200, ["data": render(opportunities[id]!, expand: [])])
+        return opportunityResponse(opportunities[id]!)
     }
 
     private func listUsers(_ request: SandboxRequest) -> SandboxResponse {
