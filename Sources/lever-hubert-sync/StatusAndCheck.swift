@@ -22,11 +22,9 @@ enum StatusRunner {
         } catch {
             return Bootstrap.fail(common, code: 78, message: "\(error)")
         }
-        guard FileManager.default.fileExists(atPath: path) else {
-            return Bootstrap.fail(common, code: 78, message: "no database at \(path): nothing has run yet")
-        }
         do {
-            let store = try Store(path: path)
+            // No database yet means nothing has run: an empty status, not an error (and nothing is created).
+            let store = FileManager.default.fileExists(atPath: path) ? try Store(path: path) : try Store()
             let report = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: staleAfterDays)
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0

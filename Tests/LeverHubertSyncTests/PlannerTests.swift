@@ -88,6 +88,17 @@ import Testing
         #expect(Self.decide(o) == expected)
     }
 
+    @Test func aLapsedContactPermissionIsNotContact() {
+        var o = Self.opportunity(contactAllowed: true)
+        o.contactExpiresAt = 4_000
+        #expect(Planner.decideInvitation(o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
+                                         backfill: false, alreadyInvited: false, now: 4_500) == .skip(.contactNotAllowed))
+        if case .invite = Planner.decideInvitation(o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
+                                                   backfill: false, alreadyInvited: false, now: 3_500) {} else {
+            Issue.record("a permission still valid must invite")
+        }
+    }
+
     @Test func dataProtectionAllowedOrAbsentIsFine() {
         if case .invite = Self.decide(Self.opportunity(contactAllowed: true)) {} else { Issue.record("allowed must invite") }
         if case .invite = Self.decide(Self.opportunity(contactAllowed: nil)) {} else { Issue.record("absent must invite") }

@@ -139,6 +139,8 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
     public var lastAdvancedAt: Millis?
     /// `dataProtection.contact.allowed`; nil when Lever gives no data-protection settings.
     public var contactAllowed: Bool?
+    /// `dataProtection.contact.expiresAt`: after it, the permission to contact has lapsed.
+    public var contactExpiresAt: Millis?
     public var isAnonymized: Bool
     public var showURL: String?
 
@@ -167,7 +169,16 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
         }
     }
     struct DataProtection: Decodable {
-        struct Permission: Decodable { var allowed: Bool? }
+        struct Permission: Decodable {
+            var allowed: Bool?
+            var expiresAt: Millis?
+            enum CodingKeys: String, CodingKey { case allowed, expiresAt }
+            init(from decoder: any Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                allowed = c.lenient(Bool.self, .allowed)
+                expiresAt = c.milliseconds(.expiresAt)
+            }
+        }
         var contact: Permission?
     }
     struct URLs: Decodable { var show: String? }
@@ -197,7 +208,9 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
         createdAt = c.milliseconds(.createdAt)
         updatedAt = c.milliseconds(.updatedAt)
         lastAdvancedAt = c.milliseconds(.lastAdvancedAt)
-        contactAllowed = c.lenient(DataProtection.self, .dataProtection)?.contact?.allowed
+        let contact = c.lenient(DataProtection.self, .dataProtection)?.contact
+        contactAllowed = contact?.allowed
+        contactExpiresAt = contact?.expiresAt
         isAnonymized = c.lenient(Bool.self, .isAnonymized) ?? false
         showURL = c.lenient(URLs.self, .urls)?.show
     }

@@ -106,22 +106,25 @@ public enum Planner {
     ///   - window: the pass's window (live: previous checkpoint minus lookback … now; backfill: since … until).
     ///   - backfill: in a backfill the window itself is the criterion; live, the trigger must also follow the
     ///     moment the posting was first seen with its tag.
+    ///   - now: when given, a data-protection contact permission that expired before it counts as withdrawn.
     public static func decideInvitation(_ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
-                                        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool) -> InviteDecision {
+                                        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
+                                        now: Millis? = nil) -> InviteDecision {
         if alreadyInvited { return .alreadyInvited }
         guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
             return .skip(.outsideWindow)
         }
         if !backfill && trigger < posting.firstSeen { return .skip(.beforeTag) }
-        return decideContact(opportunity, posting: posting)
+        return decideContact(opportunity, posting: posting, now: now)
     }
 
     /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
     /// invitation is sent again.
-    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting) -> InviteDecision {
+    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting, now: Millis? = nil) -> InviteDecision {
         if opportunity.isArchived { return .skip(.archived) }
         if opportunity.isAnonymized { return .skip(.anonymized) }
         if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
+        if let now, let expires = opportunity.contactExpiresAt, expires < now { return .skip(.contactNotAllowed) }
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
             return .problem(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_email",
                                     message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))

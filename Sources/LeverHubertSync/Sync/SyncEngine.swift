@@ -367,7 +367,7 @@ public struct SyncEngine: Sendable {
         guard let postingId, let posting = postings[postingId] else { return }
         // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
         var decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
-                                                window: window, backfill: backfill, alreadyInvited: false)
+                                                window: window, backfill: backfill, alreadyInvited: false, now: clock())
         switch decision {
         case .invite, .problem:
             if try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId) != nil {
@@ -457,7 +457,7 @@ public struct SyncEngine: Sendable {
                 continue
             }
             await _ = collector.firstSight(opportunity.id)
-            switch Planner.decideContact(opportunity, posting: posting) {
+            switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
             case .invite(let candidate):
                 try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector,
                                  intentRecorded: true)
