@@ -175,6 +175,18 @@ actor RecordingService: SandboxService {
         #expect(status.checkpoints.map(\.stream).sorted() == [SyncEngine.hubertStream, SyncEngine.leverStream])
     }
 
+    @Test func aFixedPostingTagNoLongerShowsAsAProblem() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.lever.addPosting(text: "Typo", tags: ["Hubert: 61f080d9414018eda48a738"])
+        _ = try await env.pass()
+        var status = try await StatusReport.load(store: try env.store(), now: Date().millis)
+        #expect(status.problems.contains { $0.postingId == posting && $0.reason == "invalid_hubert_tag" })
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(TestEnvironment.templateA)"])
+        _ = try await env.pass()
+        status = try await StatusReport.load(store: try env.store(), now: Date().millis)
+        #expect(!status.problems.contains { $0.postingId == posting })
+    }
+
     @Test func theDemoRunsAndTellsARecruiterWhatHappened() async throws {
         let result = try await BinaryRunner.run(["demo"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -391,13 +391,20 @@ public final class Store: Sendable {
         }
     }
 
-    /// Removes problems that no longer hold (for example a posting whose tag was fixed).
-    public func clearProblems(postingId: String, reasons: [String]) async throws {
+    /// Removes posting-level problems that no longer hold (a posting whose tag was fixed or removed).
+    public func clearPostingProblems(postingIds: [String]) async throws {
+        guard !postingIds.isEmpty else { return }
         try await writer.write { db in
-            for reason in reasons {
-                try db.execute(sql: "DELETE FROM problem WHERE posting_id = ? AND opportunity_id = '' AND reason = ?",
-                               arguments: [postingId, reason])
+            for id in postingIds {
+                try db.execute(sql: "DELETE FROM problem WHERE posting_id = ? AND opportunity_id = ''", arguments: [id])
             }
+        }
+    }
+
+    /// Removes an opportunity's problems once it was handled (for example invited after its e-mail was added).
+    public func clearOpportunityProblems(opportunityId: String) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM problem WHERE opportunity_id = ?", arguments: [opportunityId])
         }
     }
 

@@ -249,6 +249,7 @@ public struct SyncEngine: Sendable {
                       collector: PassCollector) async throws -> [String: TaggedPosting] {
         let known = try await store.postingTags()
         var tagged: [String: TaggedPosting] = [:]
+        var healthy: [String] = []
         var onlyPostings: Set<String>?
         if case .backfill(_, _, let ids) = mode, !ids.isEmpty { onlyPostings = Set(ids) }
         try await lever.forEachPostingPage { page in
@@ -261,7 +262,7 @@ public struct SyncEngine: Sendable {
                 if let onlyPostings, !onlyPostings.contains(posting.id) { continue }
                 switch Planner.hubertTemplate(tags: posting.tags) {
                 case .none:
-                    continue
+                    healthy.append(posting.id)
                 case .invalid(let reason, let message):
                     await collector.add(Problem(postingId: posting.id, reason: reason, message: "posting \(posting.id): \(message)"))
                 case .template(let template):
@@ -300,6 +301,7 @@ public struct SyncEngine: Sendable {
         }
         if !dryRun, case .live = mode {
             try await store.recordPostingTags(usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) }, now: started)
+            try await store.clearPostingProblems(postingIds: healthy + Array(usable.keys))
         }
         return usable
     }
@@ -414,6 +416,7 @@ public struct SyncEngine: Sendable {
             try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
                                                  interviewId: interview.id, status: interview.status, now: clock())
             await collector.add(action)
+            try await store.clearOpportunityProblems(opportunityId: opportunity.id)
             logger.info("invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
         } catch let error as APIError {
             if error.status == 409, let found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
