@@ -158,6 +158,10 @@ public actor LeverSandbox: SandboxService {
         deleted.append((id, now()))
     }
 
+    /// When true, `expand` is ignored (applications and stage stay ids), like a Lever answer without expansion.
+    public private(set) var ignoresExpand = false
+    public func setIgnoresExpand(_ value: Bool) { ignoresExpand = value }
+
     /// Turns on the OAuth token endpoint (`POST /oauth/token`, refresh grant with rotation) and Bearer auth.
     public func enableOAuth(clientId: String, clientSecret: String, refreshToken: String, accessTTLSeconds: Int = 3600) {
         oauthClient = (clientId, clientSecret)
@@ -361,6 +365,7 @@ public actor LeverSandbox: SandboxService {
     /// which made the sandbox, not the client, the bottleneck of the 100,000-opportunity benchmark).
     private func renderText(_ o: Opportunity, expand: Set<String>) -> String {
         if let raw = rawOverrides[o.id] { return String(decoding: raw, as: UTF8.self) }
+        let expand = ignoresExpand ? [] : expand
         let stageText = stages.first { $0.id == o.stage }?.text ?? o.stage
         let stage = expand.contains("stage") ? "{\"id\":\(Self.q(o.stage)),\"text\":\(Self.q(stageText))}" : Self.q(o.stage)
         let applications = expand.contains("applications")

@@ -287,6 +287,20 @@ import Sandbox
         #expect(await env.interviews(inA).isEmpty)
     }
 
+    @Test func withoutExpandedApplicationsThePostingIsStillFound() async throws {
+        let env = try await TestEnvironment()
+        let a = await env.taggedPosting()
+        let b = await env.taggedPosting(TestEnvironment.templateB, text: "Support")
+        _ = try await env.pass()
+        await tick()
+        await env.lever.setIgnoresExpand(true)
+        let inA = await env.lever.addOpportunity(name: "In A", emails: ["a@example.com"], posting: a)
+        let inB = await env.lever.addOpportunity(name: "In B", emails: ["b@example.com"], posting: b)
+        let report = try await env.pass()
+        #expect(Set(report.actions) == [.invite(inA, postingId: a, templateId: TestEnvironment.templateA),
+                                        .invite(inB, postingId: b, templateId: TestEnvironment.templateB)])
+    }
+
     @Test func manyPagesAreFollowedWithOpaqueTokens() async throws {
         let env = try await TestEnvironment()
         let posting = try await Self.baseline(env)

@@ -149,6 +149,23 @@ import Sandbox
         #expect(await env.interviews(ada).count == 1, "the unfinished invitation is sent by the next pass")
     }
 
+    @Test func aPageThatStaysMalformedLeavesTheWindowUnfinished() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let before = try await env.store().checkpoint(SyncEngine.leverStream)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["a@example.com"], posting: posting)
+        var broken = SandboxFaults()
+        broken.malformedRate = 1
+        await env.lever.setFaults(broken)
+        let report = try await env.pass()
+        #expect(report.exitCode == 75)
+        #expect(report.message?.contains("malformed") == true)
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "never skipped")
+        await env.lever.setFaults(SandboxFaults())
+        _ = try await env.pass()
+        #expect(await env.interviews(ada).count == 1)
+    }
+
     @Test func theRunsRetryBudgetIsFinite() async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()

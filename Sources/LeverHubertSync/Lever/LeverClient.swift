@@ -124,6 +124,19 @@ public struct LeverClient: Sendable {
         }
     }
 
+    /// The applications of one opportunity (deprecated endpoint, still served): the fallback that finds an
+    /// opportunity's posting when a Lever answer did not expand its applications.
+    public func applications(opportunityId: String) async throws -> [LeverApplication] {
+        var found: [LeverApplication] = []
+        do {
+            try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/applications", query: QueryString(),
+                                  as: LeverApplication.self) { found += $0.items }
+        } catch let error as APIError where error.status == 404 {
+            return []
+        }
+        return found
+    }
+
     /// The account's pipeline stages.
     public func stages() async throws -> [LeverStage] {
         var stages: [LeverStage] = []

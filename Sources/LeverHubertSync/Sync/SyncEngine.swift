@@ -363,8 +363,10 @@ public struct SyncEngine: Sendable {
             return
         }
         var postingId = opportunity.postingId
+        if postingId == nil && batch.count == 1 { postingId = batch[0] }
         if postingId == nil {
-            postingId = batch.count == 1 ? batch[0] : try await lever.opportunity(id: opportunity.id)?.postingId
+            // Lever did not expand the application: ask for it.
+            postingId = try await lever.applications(opportunityId: opportunity.id).lazy.compactMap(\.postingId).first
         }
         guard let postingId, let posting = postings[postingId] else { return }
         // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
