@@ -48,7 +48,7 @@ enum StatusText {
         lines.append("Last runs")
         for r in report.runs {
             let c = r.counts
-            lines.append("  \(r.startedAt) \(r.kind.padding(toLength: 8, withPad: " ", startingAt: 0)) exit \(r.exitCode.map(String.init) ?? "-")  invited \(c?.invitationsSent ?? 0)  results \(c?.resultsApplied ?? 0)  problems/failed \(c?.failed ?? 0)  requests L\(r.requests.lever)/H\(r.requests.hubert)\(r.message.map { "  \($0)" } ?? "")")
+            lines.append("  \(r.startedAt) \(r.kind.padding(toLength: 8, withPad: " ", startingAt: 0)) exit \(r.exitCode.map(String.init) ?? "-")  invited \(c?.invitationsSent ?? 0)  results \(c?.resultsApplied ?? 0)  failed \(c?.failed ?? 0)  requests L\(r.requests.lever)/H\(r.requests.hubert)\(r.message.map { "  \($0)" } ?? "")")
         }
         return lines.joined(separator: "\n")
     }
