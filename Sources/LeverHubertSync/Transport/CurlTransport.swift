@@ -4,17 +4,39 @@ import Foundation
 /// HTTP over libcurl. Each worker owns one easy handle (so connections are reused) and its own thread, so a
 /// blocking `curl_easy_perform` never occupies Swift's cooperative pool; callers are resumed by continuations.
 public final class CurlTransport: HTTPTransport, @unchecked Sendable {
-    private struct Job {
+    struct Job {
         let request: HTTPRequestMessage
         let continuation: CheckedContinuation<HTTPResponseMessage, any Error>
     }
 
+    /// The jobs and the worker threads' bookkeeping. Workers hold it (not the transport), so when the transport
+    /// goes away its workers finish what is queued and exit.
+    final class WorkQueue: @unchecked Sendable {
+        let condition = NSCondition()
+        var jobs: [Job] = []
+        var idleWorkers = 0
+        var workerCount = 0
+        var shuttingDown = false
+
+        /// The next job, or nil once shut down and drained.
+        func next() -> Job? {
+            condition.lock()
+            defer { condition.unlock() }
+            while jobs.isEmpty && !shuttingDown {
+                idleWorkers += 1
+                condition.wait()
+                idleWorkers -= 1
+            }
+            if jobs.isEmpty {
+                workerCount -= 1
+                return nil
+            }
+            return jobs.removeFirst()
+        }
+    }
+
     private let options: TransportOptions
-    private let condition = NSCondition()
-    private var queue: [Job] = []
-    private var idleWorkers = 0
-    private var workerCount = 0
-    private var shuttingDown = false
+    private let work = WorkQueue()
 
     private static let globalInit: Void = { _ = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
 
@@ -24,50 +46,40 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
     }
 
     deinit {
-        condition.lock()
-        shuttingDown = true
-        condition.broadcast()
-        condition.unlock()
+        work.condition.lock()
+        work.shuttingDown = true
+        work.condition.broadcast()
+        work.condition.unlock()
     }
 
     public func send(_ request: HTTPRequestMessage) async throws -> HTTPResponseMessage {
         try await withCheckedThrowingContinuation { continuation in
-            condition.lock()
-            queue.append(Job(request: request, continuation: continuation))
-            if idleWorkers == 0 && workerCount < max(1, options.maxConcurrent) {
-                workerCount += 1
-                let thread = Thread { [unowned self] in self.workerLoop() }
-                thread.name = "lhs-curl-\(workerCount)"
+            let work = self.work
+            let options = self.options
+            work.condition.lock()
+            work.jobs.append(Job(request: request, continuation: continuation))
+            if work.idleWorkers == 0 && work.workerCount < max(1, options.maxConcurrent) {
+                work.workerCount += 1
+                let thread = Thread { Self.workerLoop(work, options) }
+                thread.name = "lhs-curl-\(work.workerCount)"
                 thread.start()
             }
-            condition.signal()
-            condition.unlock()
+            work.condition.signal()
+            work.condition.unlock()
         }
     }
 
-    private func nextJob() -> Job? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty && !shuttingDown {
-            idleWorkers += 1
-            condition.wait()
-            idleWorkers -= 1
-        }
-        if queue.isEmpty { return nil }
-        return queue.removeFirst()
-    }
-
-    private func workerLoop() {
+    /// One worker: one easy handle (so its connection is reused), jobs until the queue shuts down.
+    private static func workerLoop(_ work: WorkQueue, _ options: TransportOptions) {
         guard let handle = curl_easy_init() else {
-            while let job = nextJob() {
+            while let job = work.next() {
                 job.continuation.resume(throwing: TransportFailure.notSent(code: -1, reason: "curl_easy_init failed"))
             }
             return
         }
         defer { curl_easy_cleanup(handle) }
-        while let job = nextJob() {
-            let result = Self.perform(handle: handle, request: job.request, options: options)
-            job.continuation.resume(with: result)
+        while let job = work.next() {
+            job.continuation.resume(with: perform(handle: handle, request: job.request, options: options))
         }
     }
 
