@@ -90,6 +90,8 @@ enum PassRunner {
         let lock: RunLock
         do {
             lock = try RunLock(databasePath: config.databasePath)
+        } catch let abort as PassAbort {
+            return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)")
         } catch {
             return Bootstrap.fail(common, code: 75, message: "\(error)")
         }
@@ -97,7 +99,10 @@ enum PassRunner {
         do {
             store = try SyncRuntime.openStore(path: config.databasePath, dryRun: dryRun)
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "cannot open the database \(config.databasePath): \(error)")
+            // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
+            let text = "\(error)"
+            let temporary = text.contains("SQLITE_BUSY") || text.contains("database is locked") || text.contains("error 5:")
+            return Bootstrap.fail(common, code: temporary ? 75 : 78, message: "cannot open the database \(config.databasePath): \(error)")
         }
         let ping = config.healthcheckURL.map { HealthPing(url: $0) }
         if let ping, !dryRun, await !ping.ping("start") { logger.warning("health-check start ping failed") }

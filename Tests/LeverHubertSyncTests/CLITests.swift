@@ -84,6 +84,9 @@ import Sandbox
         #expect(noKey.stderr.contains("apiKey"))
         let plainHTTP = try writeConfig(env, env.yaml().replacingOccurrences(of: env.leverOrigin, with: "http://lever.example.com"))
         #expect(try await BinaryRunner.run(["run", "--config", plainHTTP], environment: env.environment).status == 78)
+        let unwritable = try await BinaryRunner.run(["run", "--config", try writeConfig(env), "--database", "/proc/no/such/db.sqlite3"],
+                                                    environment: env.environment)
+        #expect(unwritable.status == 78, "a database path that cannot be created is configuration")
         let badStage = try writeConfig(env, env.yaml(autoMove: "autoMove:\n  lead: No Such Stage"))
         let stage = try await BinaryRunner.run(["run", "--config", badStage], environment: env.environment)
         #expect(stage.status == 78)

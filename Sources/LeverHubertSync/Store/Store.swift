@@ -425,7 +425,7 @@ public final class RunLock: Sendable {
         try? FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(),
                                                  withIntermediateDirectories: true)
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PassAbort.locked("cannot open lock file \(lockPath)") }
+        guard fd >= 0 else { throw PassAbort.configuration("cannot create the lock file \(lockPath) beside the database") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw PassAbort.locked("another lever-hubert-sync run holds the lock on \(databasePath); try again later")
