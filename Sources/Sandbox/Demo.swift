@@ -67,6 +67,7 @@ public enum Demo {
         let store = try Store(path: path)
         var reports: [PassReport] = []
 
+        let stageNames = Dictionary(uniqueKeysWithValues: await lever.stages.map { ($0.id, $0.text) })
         var problemsSeen = Set<String>()
         func pass(_ title: String) async -> PassReport {
             let runtime = SyncRuntime(config: config, logger: logger)
@@ -92,7 +93,7 @@ public enum Demo {
                     case .removeTag: parts.append("old tag \"\(action.tag ?? "")\" removed")
                     case .addNote: parts.append("note with score and links added")
                     case .addLink: parts.append("Hubert link added")
-                    case .moveStage: parts.append("moved to \(config.autoMoveStageName(action.stageId))")
+                    case .moveStage: parts.append("moved to \(stageNames[action.stageId ?? ""] ?? action.stageId ?? "?")")
                     }
                 }
                 var grade = ""
@@ -152,13 +153,3 @@ public enum Demo {
     }
 }
 
-extension AppConfig {
-    /// The configured name of a stage id, for the demo's text.
-    func autoMoveStageName(_ id: String?) -> String {
-        switch id {
-        case "9b1e0c3a-5d2f-4c7e-8a61-2f4d8c1b7e01": "Phone screen"
-        case "4c2a7e19-0b3d-4f6a-9e85-7d1c3b2a6f02": "Onsite interview"
-        default: id ?? "?"
-        }
-    }
-}

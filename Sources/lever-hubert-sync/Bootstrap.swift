@@ -18,7 +18,8 @@ enum Bootstrap {
     static func fail(_ common: CommonOptions, code: Int32, message: String) -> Int32 {
         FileHandle.standardError.write(Data("lever-hubert-sync: \(message)\n".utf8))
         if common.json {
-            Output.json(["error": message, "exitCode": "\(code)"])
+            struct Failure: Encodable { var error: String; var exitCode: Int32 }
+            Output.json(Failure(error: message, exitCode: code))
         }
         return code
     }

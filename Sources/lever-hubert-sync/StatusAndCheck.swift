@@ -6,19 +6,11 @@ enum StatusRunner {
     static func execute(common: CommonOptions) async -> Int32 {
         let env = ProcessInfo.processInfo.environment
         let path: String
-        var staleAfterDays = 7
+        let staleAfterDays: Int
         do {
-                let (configPath, explicit) = common.config.map { ($0, true) } ?? ConfigLoader.defaultPath(environment: env)
-                var file = ConfigFile()
-                if FileManager.default.fileExists(atPath: configPath),
-                   let text = try? String(contentsOfFile: configPath, encoding: .utf8) {
-                    file = try ConfigLoader.parse(yaml: text)
-                } else if explicit {
-                    throw ConfigError("configuration file \(configPath) does not exist")
-                }
-                let filePath = try file.database?.path.map { try ConfigLoader.expand($0, key: "database.path", environment: env) }
-                staleAfterDays = max(1, file.sync?.staleAfterDays ?? 7)
-                path = common.database ?? env["LHS_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } ?? filePath ?? AppConfig.Defaults.databasePath
+            let file = try ConfigLoader.loadFile(path: common.config, environment: env)
+            path = try ConfigLoader.databasePath(file, databaseOverride: common.database, environment: env)
+            staleAfterDays = ConfigLoader.staleAfterDays(file)
         } catch {
             return Bootstrap.fail(common, code: 78, message: "\(error)")
         }

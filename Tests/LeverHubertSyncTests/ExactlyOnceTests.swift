@@ -131,39 +131,45 @@ import Sandbox
         for id in ids { #expect(await env.interviews(id).count == 1) }
     }
 
-    @Test func aServiceThatStaysDownStopsThePassWith75AndKeepsTheCheckpoint() async throws {
+    /// A trouble that lasts the whole pass: which service, which fault, and what the stop message must name.
+    struct LastingTrouble: Sendable, CustomTestStringConvertible {
+        var service: Service
+        var faults: SandboxFaults
+        var mentions: String
+        var testDescription: String { "\(service.rawValue) \(mentions)" }
+
+        static var all: [LastingTrouble] {
+            var down = SandboxFaults()
+            down.serverErrorRate = 1
+            var malformed = SandboxFaults()
+            malformed.malformedRate = 1
+            return [LastingTrouble(service: .hubert, faults: down, mentions: "hubert"),
+                    LastingTrouble(service: .lever, faults: malformed, mentions: "malformed")]
+        }
+    }
+
+    @Test("trouble that lasts stops the pass with 75, keeps the checkpoint, and the next pass finishes the work",
+          arguments: LastingTrouble.all)
+    func lastingTroubleLeavesTheWindowUnfinished(_ trouble: LastingTrouble) async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
         let before = try await env.store().checkpoint(SyncEngine.leverStream)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["a@example.com"], posting: posting)
-        var down = SandboxFaults()
-        down.serverErrorRate = 1
-        await env.hubert.setFaults(down)
+        func setFaults(_ faults: SandboxFaults) async {
+            switch trouble.service {
+            case .lever: await env.lever.setFaults(faults)
+            case .hubert: await env.hubert.setFaults(faults)
+            }
+        }
+        await setFaults(trouble.faults)
         let report = try await env.pass()
         #expect(report.exitCode == 75)
-        #expect(report.message?.contains("hubert") == true)
-        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before)
-        await env.hubert.setFaults(SandboxFaults())
+        #expect(report.message?.contains(trouble.mentions) == true, "\(report.message ?? "")")
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "the window is never skipped")
+        await setFaults(SandboxFaults())
         let next = try await env.pass()
         #expect(next.exitCode == 0)
         #expect(await env.interviews(ada).count == 1, "the unfinished invitation is sent by the next pass")
-    }
-
-    @Test func aPageThatStaysMalformedLeavesTheWindowUnfinished() async throws {
-        let env = try await TestEnvironment()
-        let posting = try await EndToEndTests.baseline(env)
-        let before = try await env.store().checkpoint(SyncEngine.leverStream)
-        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["a@example.com"], posting: posting)
-        var broken = SandboxFaults()
-        broken.malformedRate = 1
-        await env.lever.setFaults(broken)
-        let report = try await env.pass()
-        #expect(report.exitCode == 75)
-        #expect(report.message?.contains("malformed") == true)
-        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "never skipped")
-        await env.lever.setFaults(SandboxFaults())
-        _ = try await env.pass()
-        #expect(await env.interviews(ada).count == 1)
     }
 
     @Test func theRunsRetryBudgetIsFinite() async throws {

@@ -71,7 +71,10 @@ import Testing
     func everyFixtureDecodes(_ name: String) throws {
         let summary = try Self.decode(name)
         #expect(!summary.isEmpty)
-        #expect(!summary.contains("failed 1"), "an item of \(name) did not decode: \(summary)")
+        if summary.hasPrefix("page of") {
+            #expect(summary.contains("(failed 0)"), "an item of \(name) did not decode: \(summary)")
+            #expect(!summary.hasPrefix("page of 0 ") || name == "nango-list-opportunities-deleted", "\(name) decoded no item")
+        }
     }
 
     @Test func allThirtyFiveFixturesAreCovered() {

@@ -175,6 +175,18 @@ actor RecordingService: SandboxService {
         #expect(status.checkpoints.map(\.stream).sorted() == [SyncEngine.hubertStream, SyncEngine.leverStream])
     }
 
+    @Test func retentionPrunesOldRunsButNeverWhatStopsADuplicateNote() async throws {
+        let store = try Store()
+        try await store.recordRunStart(id: "old-run", kind: "run", now: 1_000)
+        try await store.recordResultApplied(interviewId: "iv1", opportunityId: "o1", fingerprint: "lead|80|70", grade: .lead, now: 1_000)
+        try await store.recordStepIntent(ResultStepRecord(interviewId: "iv2", fingerprint: "f", step: .note, opportunityId: "o2",
+                                                          done: false, marker: "[m]"), now: 1_000)
+        let removed = try await store.prune(before: 2_000)
+        #expect(removed == 1, "the old run")
+        #expect(try await store.appliedFingerprint(interviewId: "iv1") == "lead|80|70")
+        #expect(try await store.unfinishedResultInterviews() == ["iv2"], "an unconfirmed intent is never pruned")
+    }
+
     @Test func aFixedPostingTagNoLongerShowsAsAProblem() async throws {
         let env = try await TestEnvironment()
         let posting = await env.lever.addPosting(text: "Typo", tags: ["Hubert: 61f080d9414018eda48a738"])

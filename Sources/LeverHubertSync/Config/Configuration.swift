@@ -221,18 +221,38 @@ public enum ConfigLoader {
     public static func load(path: String?, databaseOverride: String?, environment: [String: String])
         throws -> (config: AppConfig, warnings: [String])
     {
-        let (candidate, explicit) = path.map { ($0, true) } ?? defaultPath(environment: environment)
-        var file = ConfigFile()
-        if FileManager.default.fileExists(atPath: candidate) {
-            guard let data = FileManager.default.contents(atPath: candidate), let text = String(data: data, encoding: .utf8) else {
-                throw ConfigError("cannot read configuration file \(candidate)")
-            }
-            file = try parse(yaml: text)
-        } else if explicit {
-            throw ConfigError("configuration file \(candidate) does not exist")
-        }
-        return try resolve(file, databaseOverride: databaseOverride, environment: environment)
+        return try resolve(loadFile(path: path, environment: environment), databaseOverride: databaseOverride,
+                           environment: environment)
     }
+
+    /// Reads the configuration file: `path`, else `$LHS_CONFIG`, else `lever-hubert-sync.yml` when it exists.
+    /// An explicitly named file that does not exist is an error; no file at the default place is the empty file.
+    public static func loadFile(path: String?, environment: [String: String]) throws -> ConfigFile {
+        let (candidate, explicit) = path.map { ($0, true) } ?? defaultPath(environment: environment)
+        guard FileManager.default.fileExists(atPath: candidate) else {
+            if explicit { throw ConfigError("configuration file \(candidate) does not exist") }
+            return ConfigFile()
+        }
+        guard let data = FileManager.default.contents(atPath: candidate), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("cannot read configuration file \(candidate)")
+        }
+        return try parse(yaml: text)
+    }
+
+    /// The database path: `--database`, else `$LHS_DATABASE`, else `database.path`, else the default.
+    /// Needs no credentials, so `status` can use it without them.
+    public static func databasePath(_ file: ConfigFile, databaseOverride: String?, environment: [String: String]) throws -> String {
+        if let databaseOverride { return databaseOverride }
+        if let value = environment["LHS_DATABASE"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
+        if let raw = file.database?.path {
+            let expanded = try expand(raw, key: "database.path", environment: environment).trimmingCharacters(in: .whitespaces)
+            if !expanded.isEmpty { return expanded }
+        }
+        return AppConfig.Defaults.databasePath
+    }
+
+    /// Days without a result after which `status` calls an invitation stale.
+    public static func staleAfterDays(_ file: ConfigFile) -> Int { max(1, file.sync?.staleAfterDays ?? 7) }
 
     /// Turns the file form into run settings, applying `${VAR}` expansion and environment overrides.
     public static func resolve(_ file: ConfigFile, databaseOverride: String? = nil, environment: [String: String])
@@ -271,8 +291,7 @@ public enum ConfigLoader {
         try validateBaseURL(leverBase, key: "lever.baseURL")
         try validateBaseURL(hubertBase, key: "hubert.baseURL")
 
-        let filePath = try value(file.database?.path, "database.path")
-        let databasePath = databaseOverride ?? env("LHS_DATABASE") ?? filePath ?? AppConfig.Defaults.databasePath
+        let databasePath = try databasePath(file, databaseOverride: databaseOverride, environment: environment)
         var oauth: AppConfig.LeverOAuthSettings?
         if let o = file.lever?.oauth {
             guard let clientId = try value(o.clientId, "lever.oauth.clientId"),
@@ -337,7 +356,7 @@ public enum ConfigLoader {
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
             cacheMinutes: max(0, file.sync?.cacheMinutes ?? 60),
             paused: file.sync?.paused ?? false,
-            staleAfterDays: max(1, file.sync?.staleAfterDays ?? 7),
+            staleAfterDays: staleAfterDays(file),
             retentionDays: max(30, file.database?.retentionDays ?? 365),
             healthcheckURL: try value(file.healthcheck?.url, "healthcheck.url").map(Secret.init),
             retry: retry,

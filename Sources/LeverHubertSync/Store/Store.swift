@@ -325,7 +325,9 @@ public final class Store: Sendable {
         }
     }
 
-    /// Prunes finished items and runs older than `before` (ms). Unconfirmed intents are never pruned.
+    /// Prunes finished items and runs older than `before` (ms). Unconfirmed intents are never pruned, and neither is
+    /// `applied_result` (one row of ids per interview): it is what stops an old result that Hubert lists again from
+    /// being written a second time.
     @discardableResult
     public func prune(before: Millis) async throws -> Int {
         try await writer.write { db in
@@ -334,7 +336,6 @@ public final class Store: Sendable {
                 "DELETE FROM run WHERE started_ms < ?",
                 "DELETE FROM problem WHERE last_seen_ms < ?",
                 "DELETE FROM result_step WHERE state = 'done' AND updated_ms < ?",
-                "DELETE FROM applied_result WHERE applied_ms < ?",
                 """
                 DELETE FROM invitation WHERE updated_ms < ? AND (state = 'refused'
                     OR (state = 'sent' AND interview_status IN ('completed', 'expired', 'cancelled')))

@@ -50,9 +50,7 @@ actor PassCollector {
 
     /// Marks an opportunity as examined in this pass; false when it was examined already (found by two queries).
     func firstSight(_ opportunityId: String) -> Bool {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in opportunityId.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        let inserted = seenOpportunities.insert(hash).inserted
+        let inserted = seenOpportunities.insert(FNV1a.hash(opportunityId)).inserted
         if inserted { counts.opportunitiesScanned += 1 }
         return inserted
     }

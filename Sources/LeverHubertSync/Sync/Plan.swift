@@ -140,11 +140,7 @@ public enum Planner {
     }
 
     /// A short stable hash (FNV-1a, 64 bit) in hex.
-    public static func fingerprintHash(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        return String(hash, radix: 16)
-    }
+    public static func fingerprintHash(_ text: String) -> String { String(FNV1a.hash(text), radix: 16) }
 
     /// The marker that identifies the sync's note for one result version (searched for on read-back).
     public static func noteMarker(interviewId: String, fingerprint: String) -> String {
