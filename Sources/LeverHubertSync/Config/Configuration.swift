@@ -64,6 +64,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var cacheMinutes: Int?
         public var paused: Bool?
         public var staleAfterDays: Int?
+        public var giveUpAfterDays: Int?
         public var retry: RetryPolicyFile?
     }
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
@@ -134,6 +135,9 @@ public struct AppConfig: Sendable {
     public var paused: Bool
     /// An invitation with no result after this many days is reported as stale by `status`.
     public var staleAfterDays: Int
+    /// A write-back step (tag, note, link, move) or an unconfirmed intent that keeps failing is retried on every
+    /// pass for this many days, then given up and reported.
+    public var giveUpAfterDays: Int
     /// Finished items and runs older than this many days are pruned.
     public var retentionDays: Int
     /// A healthchecks.io-style ping URL (`/start`, then success or `/<exit code>`); never fails the run.
@@ -338,7 +342,7 @@ public enum ConfigLoader {
             retry.budget = max(0, r.budget ?? retry.budget)
         }
         let lookback = file.sync?.lookbackMinutes ?? AppConfig.Defaults.lookbackMinutes
-        guard lookback >= 0 else { throw ConfigError("sync.lookbackMinutes must not be negative") }
+        guard (0...10_080).contains(lookback) else { throw ConfigError("sync.lookbackMinutes must be between 0 and 10080 (a week)") }
 
         var byPosting: [String: GradeStages] = [:]
         for (posting, stages) in file.autoMove?.postings ?? [:] {
@@ -354,10 +358,11 @@ public enum ConfigLoader {
             concurrency: max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency),
             requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
-            cacheMinutes: max(0, file.sync?.cacheMinutes ?? 60),
+            cacheMinutes: min(10_080, max(0, file.sync?.cacheMinutes ?? 60)),
             paused: file.sync?.paused ?? false,
             staleAfterDays: staleAfterDays(file),
-            retentionDays: max(30, file.database?.retentionDays ?? 365),
+            giveUpAfterDays: min(3650, max(1, file.sync?.giveUpAfterDays ?? 7)),
+            retentionDays: min(36_500, max(30, file.database?.retentionDays ?? 365)),
             healthcheckURL: try value(file.healthcheck?.url, "healthcheck.url").map(Secret.init),
             retry: retry,
             autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
