@@ -25,6 +25,8 @@ public struct RequestCounts: Codable, Sendable, Equatable {
 
 /// The outcome of one pass: what `--json` prints and what `status` keeps.
 public struct PassReport: Codable, Sendable {
+    /// The tool's version (`ToolVersion.current`).
+    public var version: String = ToolVersion.current
     public var runId: String
     public var dryRun: Bool
     public var mode: String
@@ -38,6 +40,15 @@ public struct PassReport: Codable, Sendable {
     public var message: String?
     public var startedAt: String
     public var durationMs: Int64
+
+    /// The report of a pass that stopped before it began (configuration, lock, database): the same shape as a
+    /// finished pass, with zero counts and no actions or problems, so consumers read one schema.
+    public static func early(runId: String, mode: String, dryRun: Bool, exitCode: Int32, message: String,
+                             now: Millis) -> PassReport {
+        PassReport(runId: runId, dryRun: dryRun, mode: mode, paused: false, counts: PassCounts(), actions: [],
+                   problems: [], requests: RequestCounts(), exitCode: exitCode, message: message,
+                   startedAt: RFC3339.format(now), durationMs: 0)
+    }
 }
 
 /// Gathers what concurrent item tasks of one pass found.
