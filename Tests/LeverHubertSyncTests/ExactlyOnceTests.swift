@@ -12,6 +12,9 @@ import Sandbox
     struct FaultCase: Sendable, CustomTestStringConvertible {
         var name: String
         var faults: SandboxFaults
+        /// Share of answers to writes that a keep-alive proxy in front of both services drops after the write was
+        /// applied (half before the first byte, half mid-answer); 0 for no proxy.
+        var keepAliveDropRate: Double = 0
         var testDescription: String { name }
 
         static var all: [FaultCase] {
@@ -44,15 +47,24 @@ import Sandbox
             f.latencyMs = 5
             f.storm429 = 3
             cases.append(FaultCase(name: "a storm of all of them", faults: f))
+            cases.append(FaultCase(name: "keep-alive connections dropped after writes", faults: SandboxFaults(),
+                                   keepAliveDropRate: 0.4))
+            f = SandboxFaults()
+            f.serverErrorRate = 0.1
+            f.latencyMs = 5
+            cases.append(FaultCase(name: "keep-alive drops with 5xx and latency", faults: f, keepAliveDropRate: 0.25))
             return cases
         }
     }
 
     /// Passes until one finishes cleanly (exit 0, nothing failed), at most `limit`.
-    static func settle(_ env: TestEnvironment, limit: Int = 25) async throws -> [PassReport] {
+    static func settle(_ env: TestEnvironment, limit: Int = 25, proxies: Proxies? = nil) async throws -> [PassReport] {
         var reports: [PassReport] = []
         for _ in 0..<limit {
-            let report = try await env.pass(autoMove: autoMove) { $0.sync?.requestTimeoutMs = 250 }
+            let report = try await env.pass(autoMove: autoMove) {
+                $0.sync?.requestTimeoutMs = 250
+                proxies?.route(&$0)
+            }
             reports.append(report)
             #expect([0, 75].contains(report.exitCode), "unexpected exit \(report.exitCode): \(report.message ?? "")")
             if report.exitCode == 0 && report.counts.failed == 0 { return reports }
@@ -81,9 +93,36 @@ import Sandbox
         }
     }
 
+    /// Keep-alive proxies in front of both sandboxes that drop answers to writes at random.
+    struct Proxies: Sendable {
+        let lever: KeepAliveProxy
+        let hubert: KeepAliveProxy
+
+        init(_ env: TestEnvironment, dropRate: Double) async throws {
+            let rule: KeepAliveProxy.Rule = { entry in
+                guard entry.method != "GET", Double.random(in: 0..<1) < dropRate else { return nil }
+                return Bool.random() ? .beforeResponse : .midResponse
+            }
+            lever = try KeepAliveProxy(upstreamPort: await env.leverServer.port, rule: rule)
+            hubert = try KeepAliveProxy(upstreamPort: await env.hubertServer.port, rule: rule)
+        }
+
+        func route(_ file: inout ConfigFile) {
+            file.lever?.baseURL = lever.origin + "/v1"
+            file.hubert?.baseURL = hubert.origin
+        }
+
+        func stop() {
+            lever.stop()
+            hubert.stop()
+        }
+    }
+
     @Test("exactly once under an injected fault", arguments: FaultCase.all)
     func exactlyOnceUnderFault(_ fault: FaultCase) async throws {
         let env = try await TestEnvironment()
+        let proxies = fault.keepAliveDropRate > 0 ? try await Proxies(env, dropRate: fault.keepAliveDropRate) : nil
+        defer { proxies?.stop() }
         let posting = await env.taggedPosting()
         _ = try await env.pass(autoMove: Self.autoMove)
         await tick()
@@ -93,7 +132,7 @@ import Sandbox
         }
         await env.lever.setFaults(fault.faults)
         await env.hubert.setFaults(fault.faults)
-        _ = try await Self.settle(env)
+        _ = try await Self.settle(env, proxies: proxies)
 
         var grades: [String: HubertGrade] = [:]
         for (index, id) in eligible.enumerated() {
@@ -105,11 +144,11 @@ import Sandbox
         await tick()
         await env.lever.setFaults(fault.faults)
         await env.hubert.setFaults(fault.faults)
-        _ = try await Self.settle(env)
+        _ = try await Self.settle(env, proxies: proxies)
 
         await env.lever.setFaults(SandboxFaults())
         await env.hubert.setFaults(SandboxFaults())
-        let final = try await env.pass(autoMove: Self.autoMove)
+        let final = try await env.pass(autoMove: Self.autoMove) { proxies?.route(&$0) }
         #expect(final.exitCode == 0)
         #expect(final.actions.isEmpty, "everything was done under the fault: \(final.actions)")
         #expect(grades.count == eligible.count, "every applicant was invited")

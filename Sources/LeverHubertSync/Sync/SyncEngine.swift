@@ -572,7 +572,15 @@ public struct SyncEngine: Sendable {
                                                                       opportunityId: opportunityId, done: false, marker: marker), now: clock())
                     KillPoint.noteIntentRecorded.reached()
                     let text = Planner.noteText(result, interviewId: interview.id, regrade: applied != nil)
-                    let noteId = try await lever.addNote(opportunityId: opportunityId, text: text, performAs: context.performAs)
+                    let noteId: String?
+                    do {
+                        noteId = try await lever.addNote(opportunityId: opportunityId, text: text, performAs: context.performAs)
+                    } catch let error as MaybeAppliedError {
+                        // The answer was lost: read the notes back now; only a note with the marker counts as written.
+                        let notes = try await lever.notes(opportunityId: opportunityId)
+                        guard let found = notes.first(where: { $0.texts.contains { $0.contains(marker) } }) else { throw error }
+                        noteId = found.id
+                    }
                     KillPoint.noteAnswered.reached()
                     try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
                                                    opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())

@@ -140,6 +140,11 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         check(lhs_setopt_str(handle, CURLOPT_PROTOCOLS_STR, "http,https"))
         check(lhs_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
         check(lhs_setopt_long(handle, CURLOPT_TCP_NODELAY, 1))
+        if request.freshConnection {
+            // Never on a reused connection, never kept: libcurl cannot replay it below the ledger.
+            check(lhs_setopt_long(handle, CURLOPT_FRESH_CONNECT, 1))
+            check(lhs_setopt_long(handle, CURLOPT_FORBID_REUSE, 1))
+        }
         check(lhs_setopt_str(handle, CURLOPT_ACCEPT_ENCODING, ""))
         if let caFile = options.caFile { check(lhs_setopt_str(handle, CURLOPT_CAINFO, caFile)) }
         check(lhs_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback))

@@ -16,12 +16,19 @@ public struct HTTPRequestMessage: Sendable {
     public var url: String
     public var headers: [(name: String, value: String)]
     public var body: Data?
+    /// Send on a new connection that is closed afterwards. libcurl re-sends a request by itself when a *reused*
+    /// keep-alive connection dies before the first response byte ("Connection died, retrying a fresh connect"),
+    /// POST included; on a fresh connection it never does. So every request that is not safe to repeat (a Lever
+    /// note) sets this, and a lost answer surfaces as `TransportFailure.maybeSent` for the ledger to read back.
+    public var freshConnection: Bool
 
-    public init(method: HTTPMethod, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil) {
+    public init(method: HTTPMethod, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
+                freshConnection: Bool = false) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
+        self.freshConnection = freshConnection
     }
 }
 

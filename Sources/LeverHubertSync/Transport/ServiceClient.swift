@@ -138,6 +138,8 @@ public struct ServiceClient: Sendable {
             attempt += 1
             await bucket.acquire()
             var message = request
+            if mode == .nonIdempotent { message.freshConnection = true }
+            message.headers.append((name: "User-Agent", value: ToolVersion.userAgent))
             message.headers.append((name: "Authorization", value: try await authorization()))
             message.headers.append((name: "Accept", value: "application/json"))
             if request.body != nil { message.headers.append((name: "Content-Type", value: "application/json")) }
