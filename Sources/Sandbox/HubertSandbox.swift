@@ -32,6 +32,10 @@ public actor HubertSandbox: SandboxService {
     private var rateLimit: SandboxRateLimit?
     public var faults = SandboxFaults()
     private var lastMillis: Millis = 0
+    /// Templates this key may not use: reading them or inviting with them answers 403 `forbidden`.
+    private var forbiddenTemplates: Set<String> = []
+    /// Grades served instead of the real one (a grade the client does not know).
+    private var rawGrades: [String: String] = [:]
 
     public init(apiKey: String, rateLimit: (rate: Double, burst: Int)? = (5, 10)) {
         self.apiKey = apiKey
@@ -63,6 +67,20 @@ public actor HubertSandbox: SandboxService {
                                         summaryUrl: "https://app.hubert.ai/applications/\(interview.id)/summary")
         interviews[interviewId] = interview
     }
+
+    /// Makes a template forbidden (403) for this key, or allowed again.
+    public func setTemplateForbidden(_ id: String, _ forbidden: Bool = true) {
+        if forbidden { forbiddenTemplates.insert(id) } else { forbiddenTemplates.remove(id) }
+    }
+
+    /// Serves a completed interview's grade as `grade` (a grade the client may not know); nil serves the real one.
+    public func setRawGrade(_ interviewId: String, _ grade: String?) {
+        rawGrades[interviewId] = grade
+        interviews[interviewId]?.updatedAt = now()
+    }
+
+    /// Forgets every Idempotency-Key, as Hubert does after 30 days.
+    public func forgetIdempotencyKeys() { idempotency.removeAll() }
 
     /// Marks an interview expired.
     public func expire(_ interviewId: String) {
@@ -116,6 +134,7 @@ public actor HubertSandbox: SandboxService {
         var response: SandboxResponse
         switch (request.method, rest.count, rest.first) {
         case ("GET", 2, "interview-templates"):
+            if forbiddenTemplates.contains(rest[1]) { return error(403, "forbidden", "This key may not use the template") }
             guard let template = templates[rest[1]] else { return error(404, "not_found", "Unknown template") }
             response = .json(200, ["data": render(template)])
         case ("POST", 1, "interviews"):
@@ -151,7 +170,7 @@ public actor HubertSandbox: SandboxService {
             "status": i.status, "invitedAt": RFC3339.format(i.invitedAt),
             "completedAt": i.completedAt.map(RFC3339.format) ?? NSNull(), "updatedAt": RFC3339.format(i.updatedAt),
             "result": i.result.map { r in
-                ["grade": r.grade.rawValue, "score": r.score ?? NSNull(), "threshold": r.threshold ?? NSNull(),
+                ["grade": rawGrades[i.id] ?? r.grade.rawValue, "score": r.score ?? NSNull(), "threshold": r.threshold ?? NSNull(),
                  "applicationUrl": r.applicationUrl ?? NSNull(), "summaryUrl": r.summaryUrl ?? NSNull()] as [String: Any]
             } ?? NSNull(),
         ] as [String: Any]
@@ -176,6 +195,7 @@ public actor HubertSandbox: SandboxService {
             guard let interview = interviews[previous.interviewId] else { return error(404, "not_found", "Unknown interview") }
             return .json(200, ["data": render(interview)])
         }
+        if forbiddenTemplates.contains(templateId) { return error(403, "forbidden", "This key may not use the template") }
         guard let template = templates[templateId] else { return error(404, "not_found", "Unknown template") }
         guard template.isActive else { return error(422, "template_inactive", "Template is not active") }
         guard let firstName = candidate["firstName"] as? String, !firstName.isEmpty else {

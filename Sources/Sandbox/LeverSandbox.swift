@@ -158,6 +158,21 @@ public actor LeverSandbox: SandboxService {
         deleted.append((id, now()))
     }
 
+    /// Opportunities this key may not read or change (a confidential candidate): 403 on every request about them.
+    public private(set) var forbiddenOpportunities: Set<String> = []
+    public func setOpportunityForbidden(_ id: String, _ forbidden: Bool = true) {
+        if forbidden { forbiddenOpportunities.insert(id) } else { forbiddenOpportunities.remove(id) }
+    }
+
+    /// Writes answered with an error status without being applied, by action (`addTags`, `removeTags`, `addLinks`,
+    /// `notes`, `stage`).
+    public private(set) var failingWrites: [String: Int] = [:]
+    public func setWriteFailing(_ action: String, status: Int?) { failingWrites[action] = status }
+
+    /// Users marked deactivated (`deactivatedAt` set).
+    public private(set) var deactivatedUsers: Set<String> = []
+    public func deactivateUser(_ id: String) { deactivatedUsers.insert(id) }
+
     /// When true, `expand` is ignored (applications and stage stay ids), like a Lever answer without expansion.
     public private(set) var ignoresExpand = false
     public func setIgnoresExpand(_ value: Bool) { ignoresExpand = value }
@@ -259,6 +274,12 @@ public actor LeverSandbox: SandboxService {
         guard parts.first == "v1" else { return error(404, "ResourceNotFound", "Unknown path") }
         let rest = Array(parts.dropFirst())
         let isWrite = request.method != "GET"
+        if rest.count >= 2, rest[0] == "opportunities", forbiddenOpportunities.contains(rest[1]) {
+            return error(403, "ForbiddenError", "Your API key does not have access to this opportunity")
+        }
+        if isWrite, rest.count == 3, rest[0] == "opportunities", let status = failingWrites[rest[2]] {
+            return error(status, "BadRequestError", "Write refused by the sandbox")
+        }
         var response: SandboxResponse
         switch (request.method, rest.count, rest.first) {
         case ("GET", 1, "postings"): response = listPostings(request)
@@ -316,6 +337,11 @@ public actor LeverSandbox: SandboxService {
         var body: [String: Any] = ["data": slice.map(render)]
         let hasNext = sorted.count > limit
         body["hasNext"] = hasNext
+        if faults.truncatedPages > 0 {
+            faults.truncatedPages -= 1
+            body["hasNext"] = true
+            return .json(200, body)
+        }
         if hasNext, let last = slice.last {
             let (at, id) = key(last)
             body["next"] = Self.offsetToken(at, id)
@@ -550,7 +576,9 @@ public actor LeverSandbox: SandboxService {
 
     private func renderUser(_ user: (id: String, name: String, email: String)) -> Any {
         ["id": user.id, "name": user.name, "username": user.email.split(separator: "@").first.map(String.init) ?? "",
-         "email": user.email, "accessRole": "admin", "deactivatedAt": NSNull(), "createdAt": 1_700_000_000_000] as [String: Any]
+         "email": user.email, "accessRole": "admin",
+         "deactivatedAt": deactivatedUsers.contains(user.id) ? 1_750_000_000_000 as Any : NSNull(),
+         "createdAt": 1_700_000_000_000] as [String: Any]
     }
 
     private func getUser(_ id: String) -> SandboxResponse {

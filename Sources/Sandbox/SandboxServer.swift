@@ -135,5 +135,7 @@ public struct SandboxFaults: Sendable {
     public var stormRetryAfter: Bool = true
     /// Reject the next offset token / cursor presented as stale.
     public var staleTokens: Int = 0
+    /// Answer this many next list pages with `hasNext: true` and no `next` token (a malformed page).
+    public var truncatedPages: Int = 0
     public init() {}
 }

@@ -75,7 +75,7 @@ import Sandbox
         #expect(await env.hubert.requestLog.filter { $0 == "POST /v1/interviews" }.count == 2)
     }
 
-    @Test func aDeletedOpportunityIsAProblemAndOtherResultsAreWritten() async throws {
+    @Test func aDeletedOpportunityIsForgottenQuietlyAndOtherResultsAreWritten() async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
         let gone = await env.lever.addOpportunity(name: "Gone Soon", emails: ["g@example.com"], posting: posting)
@@ -88,8 +88,14 @@ import Sandbox
         await env.lever.delete(gone)
         let report = try await env.pass()
         #expect(report.exitCode == 0)
-        #expect(report.problems.contains { $0.opportunityId == gone && $0.reason == "opportunity_not_found" })
+        #expect(!report.problems.contains { $0.opportunityId == gone }, "erasure stays erased: \(report.problems)")
         #expect(await env.lever.notesOf(stays).count == 1)
         #expect(await env.lever.opportunity(stays)?.tags == ["Hubert: Passed"])
+        // Hubert still lists the interview; later passes skip it quietly and no row names the opportunity again.
+        await tick()
+        let later = try await env.pass()
+        #expect(later.exitCode == 0)
+        #expect(!later.problems.contains { $0.opportunityId == gone })
+        #expect(!(try await env.databaseSnapshot()).contains(gone), "no row of the database names a deleted opportunity")
     }
 }

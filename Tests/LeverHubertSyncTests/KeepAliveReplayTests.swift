@@ -31,7 +31,7 @@ import Sandbox
         let id = await lever.addOpportunity(name: "Ada", emails: ["a@example.com"], posting: posting)
         var options = TransportOptions()
         options.maxConcurrent = 1
-        options.totalTimeoutMs = 2_000
+        options.totalTimeoutMs = 15_000
         let transport = CurlTransport(options: options)
         let auth = "Basic " + Data((TestEnvironment.leverKey + ":").utf8).base64EncodedString()
         let get = HTTPRequestMessage(method: .get, url: proxy.origin + "/v1/stages", headers: [("Authorization", auth)])

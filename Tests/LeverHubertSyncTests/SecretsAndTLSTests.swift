@@ -97,8 +97,10 @@ import Sandbox
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
             try p.run()
-            try await Task.sleep(for: .milliseconds(300))
-            if p.isRunning { server = p; break }
+            // Wait until it listens (on a loaded machine s_server takes a while to start), or has exited.
+            for _ in 0..<100 where p.isRunning && !Self.listens(port) { try await Task.sleep(for: .milliseconds(100)) }
+            if p.isRunning && Self.listens(port) { server = p; break }
+            if p.isRunning { p.terminate() }
         }
         let running = try #require(server)
         defer { running.terminate() }
@@ -116,6 +118,20 @@ import Sandbox
             guard case .notSent(let code, _) = failure else { Issue.record("expected notSent, got \(failure)"); return }
             #expect(code == 60, "CURLE_PEER_FAILED_VERIFICATION")
         }
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:port.
+    static func listens(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
     }
 
     @Test func anUnreachableServiceIsNotSent() async throws {

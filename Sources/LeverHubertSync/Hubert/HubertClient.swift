@@ -13,6 +13,9 @@ public struct HubertClient: Sendable {
         self.baseURL = base
     }
 
+    /// How long Hubert remembers an Idempotency-Key (contract: 30 days).
+    public static let idempotencyKeyLifetimeDays: Int64 = 30
+
     /// The key of the one invitation per (opportunity, template): deterministic, so every retry and every later
     /// pass sends the same key.
     public static func idempotencyKey(opportunityId: String, templateId: String) -> String {
@@ -20,10 +23,11 @@ public struct HubertClient: Sendable {
     }
 
     /// GETs and decodes; a body that does not parse is fetched again twice, then the pass stops (exit 75).
-    fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String) async throws -> T {
+    fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws -> T {
         var attempt = 0
         while true {
-            let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent)
+            let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent,
+                                               scope: scope)
             do {
                 return try JSONDecoder().decode(T.self, from: response.body)
             } catch {
@@ -39,10 +43,12 @@ public struct HubertClient: Sendable {
         id.addingPercentEncoding(withAllowedCharacters: QueryString.unreserved) ?? id
     }
 
-    /// A template, or nil when Hubert does not know it (404).
+    /// A template, or nil when Hubert does not know it (404). A template this key may not use throws an `APIError`
+    /// with status 403 (a problem for the postings tagged with it, not for the pass).
     public func template(id: String) async throws -> HubertTemplate? {
         do {
-            return try await get(HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))").data
+            return try await get(HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))",
+                                 scope: .item).data
         } catch let error as APIError where error.status == 404 {
             return nil
         }
@@ -62,7 +68,7 @@ public struct HubertClient: Sendable {
         let body = try encoder.encode(Body(templateId: templateId, candidate: candidate, externalReference: reference))
         let request = HTTPRequestMessage(method: .post, url: baseURL + "/interviews",
                                          headers: [(name: "Idempotency-Key", value: idempotencyKey)], body: body)
-        let response = try await http.send(request, mode: .idempotent)
+        let response = try await http.send(request, mode: .idempotent, scope: .item)
         guard let envelope = try? JSONDecoder().decode(HubertEnvelope<HubertInterview>.self, from: response.body) else {
             throw MaybeAppliedError(service: .hubert, reason: "unreadable invitation response")
         }
@@ -71,6 +77,7 @@ public struct HubertClient: Sendable {
 
     /// Interviews by filter, page by page, ordered by (updatedAt, id).
     public func forEachInterviewPage(updatedSince: Millis? = nil, statuses: [String] = [], opportunityId: String? = nil,
+                                     scope: RequestScope = .pass,
                                      _ handle: ([Decoded<HubertInterview>]) async throws -> Void) async throws {
         var cursor: String?
         var restarts = 0
@@ -83,7 +90,7 @@ public struct HubertClient: Sendable {
             if let cursor { query.add("cursor", cursor) }
             let page: HubertInterviewPage
             do {
-                page = try await get(HubertInterviewPage.self, "/interviews?" + query.encoded)
+                page = try await get(HubertInterviewPage.self, "/interviews?" + query.encoded, scope: scope)
             } catch let error as APIError where error.status == 400 && error.code == "invalid_cursor" && cursor != nil {
                 restarts += 1
                 guard restarts <= 3 else { throw PassAbort.unavailable(service: .hubert, reason: "cursor rejected repeatedly") }
@@ -99,7 +106,7 @@ public struct HubertClient: Sendable {
     /// Every interview for one opportunity (read-back of an invitation whose outcome is unknown).
     public func interviews(opportunityId: String) async throws -> [HubertInterview] {
         var found: [HubertInterview] = []
-        try await forEachInterviewPage(opportunityId: opportunityId) { page in
+        try await forEachInterviewPage(opportunityId: opportunityId, scope: .item) { page in
             found += page.compactMap { if case .value(let v) = $0 { v } else { nil } }
         }
         return found
@@ -110,7 +117,7 @@ extension HubertClient {
     /// One interview by id; nil on 404.
     public func interview(id: String) async throws -> HubertInterview? {
         do {
-            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))").data
+            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))", scope: .item).data
         } catch let error as APIError where error.status == 404 {
             return nil
         }

@@ -128,11 +128,15 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
     public var status: String
     public var updatedAt: Millis?
     public var result: HubertResult?
+    /// The grade of a completed interview's result when it is none this tool knows (the result is then nil): such
+    /// a result is reported and stays due, never recorded as written back.
+    public var unknownGrade: String?
     public init(id: String, templateId: String, externalReference: HubertExternalReference?, status: String,
-                updatedAt: Millis?, result: HubertResult?) {
+                updatedAt: Millis?, result: HubertResult?, unknownGrade: String? = nil) {
         self.id = id; self.templateId = templateId; self.externalReference = externalReference
-        self.status = status; self.updatedAt = updatedAt; self.result = result
+        self.status = status; self.updatedAt = updatedAt; self.result = result; self.unknownGrade = unknownGrade
     }
+    struct RawResult: Decodable { var grade: String? }
     enum CodingKeys: String, CodingKey { case id, templateId, externalReference, status, updatedAt, result }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -142,6 +146,9 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
         status = c.lenient(String.self, .status) ?? "invited"
         updatedAt = c.lenient(String.self, .updatedAt).flatMap(RFC3339.parse)
         result = c.lenient(HubertResult.self, .result)
+        if result == nil, let raw = c.lenient(RawResult.self, .result) {
+            unknownGrade = raw.grade.map { String($0.prefix(40)) } ?? "(none)"
+        }
     }
     /// Whether a result is ready to be written back.
     public var isCompleted: Bool { status == "completed" && result != nil }

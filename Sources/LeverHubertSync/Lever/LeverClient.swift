@@ -35,10 +35,12 @@ public struct LeverClient: Sendable {
         id.addingPercentEncoding(withAllowedCharacters: QueryString.unreserved) ?? id
     }
 
-    private func getJSON<T: Decodable>(_ type: T.Type, _ path: String, _ query: QueryString) async throws -> T {
+    private func getJSON<T: Decodable>(_ type: T.Type, _ path: String, _ query: QueryString,
+                                       scope: RequestScope = .pass) async throws -> T {
         var attempt = 0
         while true {
-            let response = try await http.send(HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent)
+            let response = try await http.send(HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent,
+                                               scope: scope)
             do {
                 return try JSONDecoder().decode(T.self, from: response.body)
             } catch {
@@ -51,19 +53,22 @@ public struct LeverClient: Sendable {
     }
 
     /// Pages through a list, calling `handle` for each page as it arrives (memory stays flat). On a stale offset
-    /// token the list restarts from its first page; handlers must be idempotent (the ledger makes them so).
+    /// token the list restarts from its first page; handlers must be idempotent (the ledger makes them so). A page
+    /// that says `hasNext` but gives no `next` token is malformed: fetched again, then the pass stops (exit 75)
+    /// rather than ending the list early and moving the checkpoint past what it never read.
     public func forEachPage<T: Decodable & Sendable>(
-        _ path: String, query base: QueryString, as: T.Type,
+        _ path: String, query base: QueryString, as: T.Type, scope: RequestScope = .pass,
         _ handle: (LeverPage<T>) async throws -> Void
     ) async throws {
         var offset: String?
         var restarts = 0
+        var truncated = 0
         while true {
             var query = base
             if let offset { query.addToken("offset", offset) }
             let page: LeverPage<T>
             do {
-                page = try await getJSON(LeverPage<T>.self, path, query)
+                page = try await getJSON(LeverPage<T>.self, path, query, scope: scope)
             } catch let error as APIError where offset != nil && error.status == 400
                 && (error.message ?? "").lowercased().contains("offset") {
                 restarts += 1
@@ -73,8 +78,16 @@ public struct LeverClient: Sendable {
                 offset = nil
                 continue
             }
+            let next = page.next.flatMap { $0.isEmpty ? nil : $0 }
+            if page.hasNext && next == nil {
+                truncated += 1
+                if truncated > malformedPageRetries {
+                    throw PassAbort.unavailable(service: .lever, reason: "malformed page from \(path): hasNext without next")
+                }
+                continue
+            }
             try await handle(page)
-            guard page.hasNext, let next = page.next, !next.isEmpty else { return }
+            guard page.hasNext, let next else { return }
             offset = next
         }
     }
@@ -118,7 +131,8 @@ public struct LeverClient: Sendable {
         query.add("expand", "applications")
         query.add("expand", "stage")
         do {
-            return try await getJSON(LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query).data
+            return try await getJSON(LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query,
+                                     scope: .item).data
         } catch let error as APIError where error.status == 404 {
             return nil
         }
@@ -130,7 +144,7 @@ public struct LeverClient: Sendable {
         var found: [LeverApplication] = []
         do {
             try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/applications", query: QueryString(),
-                                  as: LeverApplication.self) { found += $0.items }
+                                  as: LeverApplication.self, scope: .item) { found += $0.items }
         } catch let error as APIError where error.status == 404 {
             return []
         }
@@ -168,7 +182,7 @@ public struct LeverClient: Sendable {
         var query = QueryString()
         query.add("limit", "100")
         try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/notes", query: query,
-                              as: LeverNote.self) { notes += $0.items }
+                              as: LeverNote.self, scope: .item) { notes += $0.items }
         return notes
     }
 
@@ -185,7 +199,8 @@ public struct LeverClient: Sendable {
         var query = QueryString()
         if let performAs { query.add("perform_as", performAs) }
         let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data), mode: mode)
+        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data), mode: mode,
+                                   scope: .item)
     }
 
     /// Adds tags (set semantics: repeating is harmless).

@@ -35,12 +35,15 @@ public struct LeverPosting: Decodable, Sendable, Equatable {
     public var state: String?
     public var tags: [String]
     public var showURL: String?
+    /// When the posting last changed (a tag added moves it); nil when Lever gives none.
+    public var updatedAt: Millis?
 
-    enum CodingKeys: String, CodingKey { case id, text, state, tags, urls }
+    enum CodingKeys: String, CodingKey { case id, text, state, tags, urls, updatedAt }
     struct URLs: Decodable { var show: String? }
 
-    public init(id: String, text: String?, state: String?, tags: [String], showURL: String? = nil) {
+    public init(id: String, text: String?, state: String?, tags: [String], showURL: String? = nil, updatedAt: Millis? = nil) {
         self.id = id; self.text = text; self.state = state; self.tags = tags; self.showURL = showURL
+        self.updatedAt = updatedAt
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,6 +53,7 @@ public struct LeverPosting: Decodable, Sendable, Equatable {
         state = c.lenient(String.self, .state)
         tags = c.lenientArray(String.self, .tags)
         showURL = c.lenient(URLs.self, .urls)?.show
+        updatedAt = c.milliseconds(.updatedAt)
     }
 }
 

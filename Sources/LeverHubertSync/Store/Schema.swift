@@ -99,6 +99,29 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v3-due-results") { db in
+            try db.execute(sql: """
+                -- A result version due for write-back: recorded before its first step is applied, removed when every
+                -- step is done. A step that fails leaves it here, so later passes try again whatever the Hubert
+                -- checkpoint does; after sync.giveUpAfterDays it is given up and reported.
+                CREATE TABLE result_due (
+                    interview_id TEXT PRIMARY KEY NOT NULL,
+                    opportunity_id TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('due', 'given_up')),
+                    first_due_ms INTEGER NOT NULL,
+                    last_attempt_ms INTEGER NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                    last_error TEXT
+                );
+                CREATE INDEX result_due_opportunity ON result_due (opportunity_id);
+                -- Facts about the database itself (for example that the demo made it).
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

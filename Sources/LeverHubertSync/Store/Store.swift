@@ -10,6 +10,8 @@ public struct InvitationRecord: Sendable, Equatable {
     public var state: State
     public var interviewId: String?
     public var stageAtInvitation: String?
+    /// When the intent was recorded (ms).
+    public var createdAt: Millis = 0
 }
 
 /// A recorded write-back step of one result version.
@@ -62,6 +64,24 @@ public final class Store: Sendable {
         self.path = path
     }
 
+    /// Opens an existing database for reading only, creating and changing no file (dry runs). When the database
+    /// needs a migration, its content is copied into memory and migrated there; the file is never migrated.
+    public init(readOnlyPath path: String) throws {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        let file = try DatabaseQueue(path: path, configuration: configuration)
+        if try file.read({ try Schema.migrator.hasCompletedMigrations($0) }) {
+            self.writer = file
+        } else {
+            let memory = try DatabaseQueue()
+            try file.backup(to: memory)
+            try Schema.migrator.migrate(memory)
+            self.writer = memory
+        }
+        self.path = path
+    }
+
     /// An empty in-memory store (dry runs on a database that does not exist yet, tests).
     public init() throws {
         let queue = try DatabaseQueue()
@@ -97,6 +117,30 @@ public final class Store: Sendable {
                     ON CONFLICT (stream) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), updated_ms = excluded.updated_ms
                     """, arguments: [stream, at, now])
             }
+        }
+    }
+
+    /// Sets the live checkpoints to the start of the pass that just processed their whole window. Unlike
+    /// `advanceCheckpoints` this may move one back: a checkpoint that lay in the future (the clock had run ahead)
+    /// is brought back to the present, so the next window starts where this one ended.
+    public func setCheckpoints(_ values: [String: Millis], now: Millis) async throws {
+        try await writer.write { db in
+            for (stream, at) in values {
+                try db.execute(sql: """
+                    INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
+                    ON CONFLICT (stream) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms
+                    """, arguments: [stream, max(0, at), now])
+            }
+        }
+    }
+
+    /// When the latest live run that finished cleanly started, among those that started at or before `notAfter`:
+    /// after a clock step, the last moment this database was in step with the present.
+    public func lastCleanRunStart(notAfter: Millis) async throws -> Millis? {
+        try await writer.read { db in
+            try Millis.fetchOne(db, sql: """
+                SELECT max(started_ms) FROM run WHERE kind = 'run' AND exit_code = 0 AND started_ms <= ?
+                """, arguments: [notAfter])
         }
     }
 
@@ -167,7 +211,7 @@ public final class Store: Sendable {
     private static func invitation(_ row: Row) -> InvitationRecord {
         InvitationRecord(opportunityId: row["opportunity_id"], templateId: row["template_id"], postingId: row["posting_id"],
                          state: InvitationRecord.State(rawValue: row["state"]) ?? .pending, interviewId: row["interview_id"],
-                         stageAtInvitation: row["stage_at_invitation"])
+                         stageAtInvitation: row["stage_at_invitation"], createdAt: row["created_ms"])
     }
 
     /// The invitation of (opportunity, template), if any.
@@ -217,11 +261,14 @@ public final class Store: Sendable {
         }
     }
 
-    /// Drops an intent that was never sent (the candidate turned ineligible before it could be).
-    public func forgetInvitationIntent(opportunityId: String, templateId: String) async throws {
+    /// Closes an intent that was never sent and never can be (template forbidden or inactive, posting no longer
+    /// tagged, opportunity archived, no e-mail …): it is kept as refused with the reason, and not tried again.
+    public func closeInvitationIntent(opportunityId: String, templateId: String, reason: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM invitation WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'",
-                           arguments: [opportunityId, templateId])
+            try db.execute(sql: """
+                UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ?
+                WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'
+                """, arguments: [reason, now, opportunityId, templateId])
         }
     }
 
@@ -297,6 +344,10 @@ public final class Store: Sendable {
                 """, arguments: [interviewId, opportunityId, fingerprint, grade.rawValue, now])
             try db.execute(sql: "UPDATE invitation SET interview_status = 'completed', updated_ms = ? WHERE interview_id = ?",
                            arguments: [now, interviewId])
+            // Every step of every version is settled now: nothing of this interview is due any more.
+            try db.execute(sql: "UPDATE result_step SET state = 'done', updated_ms = ? WHERE interview_id = ? AND state = 'pending'",
+                           arguments: [now, interviewId])
+            try db.execute(sql: "DELETE FROM result_due WHERE interview_id = ?", arguments: [interviewId])
         }
     }
 
@@ -316,7 +367,7 @@ public final class Store: Sendable {
         return try await writer.write { db in
             var removed = 0
             for id in opportunityIds {
-                for table in ["invitation", "result_step", "applied_result", "problem"] {
+                for table in ["invitation", "result_step", "applied_result", "result_due", "problem"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE opportunity_id = ?", arguments: [id])
                     removed += db.changesCount
                 }
@@ -325,9 +376,11 @@ public final class Store: Sendable {
         }
     }
 
-    /// Prunes finished items and runs older than `before` (ms). Unconfirmed intents are never pruned, and neither is
-    /// `applied_result` (one row of ids per interview): it is what stops an old result that Hubert lists again from
-    /// being written a second time.
+    /// Prunes finished items and runs older than `before` (ms). Never pruned: unconfirmed intents and due results;
+    /// `invitation` rows (ids and states only, one per (opportunity, template) ever invited or refused), which keep
+    /// "one invitation ever" true long after Hubert has forgotten the Idempotency-Key; and `applied_result` (one row
+    /// of ids per interview), which stops an old result that Hubert lists again from being written a second time.
+    /// What Lever deletes is purged with its opportunity, not here.
     @discardableResult
     public func prune(before: Millis) async throws -> Int {
         try await writer.write { db in
@@ -336,10 +389,7 @@ public final class Store: Sendable {
                 "DELETE FROM run WHERE started_ms < ?",
                 "DELETE FROM problem WHERE last_seen_ms < ?",
                 "DELETE FROM result_step WHERE state = 'done' AND updated_ms < ?",
-                """
-                DELETE FROM invitation WHERE updated_ms < ? AND (state = 'refused'
-                    OR (state = 'sent' AND interview_status IN ('completed', 'expired', 'cancelled')))
-                """,
+                "DELETE FROM result_due WHERE state = 'given_up' AND last_attempt_ms < ?",
             ]
             for sql in statements {
                 try db.execute(sql: sql, arguments: [before])

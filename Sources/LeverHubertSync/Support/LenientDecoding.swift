@@ -9,7 +9,8 @@ extension KeyedDecodingContainer {
     /// A millisecond timestamp given as an integer, a float or a numeric string; nil otherwise.
     func milliseconds(_ key: Key) -> Int64? {
         if let value = lenient(Int64.self, key) { return value }
-        if let value = lenient(Double.self, key) { return Int64(value) }
+        // A float outside Int64's range (1e300, or what a hostile server sends) must not trap the conversion.
+        if let value = lenient(Double.self, key), value.isFinite, abs(value) < 9.2e18 { return Int64(value.rounded(.down)) }
         if let text = lenient(String.self, key), let value = Int64(text) { return value }
         return nil
     }

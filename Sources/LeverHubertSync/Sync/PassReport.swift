@@ -58,6 +58,27 @@ actor PassCollector {
     var problems: [Problem] = []
     /// 64-bit hashes of the opportunity ids examined in this pass: 8 bytes each keeps a 100,000-item scan small.
     var seenOpportunities = Set<UInt64>()
+    /// Interviews already processed in this pass (settled first, then perhaps listed again).
+    var seenInterviews = Set<UInt64>()
+    /// Opportunities Lever no longer has, forgotten in this pass: nothing found about them is recorded.
+    var erased = Set<String>()
+
+    /// Marks an interview as processed in this pass; false when it was already.
+    func firstSightOfInterview(_ interviewId: String) -> Bool {
+        seenInterviews.insert(FNV1a.hash(interviewId)).inserted
+    }
+
+    /// Forgets an opportunity: its problems are dropped from this pass's report.
+    func erase(_ opportunityId: String) {
+        erased.insert(opportunityId)
+    }
+
+    func isErased(_ opportunityId: String) -> Bool { erased.contains(opportunityId) }
+
+    /// The problems to report and record: none about an erased opportunity.
+    var reportedProblems: [Problem] {
+        erased.isEmpty ? problems : problems.filter { !erased.contains($0.opportunityId ?? "") }
+    }
 
     /// Marks an opportunity as examined in this pass; false when it was examined already (found by two queries).
     func firstSight(_ opportunityId: String) -> Bool {
@@ -86,7 +107,6 @@ actor PassCollector {
     }
 
     func skip() { counts.skipped += 1 }
-    func fail() { counts.failed += 1 }
     func resultApplied() { counts.resultsApplied += 1 }
     func postingsScanned(_ n: Int) { counts.postingsScanned += n }
 }

@@ -139,6 +139,55 @@ public enum Planner {
                                        phoneNumber: opportunity.phones.first))
     }
 
+    // MARK: Time
+
+    /// `lower...upper` that never traps: an upper bound below the lower one (a clock stepped back) is raised to it.
+    public static func range(_ lower: Millis, _ upper: Millis) -> ClosedRange<Millis> { lower...max(lower, upper) }
+
+    /// Where a live window starts: the checkpoint minus the lookback; or, when the checkpoint lies in the future
+    /// (the clock ran ahead, then was stepped back), the last moment the database was in step with the present
+    /// (`lastInStep`: the last clean pass that started at or before now), minus the lookback. Returns the start and,
+    /// when the checkpoint lay ahead, by how much.
+    public static func windowStart(checkpoint: Millis, now: Millis, lookbackMs: Millis, lastInStep: Millis?)
+        -> (start: Millis, skewMs: Millis?)
+    {
+        if checkpoint <= now { return (max(0, checkpoint - lookbackMs), nil) }
+        let anchor = min(lastInStep ?? now, now)
+        return (max(0, anchor - lookbackMs), checkpoint - now)
+    }
+
+    /// When a posting seen with a Hubert tag for the first time counts as tagged: not before the previous checkpoint
+    /// (the tag was not there then, or an earlier pass would have seen it) and not before the posting last changed
+    /// (adding the tag changes it); never after now. The first pass on a database counts from now.
+    public static func firstSeen(previousCheckpoint: Millis?, postingUpdatedAt: Millis?, now: Millis) -> Millis {
+        guard let previousCheckpoint else { return now }
+        return min(now, max(previousCheckpoint, postingUpdatedAt ?? previousCheckpoint))
+    }
+
+    /// Margin under Hubert's key memory (30 days) within which a repeated POST is certainly deduplicated by Hubert.
+    static let hubertMemoryMarginDays: Int64 = 5
+
+    /// Whether an invitation for this opportunity may have been sent longer ago than Hubert remembers
+    /// Idempotency-Keys: any earlier invitation was sent after the opportunity was created, so an opportunity younger
+    /// than that is safe to POST for with the deterministic key; an older one (or one of unknown age) is looked up
+    /// in Hubert first.
+    public static func mayPredateHubertMemory(_ opportunity: LeverOpportunity, now: Millis) -> Bool {
+        guard let born = [opportunity.createdAt, opportunity.appliedAt].compactMap({ $0 }).min() else { return true }
+        let memory = (HubertClient.idempotencyKeyLifetimeDays - hubertMemoryMarginDays) * 86_400_000
+        return now - born > memory
+    }
+
+    /// Whether the opportunity already shows a write-back of a Hubert result (a grade tag, or this result's link):
+    /// then a note may exist that the ledger does not know of (a restored backup) and the notes are read first.
+    public static func showsEarlierWriteBack(_ opportunity: LeverOpportunity, result: HubertResult) -> Bool {
+        let gradeTags = Set(HubertGrade.allCases.map(\.leverTag))
+        if opportunity.tags.contains(where: gradeTags.contains) { return true }
+        if let url = result.applicationUrl, opportunity.links.contains(url) { return true }
+        return false
+    }
+
+    // MARK: Notes
+
     /// A short stable hash (FNV-1a, 64 bit) in hex.
     public static func fingerprintHash(_ text: String) -> String { String(FNV1a.hash(text), radix: 16) }
 

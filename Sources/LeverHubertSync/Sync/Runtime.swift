@@ -57,10 +57,10 @@ public struct SyncRuntime: Sendable {
         SyncEngine(config: config, store: store, lever: lever, hubert: hubert, requests: requests, logger: logger, clock: clock)
     }
 
-    /// Opens the store for a pass. A dry run on a database that does not exist yet uses an empty in-memory store,
-    /// so that it creates nothing.
+    /// Opens the store for a pass. A dry run creates and changes no file: an existing database is opened read-only
+    /// (migrated in memory if it is older), a missing one is an empty in-memory store.
     public static func openStore(path: String, dryRun: Bool) throws -> Store {
-        if dryRun && !FileManager.default.fileExists(atPath: path) { return try Store() }
-        return try Store(path: path)
+        guard dryRun else { return try Store(path: path) }
+        return FileManager.default.fileExists(atPath: path) ? try Store(readOnlyPath: path) : try Store()
     }
 }

@@ -63,6 +63,16 @@ public enum RetryMode: Sendable {
     case nonIdempotent
 }
 
+/// What a refusal of a request means: the credential itself, or one item.
+public enum RequestScope: Sendable {
+    /// A call every pass needs (listing postings, opportunities, interviews; stages; users): a 403 means the key
+    /// lacks a permission the whole pass needs, so the pass stops with exit 77.
+    case pass
+    /// A call about one item (one template, one opportunity, one write): a 403 is that item's problem, thrown as an
+    /// `APIError` with status 403 for the caller to report; the rest of the pass goes on. A 401 is still exit 77.
+    case item
+}
+
 /// Retry settings of one run.
 public struct RetryPolicy: Sendable, Codable, Equatable {
     /// Attempts per request, the first included.
@@ -131,7 +141,9 @@ public struct ServiceClient: Sendable {
 
     /// Sends the request and returns a 2xx response. Throws `APIError` for item-level errors, `PassAbort` for
     /// refused credentials or exhausted retries, `MaybeAppliedError` for non-idempotent requests of unknown outcome.
-    public func send(_ request: HTTPRequestMessage, mode: RetryMode) async throws -> HTTPResponseMessage {
+    public func send(_ request: HTTPRequestMessage, mode: RetryMode, scope: RequestScope = .pass) async throws
+        -> HTTPResponseMessage
+    {
         var attempt = 0
         var renewed = false
         while true {
@@ -154,6 +166,7 @@ public struct ServiceClient: Sendable {
                     renewed = true
                     continue
                 }
+                if status == 403 && scope == .item { throw Self.apiError(service: service, response: response) }
                 if status == 401 || status == 403 {
                     throw PassAbort.credentialsRefused(service: service, status: status)
                 }
@@ -162,8 +175,14 @@ public struct ServiceClient: Sendable {
                 if mode == .nonIdempotent && status != 429 {
                     throw MaybeAppliedError(service: service, reason: "HTTP \(status)")
                 }
-                retryAfter = Self.retryAfter(response.header("retry-after"))
-                if let retryAfter { await bucket.hold(until: .now + retryAfter) }
+                let wait = Self.retryAfter(response.header("retry-after"))
+                if let wait, wait > Self.longestRetryAfter {
+                    // Waiting that long belongs to the next cron tick, not to this pass.
+                    throw PassAbort.unavailable(service: service, reason: "HTTP \(status) with Retry-After beyond "
+                                                    + "\(Self.longestRetryAfter.components.seconds) s")
+                }
+                if let wait { await bucket.hold(until: .now + wait) }
+                retryAfter = wait
                 reason = "HTTP \(status)"
             } catch let failure as TransportFailure {
                 await ledger.record(service, statusClass: "transport")
@@ -199,15 +218,25 @@ public struct ServiceClient: Sendable {
         return max(floor, jittered)
     }
 
-    /// Parses Retry-After: delta seconds or an HTTP date.
-    static func retryAfter(_ value: String?) -> Duration? {
+    /// The longest Retry-After a pass waits out; a longer one stops the pass with exit 75.
+    static let longestRetryAfter = Duration.seconds(300)
+
+    /// Parses Retry-After (delta seconds or an HTTP date) into a wait that never traps: negative, `nan` and dates
+    /// in the past give zero, `inf` and huge values are capped just above `longestRetryAfter`; nil when unreadable.
+    static func retryAfter(_ value: String?, now: Date = Date()) -> Duration? {
         guard let value = value?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
-        if let seconds = Double(value) { return .milliseconds(Int(max(0, seconds) * 1000)) }
+        func clamped(_ seconds: Double) -> Duration {
+            guard seconds.isFinite, seconds > 0 else { return seconds == .infinity ? longestRetryAfter * 2 : .zero }
+            let cap = Double(longestRetryAfter.components.seconds) * 2
+            return .milliseconds(Int64((min(seconds, cap) * 1000).rounded(.up)))
+        }
+        if let seconds = Double(value) { return seconds.isNaN ? nil : clamped(seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        if let date = formatter.date(from: value) {
-            return .milliseconds(Int(max(0, date.timeIntervalSinceNow) * 1000))
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: value) { return clamped(date.timeIntervalSince(now)) }
         }
         return nil
     }

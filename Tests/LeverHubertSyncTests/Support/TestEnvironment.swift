@@ -78,12 +78,14 @@ final class TestEnvironment: Sendable {
     }
 
     /// Runs one pass in-process over real HTTP and a real SQLite file.
+    /// `clockOffset`: the engine's clock runs this many ms away from the real one (the sandboxes keep real time),
+    /// for time that cannot be staged for real: clock steps, retention, give-up periods.
     func pass(_ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "",
-              tweak: (inout ConfigFile) -> Void = { _ in }) async throws -> PassReport {
+              clockOffset: Millis = 0, tweak: (inout ConfigFile) -> Void = { _ in }) async throws -> PassReport {
         let config = try config(autoMove: autoMove, extra: extra, tweak: tweak)
         let store = try SyncRuntime.openStore(path: databasePath, dryRun: dryRun)
         let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        return await runtime.engine(store: store).run(mode: mode, dryRun: dryRun)
+        return await runtime.engine(store: store, clock: { Date().millis + clockOffset }).run(mode: mode, dryRun: dryRun)
     }
 
     /// The store, for assertions.

@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+
+/// A result version due for write-back, as the ledger keeps it.
+public struct DueResult: Sendable, Equatable {
+    public enum State: String, Sendable { case due, givenUp = "given_up" }
+    public var interviewId: String
+    public var opportunityId: String
+    public var fingerprint: String
+    public var state: State
+    /// When this version first became due (the give-up clock starts here).
+    public var firstDue: Millis
+    public var attempts: Int
+    public var lastError: String?
+}
+
+extension Store {
+    private static func due(_ row: Row) -> DueResult {
+        DueResult(interviewId: row["interview_id"], opportunityId: row["opportunity_id"], fingerprint: row["fingerprint"],
+                  state: DueResult.State(rawValue: row["state"]) ?? .due, firstDue: row["first_due_ms"],
+                  attempts: row["attempts"], lastError: row["last_error"])
+    }
+
+    /// Records that this result version is due, before its first step is applied, and returns the row. A new
+    /// version (regrade) restarts the give-up clock; the same version keeps it, so a step that fails for days is
+    /// given up in the end.
+    @discardableResult
+    public func markResultDue(interviewId: String, opportunityId: String, fingerprint: String, now: Millis) async throws -> DueResult {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts)
+                VALUES (?, ?, ?, 'due', ?, ?, 0)
+                ON CONFLICT (interview_id) DO UPDATE SET
+                    first_due_ms = CASE WHEN fingerprint = excluded.fingerprint THEN first_due_ms ELSE excluded.first_due_ms END,
+                    state = CASE WHEN fingerprint = excluded.fingerprint THEN state ELSE 'due' END,
+                    attempts = CASE WHEN fingerprint = excluded.fingerprint THEN attempts ELSE 0 END,
+                    fingerprint = excluded.fingerprint, opportunity_id = excluded.opportunity_id
+                """, arguments: [interviewId, opportunityId, fingerprint, now, now])
+            return try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId])
+                .map(Self.due)!
+        }
+    }
+
+    /// The due row of an interview, if any.
+    public func dueResult(interviewId: String) async throws -> DueResult? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]).map(Self.due)
+        }
+    }
+
+    /// Records a failed attempt: the result stays due and is tried again on the next pass.
+    public func recordResultAttemptFailed(interviewId: String, error: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                UPDATE result_due SET attempts = attempts + 1, last_error = ?, last_attempt_ms = ? WHERE interview_id = ?
+                """, arguments: [String(error.prefix(500)), now, interviewId])
+        }
+    }
+
+    /// Gives a due result up: it is no longer tried, and `status` shows it.
+    public func giveUpResult(interviewId: String, now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "UPDATE result_due SET state = 'given_up', last_attempt_ms = ? WHERE interview_id = ?",
+                           arguments: [now, interviewId])
+        }
+    }
+
+    /// Interviews whose write-back is not finished: a due version, or a step recorded and not confirmed.
+    public func unfinishedResults() async throws -> [DueResult] {
+        try await writer.read { db in
+            var rows = try Row.fetchAll(db, sql: "SELECT * FROM result_due WHERE state = 'due' ORDER BY first_due_ms")
+                .map(Self.due)
+            let known = Set(rows.map(\.interviewId))
+            for row in try Row.fetchAll(db, sql: """
+                SELECT interview_id, opportunity_id, fingerprint, min(updated_ms) AS since FROM result_step
+                WHERE state = 'pending' GROUP BY interview_id
+                """) where !known.contains(row["interview_id"]) {
+                rows.append(DueResult(interviewId: row["interview_id"], opportunityId: row["opportunity_id"],
+                                      fingerprint: row["fingerprint"], state: .due, firstDue: row["since"], attempts: 0,
+                                      lastError: nil))
+            }
+            return rows
+        }
+    }
+
+    // MARK: Meta
+
+    /// Marks this database as made by `demo`.
+    public func markDemoDatabase() async throws {
+        try await writer.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('made_by', 'demo')")
+        }
+    }
+
+    /// Whether `demo` made this database.
+    public func isDemoDatabase() async throws -> Bool {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'made_by'") == "demo"
+        }
+    }
+}

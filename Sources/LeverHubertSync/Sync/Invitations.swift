@@ -1,0 +1,242 @@
+import Foundation
+
+/// Invitations: who on a tagged posting is invited, through the ledger (intent → request → outcome), once per
+/// (opportunity, template) ever.
+extension SyncEngine {
+    /// Pages through the window's new applications and moves into New applicant on the tagged postings.
+    func scanOpportunities(postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
+                           context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
+        let ids = postings.keys.sorted()
+        var start = 0
+        while start < ids.count {
+            let batch = Array(ids[start..<min(ids.count, start + Self.postingBatch)])
+            start += Self.postingBatch
+            var created = OpportunityFilter()
+            created.postingIds = batch
+            created.createdAt = window
+            var moved = OpportunityFilter()
+            moved.postingIds = batch
+            moved.stageIds = [context.newApplicantStageId]
+            moved.advancedAt = window
+            for filter in [created, moved] {
+                try await lever.forEachOpportunityPage(filter) { page in
+                    for failure in page.failures {
+                        await collector.add(Problem(opportunityId: failure.id, reason: "undecodable_opportunity",
+                                                    message: "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
+                                            failed: true)
+                    }
+                    try await concurrentForEach(page.items, limit: config.concurrency) { opportunity in
+                        try await considerOpportunity(opportunity, batch: batch, postings: postings, window: window,
+                                                      backfill: backfill, context: context, dryRun: dryRun, collector: collector)
+                    }
+                    progress?(ProgressEvent(stream: "lever opportunities", items: page.data.count,
+                                            position: page.items.last?.createdAt, window: window))
+                }
+            }
+        }
+    }
+
+    func considerOpportunity(_ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
+                             window: ClosedRange<Millis>, backfill: Bool, context: PassContext, dryRun: Bool,
+                             collector: PassCollector) async throws {
+        guard await collector.firstSight(opportunity.id) else { return }
+        if opportunity.isAnonymized {
+            try await erase(opportunity.id, dryRun: dryRun, collector: collector)
+            await collector.skip()
+            return
+        }
+        var postingId = opportunity.postingId
+        if postingId == nil && batch.count == 1 { postingId = batch[0] }
+        if postingId == nil {
+            // Lever did not expand the application: ask for it.
+            do {
+                postingId = try await lever.applications(opportunityId: opportunity.id).lazy.compactMap(\.postingId).first
+            } catch let error as APIError where error.status == 403 {
+                await collector.add(Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error),
+                                    failed: true)
+                return
+            }
+        }
+        guard let postingId, let posting = postings[postingId] else { return }
+        // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
+        var decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
+                                                window: window, backfill: backfill, alreadyInvited: false, now: clock())
+        switch decision {
+        case .invite, .problem:
+            if try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId) != nil {
+                decision = .alreadyInvited
+            }
+        case .skip, .alreadyInvited:
+            break
+        }
+        switch decision {
+        case .alreadyInvited, .skip(.outsideWindow):
+            return
+        case .skip(let reason):
+            logger.debug("not invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
+            await collector.skip()
+        case .problem(let problem):
+            await collector.add(problem)
+        case .invite(let candidate):
+            try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector)
+        }
+    }
+
+    /// The problem of an opportunity Lever refuses to show or change (403): a confidential candidate, a permission
+    /// that flickers. The pass goes on.
+    static func forbidden(_ opportunityId: String, postingId: String?, what: String, _ error: APIError) -> Problem {
+        Problem(opportunityId: opportunityId, postingId: postingId, reason: "opportunity_forbidden",
+                message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
+    }
+
+    /// Sends one invitation through the ledger: intent first, then the request (with its deterministic
+    /// Idempotency-Key), then the outcome. Before the request, Hubert is asked whether the opportunity already has
+    /// an interview when the ledger cannot know: the opportunity is older than Hubert remembers keys (a restored
+    /// backup, pruned rows, a new database, an old backfill window).
+    func invite(_ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, dryRun: Bool,
+                collector: PassCollector, intentRecorded: Bool = false) async throws {
+        let action = PlannedAction.invite(opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
+        let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
+        if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
+            do {
+                if let found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
+                    logger.info("already invited before this ledger knew it", metadata: [
+                        "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(found.id)",
+                    ])
+                    if !dryRun { try await recordFound(found, opportunity: opportunity, posting: posting) }
+                    return
+                }
+            } catch let error as APIError {
+                await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
+                                            message: "could not ask Hubert whether opportunity \(opportunity.id) was invited before (\(error)); tried again next pass"),
+                                    failed: true)
+                return
+            }
+        }
+        if dryRun {
+            await collector.add(action)
+            return
+        }
+        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        if !intentRecorded {
+            let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                                          state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId)
+            guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
+            KillPoint.invitationIntentRecorded.reached()
+        }
+        do {
+            let (interview, _) = try await hubert.invite(templateId: posting.templateId, candidate: candidate,
+                                                         reference: reference, idempotencyKey: key)
+            KillPoint.invitationAnswered.reached()
+            try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
+                                                 interviewId: interview.id, status: interview.status, now: clock())
+            await collector.add(action)
+            try await store.clearOpportunityProblems(opportunityId: opportunity.id)
+            logger.info("invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
+        } catch let error as APIError {
+            if error.status == 409, let found = try? await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
+                try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
+                                                     interviewId: found.id, status: found.status, now: clock())
+                return
+            }
+            let reason = error.status == 403 ? "template_forbidden" : error.code ?? "hubert_\(error.status)"
+            try await store.recordInvitationRefused(opportunityId: opportunity.id, templateId: posting.templateId,
+                                                    reason: reason, now: clock())
+            await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: reason,
+                                        message: "Hubert refused the invitation for opportunity \(opportunity.id) on posting "
+                                            + "\(posting.postingId) (template \(posting.templateId)): \(error)"),
+                                failed: true)
+        } catch let error as MaybeAppliedError {
+            await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
+                                        message: "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason)); settled next pass"),
+                                failed: true)
+        }
+    }
+
+    /// Records an interview Hubert already had for this opportunity as the invitation (no request sent).
+    func recordFound(_ found: HubertInterview, opportunity: LeverOpportunity, posting: TaggedPosting) async throws {
+        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                                      state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId)
+        try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
+        try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
+                                             interviewId: found.id, status: found.status, now: clock())
+    }
+
+    func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
+        try await hubert.interviews(opportunityId: opportunityId).first { $0.templateId == templateId }
+    }
+
+    /// Invitations recorded as intended but never confirmed: read back from Hubert; sent again only while they still
+    /// can be. One that never can be (template forbidden or inactive, posting no longer tagged, the candidate archived
+    /// or without an e-mail) is closed as refused and reported, not retried forever; one that stays unconfirmed for
+    /// `sync.giveUpAfterDays` is given up. An opportunity Lever deleted is forgotten quietly.
+    func settlePendingInvitations(postings: PostingScan, dryRun: Bool, collector: PassCollector) async throws {
+        for pending in try await store.pendingInvitations() {
+            let problemBase = Problem(opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
+            func close(_ reason: String, _ why: String, failed: Bool = true) async throws {
+                if !dryRun {
+                    try await store.closeInvitationIntent(opportunityId: pending.opportunityId, templateId: pending.templateId,
+                                                          reason: reason, now: clock())
+                }
+                var problem = problemBase
+                problem.reason = reason
+                problem.message = "invitation for opportunity \(pending.opportunityId) on posting \(pending.postingId) was "
+                    + "never sent and is closed: \(why)"
+                await collector.add(problem, failed: failed)
+            }
+            let found: HubertInterview?
+            do {
+                found = try await findInterview(opportunityId: pending.opportunityId, templateId: pending.templateId)
+            } catch let error as APIError {
+                var problem = problemBase
+                problem.reason = "invitation_unconfirmed"
+                problem.message = "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"
+                await collector.add(problem, failed: true)
+                continue
+            }
+            if let found {
+                if !dryRun {
+                    try await store.recordInvitationSent(opportunityId: pending.opportunityId, templateId: pending.templateId,
+                                                         interviewId: found.id, status: found.status, now: clock())
+                }
+                continue
+            }
+            if let refusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId) {
+                try await close(refusal.reason, refusal.why)
+                continue
+            }
+            if clock() - pending.createdAt > giveUpMs {
+                try await close("invitation_given_up", "unconfirmed for more than \(config.giveUpAfterDays) days")
+                continue
+            }
+            let opportunity: LeverOpportunity?
+            do {
+                opportunity = try await lever.opportunity(id: pending.opportunityId)
+            } catch let error as APIError where error.status == 403 {
+                await collector.add(Self.forbidden(pending.opportunityId, postingId: pending.postingId,
+                                                   what: "reading it to settle its invitation", error), failed: true)
+                continue
+            }
+            guard let opportunity else {
+                try await erase(pending.opportunityId, dryRun: dryRun, collector: collector)
+                continue
+            }
+            await _ = collector.firstSight(opportunity.id)
+            let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
+            switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
+            case .invite(let candidate):
+                try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector,
+                                 intentRecorded: true)
+            case .problem(let problem):
+                try await close(problem.reason, problem.message)
+            case .skip(let reason):
+                try await close("opportunity_\(reason.rawValue)", "the candidate is \(reason.rawValue.replacingOccurrences(of: "_", with: " "))",
+                                failed: false)
+                await collector.skip()
+            case .alreadyInvited:
+                continue
+            }
+        }
+    }
+}

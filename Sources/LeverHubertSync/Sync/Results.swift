@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+
+/// Results: what a completed Hubert interview writes back to Lever — grade tag, one note, the link, the auto-move —
+/// each step through the ledger. A version of a result is recorded as due before its first step; a step that fails
+/// leaves it due, so later passes try again whatever the Hubert checkpoint does, until it is written or given up.
+extension SyncEngine {
+    /// Completed, expired and cancelled interviews updated since `since` (and not after `until`, for a backfill).
+    /// `revive`: a result given up earlier is tried again (a backfill over its window is how an operator asks).
+    func scanResults(since: Millis, until: Millis?, postingIds: Set<String> = [], revive: Bool = false,
+                     context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
+        try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) { page in
+            var interviews: [HubertInterview] = []
+            for item in page {
+                switch item {
+                case .value(let interview):
+                    if let until, let updated = interview.updatedAt, updated > until { continue }
+                    if !postingIds.isEmpty, !postingIds.contains(interview.externalReference?.postingId ?? "") { continue }
+                    interviews.append(interview)
+                case .failure(let id, let reason):
+                    await collector.add(Problem(reason: "undecodable_interview",
+                                                message: "Hubert interview \(id ?? "without id") could not be read: \(reason)"),
+                                        failed: true)
+                }
+            }
+            try await concurrentForEach(interviews, limit: config.concurrency) { interview in
+                try await processInterview(interview, revive: revive, context: context, dryRun: dryRun, collector: collector)
+            }
+            progress?(ProgressEvent(stream: "hubert interviews", items: page.count, position: interviews.last?.updatedAt,
+                                    window: Planner.range(since, until ?? clock())))
+        }
+    }
+
+    /// Results an earlier pass recorded as due (or began and did not confirm): fetched again and written back;
+    /// given up after `sync.giveUpAfterDays` and reported.
+    func settleUnfinishedResults(mode: PassMode, context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
+        for due in try await store.unfinishedResults() {
+            if clock() - due.firstDue > giveUpMs {
+                if !dryRun { try await store.giveUpResult(interviewId: due.interviewId, now: clock()) }
+                await collector.add(Problem(opportunityId: due.opportunityId, reason: "write_back_given_up",
+                                            message: "the Hubert result of interview \(due.interviewId) could not be written to "
+                                                + "opportunity \(due.opportunityId) for \(config.giveUpAfterDays) days and is given up"
+                                                + (due.lastError.map { " (last error: \($0))" } ?? "")
+                                                + "; a backfill over its window tries again"),
+                                    failed: true)
+                continue
+            }
+            let interview: HubertInterview?
+            do {
+                interview = try await hubert.interview(id: due.interviewId)
+            } catch let error as APIError {
+                await collector.add(Problem(opportunityId: due.opportunityId, reason: "write_back_failed",
+                                            message: "could not read Hubert interview \(due.interviewId) again (\(error)); tried next pass"),
+                                    failed: true)
+                continue
+            }
+            guard let interview else {
+                // Hubert no longer has it: nothing left to write.
+                if !dryRun { try await store.giveUpResult(interviewId: due.interviewId, now: clock()) }
+                continue
+            }
+            try await processInterview(interview, revive: false, context: context, dryRun: dryRun, collector: collector)
+        }
+    }
+
+    /// Writes one completed interview's result back to Lever, each step once.
+    func processInterview(_ interview: HubertInterview, revive: Bool, context: PassContext, dryRun: Bool,
+                          collector: PassCollector) async throws {
+        guard let reference = interview.externalReference, reference.source == "lever" else { return }
+        guard await collector.firstSightOfInterview(interview.id) else { return }
+        let opportunityId = reference.opportunityId
+        guard !(await collector.isErased(opportunityId)) else { return }
+        if interview.status == "completed", interview.result == nil {
+            // A grade this version does not know: report it and leave it due, never record it as written.
+            let grade = interview.unknownGrade ?? "(none)"
+            if !dryRun {
+                try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId,
+                                              fingerprint: "unknown:\(grade)", now: clock())
+                try await store.recordResultAttemptFailed(interviewId: interview.id, error: "unknown grade \(grade)", now: clock())
+            }
+            await collector.add(Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "unknown_grade",
+                                        message: "Hubert interview \(interview.id) of opportunity \(opportunityId) is completed "
+                                            + "with the grade \"\(grade)\", which this version does not know; it stays due"),
+                                failed: true)
+            return
+        }
+        guard interview.isCompleted, let result = interview.result else {
+            if !dryRun { try await store.recordInterviewStatus(interviewId: interview.id, status: interview.status, now: clock()) }
+            return
+        }
+        let fingerprint = result.fingerprint
+        let applied = try await store.appliedFingerprint(interviewId: interview.id)
+        if applied == fingerprint { return }
+        let due = try await store.dueResult(interviewId: interview.id)
+        if let due, due.state == .givenUp, due.fingerprint == fingerprint, !revive { return }
+
+        let opportunity: LeverOpportunity?
+        do {
+            opportunity = try await lever.opportunity(id: opportunityId)
+        } catch let error as APIError where error.status == 403 {
+            if !dryRun {
+                try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
+                                              now: clock())
+                try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
+            }
+            await collector.add(Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading it", error),
+                                failed: true)
+            return
+        }
+        guard let opportunity else {
+            // Deleted in Lever: its result is skipped quietly and nothing of it stays in the store.
+            try await erase(opportunityId, dryRun: dryRun, collector: collector)
+            return
+        }
+        let invitation = try await store.invitation(opportunityId: opportunityId, templateId: interview.templateId)
+        let steps = try await store.resultSteps(interviewId: interview.id, fingerprint: fingerprint)
+        let marker = Planner.noteMarker(interviewId: interview.id, fingerprint: fingerprint)
+        var noteWritten = steps[.note]?.done ?? false
+        if !noteWritten, steps[.note] != nil || Planner.showsEarlierWriteBack(opportunity, result: result) {
+            // An earlier pass sent the note but never saw the answer, or the opportunity shows a write-back the
+            // ledger does not know of (a restored backup): look for the marker before writing again.
+            let notes: [LeverNote]
+            do {
+                notes = try await lever.notes(opportunityId: opportunityId)
+            } catch let error as APIError {
+                if !dryRun {
+                    try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId,
+                                                  fingerprint: fingerprint, now: clock())
+                    try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
+                }
+                await collector.add(error.status == 403
+                                    ? Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading its notes", error)
+                                    : Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "write_back_failed",
+                                              message: "reading the notes of opportunity \(opportunityId) failed: \(error)"),
+                                    failed: true)
+                return
+            }
+            if notes.contains(where: { $0.texts.contains { $0.contains(marker) } }) {
+                noteWritten = true
+                if !dryRun {
+                    try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                                                   opportunityId: opportunityId, marker: marker, now: clock())
+                }
+            }
+        }
+        let postingId = invitation?.postingId ?? reference.postingId ?? opportunity.postingId
+        let state = Planner.ResultState(
+            interviewId: interview.id, result: result, opportunity: opportunity, stageAtInvitation: invitation?.stageAtInvitation,
+            autoMoveStageId: context.autoMoveStage(result.grade, postingId: postingId), noteWritten: noteWritten,
+            alreadyMoved: try await store.hasMoved(interviewId: interview.id))
+        let actions = Planner.planResult(state)
+        if dryRun {
+            for action in actions { await collector.add(action) }
+            if !actions.isEmpty { await collector.resultApplied() }
+            return
+        }
+        try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
+                                      now: clock())
+        var logger = self.logger
+        logger[metadataKey: "lever.opportunity.id"] = "\(opportunityId)"
+        logger[metadataKey: "hubert.interview.id"] = "\(interview.id)"
+        do {
+            try await apply(actions, interview: interview, result: result, fingerprint: fingerprint, marker: marker,
+                            regrade: applied != nil, context: context, collector: collector)
+            try await store.recordResultApplied(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
+                                                grade: result.grade, now: clock())
+            KillPoint.resultRecorded.reached()
+            try await store.clearOpportunityProblems(opportunityId: opportunityId)
+            if !actions.isEmpty {
+                await collector.resultApplied()
+                logger.info("result written back", metadata: ["grade": "\(result.grade.rawValue)", "actions": "\(actions.count)"])
+            }
+        } catch let error as APIError {
+            try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
+            await collector.add(error.status == 403
+                                ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
+                                : Problem(opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                                          message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
+                                              + "tried again next pass"),
+                                failed: true)
+        } catch let error as MaybeAppliedError {
+            try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
+            await collector.add(Problem(opportunityId: opportunityId, postingId: postingId, reason: "note_unconfirmed",
+                                        message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
+                                failed: true)
+        }
+    }
+
+    /// Applies a result's steps in order (stale tags off, grade tag, note, link, move). The first step that fails
+    /// stops the rest; they stay due with it.
+    private func apply(_ actions: [PlannedAction], interview: HubertInterview, result: HubertResult, fingerprint: String,
+                       marker: String, regrade: Bool, context: PassContext, collector: PassCollector) async throws {
+        let opportunityId = interview.externalReference?.opportunityId ?? ""
+        let removals = actions.filter { $0.type == .removeTag }.compactMap(\.tag)
+        if !removals.isEmpty {
+            try await lever.removeTags(opportunityId: opportunityId, tags: removals, performAs: context.performAs)
+            for action in actions where action.type == .removeTag { await collector.add(action) }
+        }
+        for action in actions where action.type != .removeTag {
+            switch action.type {
+            case .addTag:
+                try await lever.addTags(opportunityId: opportunityId, tags: [action.tag ?? result.grade.leverTag],
+                                        performAs: context.performAs)
+                KillPoint.tagsWritten.reached()
+            case .addNote:
+                try await store.recordStepIntent(ResultStepRecord(interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                                                                  opportunityId: opportunityId, done: false, marker: marker),
+                                                 now: clock())
+                KillPoint.noteIntentRecorded.reached()
+                let text = Planner.noteText(result, interviewId: interview.id, regrade: regrade)
+                let noteId: String?
+                do {
+                    noteId = try await lever.addNote(opportunityId: opportunityId, text: text, performAs: context.performAs)
+                } catch let error as MaybeAppliedError {
+                    // The answer was lost: read the notes back now; only a note with the marker counts as written.
+                    let notes = try await lever.notes(opportunityId: opportunityId)
+                    guard let found = notes.first(where: { $0.texts.contains { $0.contains(marker) } }) else { throw error }
+                    noteId = found.id
+                }
+                KillPoint.noteAnswered.reached()
+                try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                                               opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
+            case .addLink:
+                try await lever.addLinks(opportunityId: opportunityId, links: [action.url ?? ""], performAs: context.performAs)
+                KillPoint.linkWritten.reached()
+            case .moveStage:
+                try await lever.moveStage(opportunityId: opportunityId, stageId: action.stageId ?? "", performAs: context.performAs)
+                KillPoint.moveAnswered.reached()
+                try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .move,
+                                               opportunityId: opportunityId, now: clock())
+            case .removeTag, .invite:
+                continue
+            }
+            await collector.add(action)
+        }
+    }
+}
