@@ -120,7 +120,7 @@ public actor HubertSandbox: SandboxService {
         }
         if faults.storm429 > 0 {
             faults.storm429 -= 1
-            return error(429, "rate_limited", "Too many requests", headers: ["Retry-After": "1"])
+            return error(429, "rate_limited", "Too many requests", headers: ["Retry-After": faults.stormRetryAfterValue])
         }
         if let wait = rateLimit?.take() {
             return error(429, "rate_limited", "Too many requests", headers: ["Retry-After": String(Int(wait.rounded(.up)))])

@@ -262,7 +262,7 @@ public actor LeverSandbox: SandboxService {
         if faults.storm429 > 0 {
             faults.storm429 -= 1
             return .json(429, ["code": "TooManyRequests", "message": "Rate limit exceeded"],
-                         headers: faults.stormRetryAfter ? ["Retry-After": "1"] : [:])
+                         headers: faults.stormRetryAfter ? ["Retry-After": faults.stormRetryAfterValue] : [:])
         }
         if rateLimit?.take() != nil {
             return error(429, "TooManyRequests", "Rate limit exceeded")

@@ -133,6 +133,8 @@ public struct SandboxFaults: Sendable {
     public var storm429: Int = 0
     /// Whether storm 429s carry Retry-After.
     public var stormRetryAfter: Bool = true
+    /// The Retry-After value storm 429s carry (seconds, an HTTP date, or anything a broken server sends).
+    public var stormRetryAfterValue = "1"
     /// Reject the next offset token / cursor presented as stale.
     public var staleTokens: Int = 0
     /// Answer this many next list pages with `hasNext: true` and no `next` token (a malformed page).
