@@ -2,6 +2,20 @@ import Foundation
 import LeverHubertSync
 import Logging
 
+/// Why the demo refused to start.
+public enum DemoError: Error, CustomStringConvertible {
+    /// `--database` names a database the demo did not make.
+    case notADemoDatabase(String)
+
+    public var description: String {
+        switch self {
+        case .notADemoDatabase(let path):
+            "demo: \(path) is not a database the demo made; the demo writes sample data and moves checkpoints, so it "
+                + "refuses a real one (give a new path, or none for a temporary file)"
+        }
+    }
+}
+
 /// The embedded default: both sandboxes on loopback with sample postings and applicants, and real passes
 /// against them, told the way a recruiter reads it. Needs no credentials and no network.
 public enum Demo {
@@ -64,7 +78,15 @@ public enum Demo {
             """
         let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), databaseOverride: path,
                                               environment: ["LEVER_API_KEY": leverKey, "HUBERT_API_KEY": hubertKey]).config
+        // The demo moves checkpoints and writes its own sample data: never onto a real database.
+        if FileManager.default.fileExists(atPath: path) {
+            let existing = try? Store(readOnlyPath: path)
+            guard let existing, try await existing.isDemoDatabase() else { throw DemoError.notADemoDatabase(path) }
+        }
+        let lock = try RunLock(databasePath: path)
+        defer { withExtendedLifetime(lock) {} }
         let store = try Store(path: path)
+        try await store.markDemoDatabase()
         var reports: [PassReport] = []
 
         let stageNames = Dictionary(uniqueKeysWithValues: await lever.stages.map { ($0.id, $0.text) })

@@ -18,7 +18,16 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         let level = logLevel
         let logger = Logger(label: "lever-hubert-sync") { StderrLogHandler(label: $0, level: level, format: .human) }
-        let outcome = try await Demo.run(databasePath: database, logger: logger) { print($0) }
+        let outcome: Demo.Outcome
+        do {
+            outcome = try await Demo.run(databasePath: database, logger: logger) { print($0) }
+        } catch let error as DemoError {
+            FileHandle.standardError.write(Data("lever-hubert-sync: \(error)\n".utf8))
+            throw ExitCode(78)
+        } catch let abort as PassAbort {
+            FileHandle.standardError.write(Data("lever-hubert-sync: \(abort)\n".utf8))
+            throw ExitCode(abort.exitCode)
+        }
         let failed = outcome.reports.contains { $0.exitCode != 0 }
         throw ExitCode(failed ? 1 : 0)
     }

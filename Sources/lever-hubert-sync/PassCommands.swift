@@ -87,9 +87,11 @@ enum PassRunner {
         } catch {
             return Bootstrap.fail(common, code: 78, message: "\(error)")
         }
-        let lock: RunLock
+        let lock: RunLock?
         do {
-            lock = try RunLock(databasePath: config.databasePath)
+            // A dry run creates and changes no file: no lock file, no directory, the database opened read-only.
+            lock = dryRun ? try RunLock.ifPresent(databasePath: config.databasePath)
+                : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {
             return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)")
         } catch {
@@ -112,7 +114,10 @@ enum PassRunner {
         engine.progress = progress?.sink
         let report = await engine.run(mode: mode, dryRun: dryRun, runId: runId)
         progress?.finish()
-        if let metricsFile {
+        if let metricsFile, dryRun {
+            // A dry run must not replace the cron run's series in the textfile (nor create a file at all).
+            logger.notice("dry run: the metrics file is left as it is", metadata: ["path": "\(metricsFile)"])
+        } else if let metricsFile {
             do {
                 let status = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)
                 let text = MetricsFile.render(report: report, status: status, lastSuccess: try await store.lastSuccess(),

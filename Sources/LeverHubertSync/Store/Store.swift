@@ -66,11 +66,21 @@ public final class Store: Sendable {
 
     /// Opens an existing database for reading only, creating and changing no file (dry runs). When the database
     /// needs a migration, its content is copied into memory and migrated there; the file is never migrated.
+    ///
+    /// SQLite creates `-wal` and `-shm` files even for a read-only connection to a WAL database, so the file is
+    /// opened `immutable` (no locking, no shared memory, nothing written) when it is fully checkpointed — which it
+    /// is whenever no run is writing: the caller holds the run lock, or no lock file exists. After a crash a WAL
+    /// with content may be left; then the files are already there and are read as they are (`mode=ro`).
     public init(readOnlyPath path: String) throws {
         var configuration = Configuration()
         configuration.readonly = true
         configuration.busyMode = .timeout(5)
-        let file = try DatabaseQueue(path: path, configuration: configuration)
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%")))
+            ?? absolute
+        let uri = "file:\(encoded)?" + (wal > 0 ? "mode=ro" : "immutable=1")
+        let file = try DatabaseQueue(path: uri, configuration: configuration)
         if try file.read({ try Schema.migrator.hasCompletedMigrations($0) }) {
             self.writer = file
         } else {
@@ -482,6 +492,21 @@ public final class RunLock: Sendable {
             throw PassAbort.locked("another lever-hubert-sync run holds the lock on \(databasePath); try again later")
         }
         self.fd = fd
+    }
+
+    private init(fd: Int32) { self.fd = fd }
+
+    /// For a reader that must create no file (a dry run): takes the lock when the lock file exists, so that a dry
+    /// run still never overlaps a writing run; returns nil when there is no lock file (no run has ever held it, and
+    /// a reader needs none). Throws `PassAbort.locked` when another run holds it.
+    public static func ifPresent(databasePath: String) throws -> RunLock? {
+        let fd = open(databasePath + ".lock", O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { return nil }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            close(fd)
+            throw PassAbort.locked("another lever-hubert-sync run holds the lock on \(databasePath); try again later")
+        }
+        return RunLock(fd: fd)
     }
 
     deinit {
