@@ -96,6 +96,27 @@ import Sandbox
         #expect(await env.interviews(ada).count == 1)
     }
 
+    @Test func statusJsonListsRunsAsTheContractShowsThem() async throws {
+        let env = try await TestEnvironment()
+        _ = await env.taggedPosting()
+        let config = try writeConfig(env)
+        #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
+        try await env.store().recordRunStart(id: "killed-run", kind: "run", now: Date().millis + 1)
+        let status = try await BinaryRunner.run(["status", "--json", "--config", config], environment: env.environment)
+        #expect(status.status == 0, "\(status.stderr)")
+        let runs = try #require(status.json?["runs"] as? [[String: Any]])
+        #expect(runs.count == 2)
+        let unfinished = try #require(runs.first)
+        #expect(unfinished["runId"] as? String == "killed-run", "newest first")
+        #expect(unfinished.keys.contains("exitCode") && unfinished["exitCode"] is NSNull, "exitCode is null while unfinished")
+        let finished = try #require(runs.last)
+        #expect(finished["mode"] as? String == "run")
+        #expect(finished["dryRun"] as? Bool == false)
+        #expect(finished["exitCode"] as? Int == 0)
+        #expect(finished["startedAt"] is String)
+        #expect(finished["counts"] is [String: Any])
+    }
+
     @Test func demoRefusesADatabaseItDidNotMake() async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()

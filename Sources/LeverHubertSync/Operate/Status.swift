@@ -18,17 +18,65 @@ public struct StatusReport: Codable, Sendable {
     }
     public struct RunRow: Codable, Sendable {
         public var runId: String
+        /// `run` or `backfill` (as `mode` in JSON, with `kind` kept for earlier consumers).
         public var kind: String
         public var startedAt: String
         public var finishedAt: String?
+        /// Null while the run is unfinished (or was killed).
         public var exitCode: Int?
         public var counts: PassCounts?
         public var requests: RequestCounts
         public var message: String?
+
+        enum CodingKeys: String, CodingKey {
+            case runId, mode, kind, dryRun, startedAt, finishedAt, exitCode, counts, requests, message
+        }
+
+        public init(runId: String, kind: String, startedAt: String, finishedAt: String?, exitCode: Int?,
+                    counts: PassCounts?, requests: RequestCounts, message: String?) {
+            self.runId = runId
+            self.kind = kind
+            self.startedAt = startedAt
+            self.finishedAt = finishedAt
+            self.exitCode = exitCode
+            self.counts = counts
+            self.requests = requests
+            self.message = message
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            runId = try c.decode(String.self, forKey: .runId)
+            kind = try c.decodeIfPresent(String.self, forKey: .mode) ?? c.decode(String.self, forKey: .kind)
+            startedAt = try c.decode(String.self, forKey: .startedAt)
+            finishedAt = try c.decodeIfPresent(String.self, forKey: .finishedAt)
+            exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode)
+            counts = try c.decodeIfPresent(PassCounts.self, forKey: .counts)
+            requests = try c.decode(RequestCounts.self, forKey: .requests)
+            message = try c.decodeIfPresent(String.self, forKey: .message)
+        }
+
+        /// As `contracts/cli.md` shows it: `mode`, `dryRun` (recorded runs are never dry runs), and `exitCode`
+        /// present as `null` while unfinished.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(runId, forKey: .runId)
+            try c.encode(kind, forKey: .mode)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(false, forKey: .dryRun)
+            try c.encode(startedAt, forKey: .startedAt)
+            try c.encode(finishedAt, forKey: .finishedAt)
+            try c.encode(exitCode, forKey: .exitCode)
+            try c.encode(counts, forKey: .counts)
+            try c.encode(requests, forKey: .requests)
+            try c.encode(message, forKey: .message)
+        }
     }
     public var checkpoints: [Checkpoint]
     public var invitations: Invitations
     public var resultsPending: Int
+    /// Results whose write-back kept failing for `sync.giveUpAfterDays` and was given up.
+    public var resultsGivenUp: Int = 0
     public var problems: [ProblemRow]
     public var runs: [RunRow]
 
@@ -61,7 +109,11 @@ public struct StatusReport: Codable, Sendable {
                 default: invitations.sent += n
                 }
             }
-            let resultsPending = try Int.fetchOne(db, sql: "SELECT count(DISTINCT interview_id) FROM result_step WHERE state = 'pending'") ?? 0
+            let resultsPending = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM (SELECT interview_id FROM result_step WHERE state = 'pending'
+                                      UNION SELECT interview_id FROM result_due WHERE state = 'due')
+                """) ?? 0
+            let resultsGivenUp = try Int.fetchOne(db, sql: "SELECT count(*) FROM result_due WHERE state = 'given_up'") ?? 0
             var problems: [ProblemRow] = []
             for row in try Row.fetchAll(db, sql: "SELECT * FROM problem ORDER BY last_seen_ms DESC LIMIT 200") {
                 let opportunity: String = row["opportunity_id"]
@@ -84,7 +136,7 @@ public struct StatusReport: Codable, Sendable {
                     requests: RequestCounts(lever: row["lever_requests"], hubert: row["hubert_requests"]), message: row["message"]))
             }
             return StatusReport(checkpoints: checkpoints, invitations: invitations, resultsPending: resultsPending,
-                                problems: problems, runs: runs)
+                                resultsGivenUp: resultsGivenUp, problems: problems, runs: runs)
         }
     }
 }
