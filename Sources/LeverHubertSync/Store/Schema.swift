@@ -122,6 +122,26 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v4-funnel") { db in
+            try db.execute(sql: """
+                -- The posting's title, for the funnel (a job's name, not a person's).
+                ALTER TABLE posting_tag ADD COLUMN posting_name TEXT;
+                -- When the application was created in Lever (ms), for the invitation latency.
+                ALTER TABLE invitation ADD COLUMN applied_ms INTEGER;
+                -- Every opportunity that applied to, or entered New applicant on, a tagged posting after the posting was
+                -- first seen with its tag (or inside a backfill window), as the tool saw it: invited or not. Ids and
+                -- times only.
+                CREATE TABLE applicant (
+                    opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
+                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                    posting_id TEXT NOT NULL,
+                    applied_ms INTEGER,
+                    seen_ms INTEGER NOT NULL,
+                    PRIMARY KEY (opportunity_id, template_id)
+                );
+                CREATE INDEX applicant_posting ON applicant (posting_id);
+                """)
+        }
         return migrator
     }
 }

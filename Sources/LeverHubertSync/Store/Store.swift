@@ -12,6 +12,8 @@ public struct InvitationRecord: Sendable, Equatable {
     public var stageAtInvitation: String?
     /// When the intent was recorded (ms).
     public var createdAt: Millis = 0
+    /// When the application was created in Lever (ms), for the invitation latency.
+    public var appliedAt: Millis?
 }
 
 /// A recorded write-back step of one result version.
@@ -169,15 +171,29 @@ public final class Store: Sendable {
         }
     }
 
-    /// Records tagged postings; a pair seen before keeps its first-seen time.
-    public func recordPostingTags(_ tags: [(postingId: String, templateId: String, firstSeen: Millis)], now: Millis) async throws {
+    /// Records tagged postings (with their titles); a pair seen before keeps its first-seen time.
+    public func recordPostingTags(_ tags: [(postingId: String, templateId: String, firstSeen: Millis)],
+                                  names: [String: String] = [:], now: Millis) async throws {
         try await writer.write { db in
             for tag in tags {
                 try db.execute(sql: """
-                    INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms
-                    """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now])
+                    INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms, posting_name)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
+                        posting_name = coalesce(excluded.posting_name, posting_name)
+                    """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now, names[tag.postingId]])
             }
+        }
+    }
+
+    /// Records that an opportunity applied to (or entered New applicant on) a tagged posting, as the pass saw it.
+    public func recordApplicant(opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?,
+                                now: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO applicant (opportunity_id, template_id, posting_id, applied_ms, seen_ms)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [opportunityId, templateId, postingId, appliedAt, now])
         }
     }
 
@@ -245,10 +261,10 @@ public final class Store: Sendable {
         try await writer.write { db in
             try db.execute(sql: """
                 INSERT OR IGNORE INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state,
-                    stage_at_invitation, created_ms, updated_ms)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)
+                    stage_at_invitation, created_ms, updated_ms, applied_ms)
+                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
                 """, arguments: [record.opportunityId, record.templateId, record.postingId, idempotencyKey,
-                                 record.stageAtInvitation, now, now])
+                                 record.stageAtInvitation, now, now, record.appliedAt])
             return db.changesCount > 0
         }
     }
@@ -377,7 +393,7 @@ public final class Store: Sendable {
         return try await writer.write { db in
             var removed = 0
             for id in opportunityIds {
-                for table in ["invitation", "result_step", "applied_result", "result_due", "problem"] {
+                for table in ["invitation", "result_step", "applied_result", "result_due", "problem", "applicant"] {
                     try db.execute(sql: "DELETE FROM \(table) WHERE opportunity_id = ?", arguments: [id])
                     removed += db.changesCount
                 }

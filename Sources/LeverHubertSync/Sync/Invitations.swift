@@ -70,6 +70,16 @@ extension SyncEngine {
             break
         }
         switch decision {
+        case .skip(.outsideWindow), .skip(.beforeTag):
+            break
+        case .invite, .problem, .skip, .alreadyInvited:
+            // An applicant of the posting for the funnel, invited or not.
+            if !dryRun {
+                try await store.recordApplicant(opportunityId: opportunity.id, postingId: posting.postingId,
+                                                templateId: posting.templateId, appliedAt: opportunity.appliedAt, now: clock())
+            }
+        }
+        switch decision {
         case .alreadyInvited, .skip(.outsideWindow):
             return
         case .skip(let reason):
@@ -120,7 +130,8 @@ extension SyncEngine {
         let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
         if !intentRecorded {
             let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                                          state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId)
+                                          state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                                          appliedAt: opportunity.appliedAt)
             guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
             KillPoint.invitationIntentRecorded.reached()
         }
@@ -157,7 +168,8 @@ extension SyncEngine {
     func recordFound(_ found: HubertInterview, opportunity: LeverOpportunity, posting: TaggedPosting) async throws {
         let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
         let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                                      state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId)
+                                      state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                                      appliedAt: opportunity.appliedAt)
         try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
         try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
                                              interviewId: found.id, status: found.status, now: clock())

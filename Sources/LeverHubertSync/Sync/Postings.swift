@@ -61,6 +61,7 @@ extension SyncEngine {
         let known = try await store.postingTags()
         var scan = PostingScan()
         var candidates: [TaggedPosting] = []
+        var names: [String: String] = [:]
         var healthy: [String] = []
         var inScope: Set<String>?
         if case .backfill(_, _, let ids) = mode, !ids.isEmpty { inScope = Set(ids) }
@@ -87,6 +88,7 @@ extension SyncEngine {
                         ?? Planner.firstSeen(previousCheckpoint: previousCheckpoint, postingUpdatedAt: posting.updatedAt,
                                              now: started)
                     scan.tagged[posting.id] = (template, .active)
+                    if let text = posting.text { names[posting.id] = String(text.prefix(200)) }
                     if wanted { candidates.append(TaggedPosting(postingId: posting.id, templateId: template, firstSeen: firstSeen)) }
                 }
             }
@@ -113,7 +115,8 @@ extension SyncEngine {
             }
         }
         if !dryRun, case .live = mode {
-            try await store.recordPostingTags(scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) }, now: started)
+            try await store.recordPostingTags(scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
+                                              names: names, now: started)
             try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
         }
         return scan
