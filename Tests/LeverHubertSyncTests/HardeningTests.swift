@@ -89,3 +89,50 @@ final class SilentListener: @unchecked Sendable {
         #expect(text.contains("\nlever_hubert_sync_build_info{version=\"1.2.0\"} 1\n"))
     }
 }
+
+@Suite struct OAuthTokenFileTests {
+    func directory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-token-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func theRotatedTokenIsWrittenWholeWithMode0600AndNoTemporaryFileLeft() throws {
+        let dir = try directory()
+        let path = dir.appendingPathComponent("token").path
+        try "old-token".write(toFile: path, atomically: false, encoding: .utf8)
+        chmod(path, 0o644)
+        let token = String(repeating: "rt-rotated-", count: 10_000) // larger than one pipe-sized write
+        try LeverOAuth.persist(token, to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == token)
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+        #expect(mode == 0o600, "mode \(String(mode, radix: 8))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["token"])
+    }
+
+    @Test func aSymlinkPlantedAtTheTemporaryPathIsNotFollowed() throws {
+        let dir = try directory()
+        let path = dir.appendingPathComponent("token").path
+        let victim = dir.appendingPathComponent("victim").path
+        try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
+        let planted = dir.appendingPathComponent(".token.planted.tmp").path
+        try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: victim)
+        var names = [".planted.tmp", ".fresh.tmp"]
+        try LeverOAuth.persist("rt-new", to: path, temporaryName: { names.removeFirst() })
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious", "the symlink's target is untouched")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-new")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: planted) == victim)
+    }
+
+    @Test func aStaleTemporaryFileFromACrashedRunDoesNotBlock() throws {
+        let dir = try directory()
+        let path = dir.appendingPathComponent("token").path
+        let stale = dir.appendingPathComponent(".token.\(getpid()).tmp").path
+        try "half-written".write(toFile: stale, atomically: false, encoding: .utf8)
+        var names = [".\(getpid()).tmp", ".next.tmp"]
+        try LeverOAuth.persist("rt-after-crash", to: path, temporaryName: { names.removeFirst() })
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-after-crash")
+        try LeverOAuth.persist("rt-random-name", to: path)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-random-name")
+    }
+}
