@@ -21,7 +21,8 @@ enum StatusRunner {
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "cannot read the database \(path): \(error)", mode: "status")
+            return Bootstrap.fail(common, code: 75, message: "cannot read the database \(path): \(error)",
+                                  mode: "status")
         }
     }
 }
@@ -53,17 +54,20 @@ enum CheckRunner {
         let environment = ProcessInfo.processInfo.environment
         let config: AppConfig
         var warnings: [String] = []
+        let (path, database) = (common.config, common.database)
         do {
             (config, warnings) = offline
-                ? try ConfigLoader.loadOffline(path: common.config, databaseOverride: common.database, environment: environment)
-                : try ConfigLoader.load(path: common.config, databaseOverride: common.database, environment: environment)
+                ? try ConfigLoader.loadOffline(path: path, databaseOverride: database, environment: environment)
+                : try ConfigLoader.load(path: path, databaseOverride: database, environment: environment)
         } catch {
-            return finish(common, CheckReport(items: [.init(name: "configuration", ok: false, detail: "\(error)")], exitCode: 78))
+            let failed = CheckReport.Item(name: "configuration", ok: false, detail: "\(error)")
+            return finish(common, CheckReport(items: [failed], exitCode: 78))
         }
+        let summary = offline ? "valid (offline: no request made)" : "loaded"
+        let loaded = [CheckReport.Item(name: "configuration", status: .ok, detail: summary)]
+            + warnings.map { CheckReport.Item(name: "configuration warning", status: .warn, detail: $0) }
         if offline {
-            var items = [CheckReport.Item(name: "configuration", status: .ok, detail: "valid (offline: no request made)")]
-            items += warnings.map { CheckReport.Item(name: "configuration warning", status: .warn, detail: $0) }
-            return finish(common, CheckReport(items: items, exitCode: 0, configuration: config.effective()))
+            return finish(common, CheckReport(items: loaded, exitCode: 0, configuration: config.effective()))
         }
         // Lever rotates the OAuth refresh token on every refresh: a refresh by `check` while a cron pass refreshes
         // too would leave one of them with a dead token (and, written last, the token file with it). So with OAuth,
@@ -74,14 +78,12 @@ enum CheckRunner {
             do {
                 lock = try RunLock(databasePath: config.databasePath)
             } catch let abort as PassAbort {
-                let skipped = CheckReport.Item(name: "lever OAuth refresh", status: .skipped,
-                                               detail: "\(abort); check does not refresh the rotating token while a run may")
-                let status: Int32 = abort.exitCode
-                let items = [CheckReport.Item(name: "configuration", status: .ok, detail: "loaded")]
-                    + warnings.map { CheckReport.Item(name: "configuration warning", status: .warn, detail: $0) } + [skipped]
-                return finish(common, CheckReport(items: items, exitCode: status))
+                let detail = "\(abort); check does not refresh the rotating token while a run may"
+                let skipped = CheckReport.Item(name: "lever OAuth refresh", status: .skipped, detail: detail)
+                return finish(common, CheckReport(items: loaded + [skipped], exitCode: abort.exitCode))
             } catch {
-                return finish(common, CheckReport(items: [.init(name: "run lock", ok: false, detail: "\(error)")], exitCode: 78))
+                let failed = CheckReport.Item(name: "run lock", ok: false, detail: "\(error)")
+                return finish(common, CheckReport(items: loaded + [failed], exitCode: 78))
             }
         }
         let runtime = SyncRuntime(config: config, logger: logger)

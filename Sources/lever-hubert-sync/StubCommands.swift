@@ -18,7 +18,8 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Validates configuration, credentials, permissions, stages and posting tags, without writing.")
     @OptionGroup var common: CommonOptions
 
-    @Flag(name: .long, help: "Validate the configuration file and environment only, without any request (exit 0 or 78).")
+    @Flag(name: .long,
+          help: "Validate the configuration file and environment only, without any request (exit 0 or 78).")
     var offline = false
 
     func run() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LeverHubertSync
 
 /// The key tree is the one list of keys; these tests fail when `ConfigFile`, the JSON Schema or the reference page
@@ -34,9 +35,13 @@ import Testing
         for child in Mirror(reflecting: value).children {
             guard let label = child.label else { continue }
             let path = prefix.isEmpty ? label : prefix + "." + label
-            let unwrapped: Any? = Mirror(reflecting: child.value).displayStyle == .optional
+            let unwrapped: Any? =
+                Mirror(reflecting: child.value).displayStyle == .optional
                 ? Mirror(reflecting: child.value).children.first?.value : child.value
-            guard let unwrapped else { paths[path] = false; continue }
+            guard let unwrapped else {
+                paths[path] = false
+                continue
+            }
             switch Mirror(reflecting: unwrapped).displayStyle {
             case .struct:
                 paths.merge(propertyPaths(unwrapped, prefix: path)) { $1 }
@@ -57,8 +62,11 @@ import Testing
         let file = try ConfigLoader.parse(yaml: Self.sampleYAML(.file))
         let decoded = Self.propertyPaths(file)
         let tree = Set(ConfigKeyTree.file.leaves.map(\.path))
-        #expect(Set(decoded.keys) == tree, "only in ConfigFile: \(Set(decoded.keys).subtracting(tree)); only in the tree: \(tree.subtracting(decoded.keys))")
-        #expect(decoded.filter { !$0.value }.isEmpty, "set in the YAML but not decoded: \(decoded.filter { !$0.value }.keys.sorted())")
+        let onlyDecoded = Set(decoded.keys).subtracting(tree), onlyTree = tree.subtracting(decoded.keys)
+        #expect(Set(decoded.keys) == tree, "only in ConfigFile: \(onlyDecoded); only in the tree: \(onlyTree)")
+        #expect(
+            decoded.filter { !$0.value }.isEmpty,
+            "set in the YAML but not decoded: \(decoded.filter { !$0.value }.keys.sorted())")
     }
 
     /// The schema's leaves (path and kind), checking that every object refuses additional properties.
@@ -66,7 +74,9 @@ import Testing
         let types = (schema["type"] as? [String]) ?? [(schema["type"] as? String) ?? ""]
         let kind = types.first { $0 != "null" } ?? ""
         guard kind == "object" else { return [prefix: kind] }
-        #expect(schema["additionalProperties"] as? Bool == false, "\(prefix.isEmpty ? "the root" : prefix) allows more keys")
+        #expect(
+            schema["additionalProperties"] as? Bool == false, "\(prefix.isEmpty ? "the root" : prefix) allows more keys"
+        )
         var leaves: [String: String] = [:]
         for (key, child) in (schema["properties"] as? [String: [String: Any]]) ?? [:] {
             leaves.merge(try schemaLeaves(child, prefix: prefix.isEmpty ? key : prefix + "." + key)) { $1 }
@@ -87,7 +97,8 @@ import Testing
     }
 
     @Test func theReferencePageDocumentsEveryKey() throws {
-        let page = try String(contentsOf: Self.repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let page = try String(
+            contentsOf: Self.repository.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
         for leaf in ConfigKeyTree.file.leaves {
             let written = leaf.path.replacingOccurrences(of: ".*.", with: ".<posting id>.")
             #expect(page.contains("- `\(written)` ("), "docs/configuration.md lacks \(written)")

@@ -202,7 +202,8 @@ import Testing
     }
 
     @Test func aProblemThatQuotesTheDocumentIsReplaced() {
-        #expect(YAMLSyntax.sanitized("found sk-FAKE-7f3a9c here", yaml: "a: sk-FAKE-7f3a9c") == "the text there is not valid YAML")
+        #expect(YAMLSyntax.sanitized("found sk-FAKE-7f3a9c here", yaml: "a: sk-FAKE-7f3a9c")
+                == "the text there is not valid YAML")
         #expect(YAMLSyntax.sanitized("could not find expected ':'", yaml: "a: b") == "could not find expected ':'")
     }
 
@@ -212,7 +213,8 @@ import Testing
         ("levr:\n  apiKey: x", "levr: unknown key; did you mean lever?"),
         ("lever:\n  oauth:\n    clientSecrt: x", "lever.oauth.clientSecrt: unknown key; did you mean clientSecret?"),
         ("sync:\n  retry:\n    budgett: 3", "sync.retry.budgett: unknown key; did you mean budget?"),
-        ("autoMove:\n  postings:\n    p-1:\n      leed: Onsite", "autoMove.postings.p-1.leed: unknown key; did you mean lead?"),
+        ("autoMove:\n  postings:\n    p-1:\n      leed: Onsite",
+         "autoMove.postings.p-1.leed: unknown key; did you mean lead?"),
         ("database:\n  completelyDifferent: 1", "database.completelyDifferent: unknown key"),
         ("sync:\n  lookback: 5", "sync.lookback: unknown key; did you mean lookbackMinutes?"),
     ])
@@ -221,7 +223,9 @@ import Testing
     }
 
     @Test func freeFormPostingIdsAndNullsAreAccepted() throws {
-        let file = try ConfigLoader.parse(yaml: "autoMove:\n  passed: null\n  postings:\n    any-id-1:\n      lead: A\n    any-id-2:\n      lead: null\n")
+        let yaml = "autoMove:\n  passed: null\n  postings:\n"
+            + "    any-id-1:\n      lead: A\n    any-id-2:\n      lead: null\n"
+        let file = try ConfigLoader.parse(yaml: yaml)
         #expect(file.autoMove?.postings?["any-id-1"]?.lead == "A")
     }
 
@@ -234,9 +238,11 @@ import Testing
     @Test func everyKeyTheTestsAndTheDemoWriteIsKnown() throws {
         let leaves = Set(ConfigKeyTree.file.leaves.map(\.path))
         for path in ["lever.baseURL", "lever.apiKey", "lever.performAs", "lever.requestsPerSecond", "lever.burst",
-                     "hubert.baseURL", "hubert.apiKey", "hubert.requestsPerSecond", "hubert.burst", "sync.lookbackMinutes",
+                     "hubert.baseURL", "hubert.apiKey", "hubert.requestsPerSecond", "hubert.burst",
+                     "sync.lookbackMinutes",
                      "sync.concurrency", "sync.retry.maxAttempts", "sync.retry.baseDelayMs", "sync.retry.maxDelayMs",
-                     "sync.retry.budget", "autoMove.lead", "autoMove.passed", "autoMove.postings.*.lead", "database.path",
+                     "sync.retry.budget", "autoMove.lead", "autoMove.passed", "autoMove.postings.*.lead",
+                     "database.path",
                      "healthcheck.url", "lever.oauth.clientId", "lever.oauth.clientSecret", "lever.oauth.refreshToken",
                      "lever.oauth.tokenURL", "lever.oauth.tokenFile"] {
             #expect(leaves.contains(path), "\(path)")
@@ -248,7 +254,8 @@ import Testing
     @Test("a Lever base URL without /v1 gets it; another path is refused", arguments: [
         ("https://api.lever.co", "https://api.lever.co/v1"), ("https://api.lever.co/", "https://api.lever.co/v1"),
         ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"), ("https://api.lever.co/v1", "https://api.lever.co/v1"),
-        ("https://api.lever.co/v1/", "https://api.lever.co/v1"), ("https://proxy.example/lever/v1", "https://proxy.example/lever/v1"),
+        ("https://api.lever.co/v1/", "https://api.lever.co/v1"),
+        ("https://proxy.example/lever/v1", "https://proxy.example/lever/v1"),
         ("https://api.lever.co/v2", nil), ("https://api.lever.co/api", nil), ("https://api.lever.co/v1?x=1", nil),
     ] as [(String, String?)])
     func normalized(input: String, expected: String?) {
@@ -262,7 +269,8 @@ import Testing
         let env = keys.merging(["LEVER_BASE_URL": "http://127.0.0.1:9"]) { $1 }
         #expect(try ConfigLoader.resolve(file, environment: env).config.lever.baseURL == "http://127.0.0.1:9/v1")
         do {
-            _ = try ConfigLoader.resolve(file, environment: keys.merging(["LEVER_BASE_URL": "https://api.lever.co/v2"]) { $1 })
+            let v2 = keys.merging(["LEVER_BASE_URL": "https://api.lever.co/v2"]) { $1 }
+            _ = try ConfigLoader.resolve(file, environment: v2)
             Issue.record("a /v2 path was accepted")
         } catch {
             #expect("\(error)".contains("lever.baseURL"))

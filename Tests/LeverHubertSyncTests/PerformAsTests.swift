@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+
 @testable import LeverHubertSync
 
 /// Answers Lever's user endpoints from a table; anything else is a 404.
@@ -19,12 +20,14 @@ struct FakeLeverUsers: HTTPTransport {
         if path == "/v1/users" {
             let email = components?.queryItems?.first { $0.name == "email" }?.value?.lowercased()
             let found = users.filter { email == nil || $0.email.lowercased() == email }.map(json)
-            return HTTPResponseMessage(status: 200, body: Data("{\"data\": [\(found.joined(separator: ","))], \"hasNext\": false}".utf8))
+            return HTTPResponseMessage(
+                status: 200, body: Data("{\"data\": [\(found.joined(separator: ","))], \"hasNext\": false}".utf8))
         }
         if path.hasPrefix("/v1/users/"), let user = users.first(where: { "/v1/users/" + $0.id == path }) {
             return HTTPResponseMessage(status: 200, body: Data("{\"data\": \(json(user))}".utf8))
         }
-        return HTTPResponseMessage(status: 404, body: Data("{\"code\": \"ResourceNotFound\", \"message\": \"not found\"}".utf8))
+        return HTTPResponseMessage(
+            status: 404, body: Data("{\"code\": \"ResourceNotFound\", \"message\": \"not found\"}".utf8))
     }
 }
 
@@ -34,19 +37,22 @@ struct FakeLeverUsers: HTTPTransport {
         return try JSONDecoder().decode(LeverUser.self, from: Data(json.utf8))
     }
 
-    @Test("an active user is chosen, never a deactivated one", arguments: [
-        ([], nil), ([("a", true)], nil), ([("a", true), ("b", false)], "b"), ([("a", false), ("b", false)], "a"),
-        ([("a", false), ("b", true)], "a"), ([("a", true), ("b", true)], nil),
-    ] as [([(String, Bool)], String?)])
+    @Test(
+        "an active user is chosen, never a deactivated one",
+        arguments: [
+            ([], nil), ([("a", true)], nil), ([("a", true), ("b", false)], "b"), ([("a", false), ("b", false)], "a"),
+            ([("a", false), ("b", true)], "a"), ([("a", true), ("b", true)], nil),
+        ] as [([(String, Bool)], String?)])
     func choose(users: [(String, Bool)], expected: String?) throws {
         #expect(PerformAsResolver.choose(try users.map { try Self.user($0.0, deactivated: $0.1) })?.id == expected)
     }
 
     func lever(_ users: [(id: String, email: String, deactivatedAt: Int64?)]) -> LeverClient {
-        let http = ServiceClient(service: .lever, transport: FakeLeverUsers(users: users),
-                                 bucket: TokenBucket(rate: 1000, burst: 100), policy: RetryPolicy(),
-                                 ledger: RequestLedger(retryBudget: 0), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() },
-                                 authorization: { "Basic eA==" })
+        let http = ServiceClient(
+            service: .lever, transport: FakeLeverUsers(users: users),
+            bucket: TokenBucket(rate: 1000, burst: 100), policy: RetryPolicy(),
+            ledger: RequestLedger(retryBudget: 0), logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() },
+            authorization: { "Basic eA==" })
         return LeverClient(http: http, baseURL: "http://127.0.0.1:1/v1")
     }
 
@@ -65,14 +71,17 @@ struct FakeLeverUsers: HTTPTransport {
 
     @Test func anEmailResolvesToTheActiveUserEvenWhenADeactivatedOneComesFirst() async throws {
         let users: [(id: String, email: String, deactivatedAt: Int64?)] = [
-            ("old", "bot@example.com", 1_700_000_000_000), ("new", "Bot@Example.com", nil), ("other", "x@example.com", nil),
+            ("old", "bot@example.com", 1_700_000_000_000), ("new", "Bot@Example.com", nil),
+            ("other", "x@example.com", nil),
         ]
         #expect(try await PerformAsResolver.resolve("bot@example.com", lever: lever(users)) == "new")
         #expect(try await PerformAsResolver.resolve("new", lever: lever(users)) == "new")
     }
 
     @Test func aDeactivatedOrUnknownPerformAsUserIsAConfigurationErrorWithoutTheAddress() async throws {
-        let users: [(id: String, email: String, deactivatedAt: Int64?)] = [("old", "left@example.com", 1_700_000_000_000)]
+        let users: [(id: String, email: String, deactivatedAt: Int64?)] = [
+            ("old", "left@example.com", 1_700_000_000_000)
+        ]
         let onlyDeactivated = try #require(await failure("left@example.com", users))
         #expect(onlyDeactivated.contains("lever.performAs") && onlyDeactivated.contains("deactivated"))
         #expect(!onlyDeactivated.contains("left@example.com"))

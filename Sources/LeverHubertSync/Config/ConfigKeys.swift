@@ -18,15 +18,19 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
 
     /// The configuration file's tree.
     public static let file: ConfigKeyTree = {
-        let string = ConfigKeyTree.value(.string), int = ConfigKeyTree.value(.integer)
-        let number = ConfigKeyTree.value(.number), bool = ConfigKeyTree.value(.boolean)
+        let string = ConfigKeyTree.value(.string)
+        let int = ConfigKeyTree.value(.integer)
+        let number = ConfigKeyTree.value(.number)
+        let bool = ConfigKeyTree.value(.boolean)
         let grades = ConfigKeyTree.keys(["lead": string, "passed": string, "notQualified": string])
         return .keys([
             "lever": .keys([
                 "baseURL": string, "apiKey": string, "apiKeyFile": string, "performAs": string,
                 "requestsPerSecond": number, "burst": int, "caFile": string,
-                "oauth": .keys(["clientId": string, "clientSecret": string, "refreshToken": string,
-                                "tokenURL": string, "tokenFile": string]),
+                "oauth": .keys([
+                    "clientId": string, "clientSecret": string, "refreshToken": string,
+                    "tokenURL": string, "tokenFile": string,
+                ]),
             ]),
             "hubert": .keys([
                 "baseURL": string, "apiKey": string, "apiKeyFile": string,
@@ -55,7 +59,9 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
             switch tree {
             case .value(let kind): return [(prefix, kind)]
             case .keys(let keys):
-                return keys.sorted { $0.key < $1.key }.flatMap { walk($0.value, prefix.isEmpty ? $0.key : prefix + "." + $0.key) }
+                return keys.sorted { $0.key < $1.key }.flatMap {
+                    walk($0.value, prefix.isEmpty ? $0.key : prefix + "." + $0.key)
+                }
             case .anyKey(let element): return walk(element, prefix + ".*")
             }
         }
@@ -68,7 +74,7 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
         guard let node, case .mapping(let mapping) = node else { return }
         switch self {
         case .value:
-            return // a mapping where a value belongs is a type error, reported by the decoder
+            return  // a mapping where a value belongs is a type error, reported by the decoder
         case .anyKey(let element):
             for (key, value) in mapping {
                 try element.check(value, path: path + [key.string ?? "?"])
@@ -107,7 +113,8 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
 
     /// The edit distance (insertions, deletions, substitutions) between two strings.
     public static func levenshtein(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous = Array(0...b.count)

@@ -190,7 +190,9 @@ public enum ConfigLoader {
             throw ConfigError("configuration file: YAML syntax error")
         }
         guard let root, root.null == nil else { return ConfigFile() }
-        guard case .mapping = root else { throw ConfigError("configuration file: the top level must be a mapping of keys") }
+        guard case .mapping = root else {
+            throw ConfigError("configuration file: the top level must be a mapping of keys")
+        }
         try ConfigKeyTree.file.check(root)
         do {
             return try YAMLDecoder().decode(ConfigFile.self, from: root)
@@ -206,7 +208,8 @@ public enum ConfigLoader {
         let context: DecodingError.Context
         switch error {
         case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
-        case .keyNotFound(let key, let c): return "\((c.codingPath + [key]).map(\.stringValue).joined(separator: ".")): missing"
+        case .keyNotFound(let key, let c):
+            return "\((c.codingPath + [key]).map(\.stringValue).joined(separator: ".")): missing"
         @unknown default: return "configuration file: a value has the wrong type"
         }
         let path = context.codingPath.map(\.stringValue)

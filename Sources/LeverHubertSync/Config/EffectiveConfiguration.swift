@@ -12,9 +12,19 @@ public enum ConfigValue: Codable, Sendable, Equatable {
     /// Decodes whichever JSON value is there.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .boolean(b) }
-        else if let i = try? c.decode(Int.self) { self = .integer(i) } else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) } else { self = .object(try c.decode([String: ConfigValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .boolean(b)
+        } else if let i = try? c.decode(Int.self) {
+            self = .integer(i)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else {
+            self = .object(try c.decode([String: ConfigValue].self))
+        }
     }
 
     /// Encodes the value as plain JSON.
@@ -41,13 +51,17 @@ extension AppConfig {
         func set(_ path: String, _ value: ConfigValue) {
             func insert(_ keys: ArraySlice<String>, into object: inout [String: ConfigValue]) {
                 guard let key = keys.first else { return }
-                if keys.count == 1 { object[key] = value; return }
+                if keys.count == 1 {
+                    object[key] = value
+                    return
+                }
                 var child: [String: ConfigValue] = [:]
                 if case .object(let existing)? = object[key] { child = existing }
                 insert(keys.dropFirst(), into: &child)
                 object[key] = .object(child)
             }
-            insert(ArraySlice(path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)), into: &root)
+            insert(
+                ArraySlice(path.split(separator: ".", omittingEmptySubsequences: false).map(String.init)), into: &root)
         }
         func text(_ value: String?) -> ConfigValue { value.map(ConfigValue.string) ?? .null }
         func secret(_ value: Secret?) -> ConfigValue { value == nil ? .null : .string(Self.redacted) }
@@ -120,11 +134,14 @@ extension ConfigLoader {
     /// Every string value of the file with its dotted key, in key order.
     static func strings(of file: ConfigFile) -> [(key: String, value: String)] {
         guard let data = try? JSONEncoder().encode(file),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [] }
         func walk(_ value: Any, _ path: String) -> [(key: String, value: String)] {
             if let text = value as? String { return [(path, text)] }
             guard let object = value as? [String: Any] else { return [] }
-            return object.sorted { $0.key < $1.key }.flatMap { walk($0.value, path.isEmpty ? $0.key : path + "." + $0.key) }
+            return object.sorted { $0.key < $1.key }.flatMap {
+                walk($0.value, path.isEmpty ? $0.key : path + "." + $0.key)
+            }
         }
         return walk(object, "")
     }
@@ -135,7 +152,9 @@ extension ConfigLoader {
         var rest = Substring(text)
         while let start = rest.range(of: "${"), let end = rest[start.upperBound...].firstIndex(of: "}") {
             let expression = rest[start.upperBound..<end]
-            if !expression.contains(":-"), environment[String(expression)]?.isEmpty ?? true { names.append(String(expression)) }
+            if !expression.contains(":-"), environment[String(expression)]?.isEmpty ?? true {
+                names.append(String(expression))
+            }
             rest = rest[rest.index(after: end)...]
         }
         return names

@@ -13,11 +13,14 @@ public enum PerformAsResolver {
         if value.contains("@") {
             let wanted = value.lowercased()
             // Lever matches the address itself; a user listed with another address is not the one configured.
-            let users = try await lever.users(email: value).filter { $0.email.map { $0.lowercased() == wanted } ?? true }
+            let users = try await lever.users(email: value).filter {
+                $0.email.map { $0.lowercased() == wanted } ?? true
+            }
             if let user = choose(users) { return user.id }
-            throw PassAbort.configuration(users.isEmpty
-                ? "lever.performAs: no Lever user has that e-mail address"
-                : "lever.performAs: the Lever user with that e-mail address is deactivated; name an active user")
+            throw PassAbort.configuration(
+                users.isEmpty
+                    ? "lever.performAs: no Lever user has that e-mail address"
+                    : "lever.performAs: the Lever user with that e-mail address is deactivated; name an active user")
         }
         guard let user = try await lever.user(id: value) else {
             throw PassAbort.configuration("lever.performAs: no Lever user has the id \(value)")

@@ -112,7 +112,8 @@ public struct Checker: Sendable {
                 return "readable"
             }
         } else {
-            items.append(.init(name: "lever notes and applications", status: .skipped, detail: "no opportunity to try them on"))
+            items.append(.init(name: "lever notes and applications", status: .skipped,
+                               detail: "no opportunity to try them on"))
         }
         if let performAs = config.lever.performAs {
             _ = await probe("lever users / perform-as user") {
