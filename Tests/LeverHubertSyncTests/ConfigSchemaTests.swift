@@ -105,3 +105,38 @@ import Testing
         }
     }
 }
+
+@Suite struct EffectiveConfigurationTests {
+    /// Dotted leaf paths of a nested value, a posting id written `*`.
+    static func leaves(_ object: [String: ConfigValue], prefix: String = "") -> [String: ConfigValue] {
+        var out: [String: ConfigValue] = [:]
+        for (key, value) in object {
+            let name = prefix == "autoMove.postings" ? "*" : key
+            let path = prefix.isEmpty ? name : prefix + "." + name
+            if case .object(let child) = value { out.merge(leaves(child, prefix: path)) { $1 } } else { out[path] = value }
+        }
+        return out
+    }
+
+    @Test func theEffectiveConfigurationUsesTheFileKeysAndRedactsEverySecret() throws {
+        let yaml = ConfigSchemaTests.sampleYAML(.file)
+            .replacingOccurrences(of: "s-baseURL", with: "https://api.example.com")
+            .replacingOccurrences(of: "s-tokenURL", with: "https://auth.example.com/token")
+            .replacingOccurrences(of: "s-url", with: "https://hc.example.com/secret-ping")
+            .replacingOccurrences(of: "s-caFile", with: "/dev/null")
+            .replacingOccurrences(of: "s-apiKeyFile", with: "/dev/null")
+        var file = try ConfigLoader.parse(yaml: yaml)
+        file.lever?.apiKeyFile = nil
+        file.hubert?.apiKeyFile = nil
+        file.sync?.lookbackMinutes = 5
+        let config = try ConfigLoader.resolve(file, environment: [:]).config
+        let effective = Self.leaves(config.effective())
+        let known = Set(ConfigKeyTree.file.leaves.map(\.path))
+        #expect(Set(effective.keys).subtracting(known).isEmpty, "\(Set(effective.keys).subtracting(known))")
+        for path in ConfigKeyTree.secretPaths {
+            #expect(effective[path] == .string(AppConfig.redacted), "\(path) is not redacted")
+        }
+        let text = String(decoding: try JSONEncoder().encode(config.effective()), as: UTF8.self)
+        for secret in ["s-apiKey", "s-clientSecret", "s-refreshToken", "secret-ping"] { #expect(!text.contains(secret)) }
+    }
+}

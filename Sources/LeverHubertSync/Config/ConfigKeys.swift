@@ -13,7 +13,14 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
 
     /// The kind of a leaf value.
     public enum Kind: String, Sendable, Equatable {
-        case string, integer, number, boolean
+        /// Text (`${VAR}` expanded).
+        case string
+        /// A whole number.
+        case integer
+        /// Any number.
+        case number
+        /// `true` or `false`.
+        case boolean
     }
 
     /// The configuration file's tree.

@@ -18,6 +18,14 @@ public struct GradeStages: Codable, Sendable, Equatable {
     public init(lead: String? = nil, passed: String? = nil, notQualified: String? = nil) {
         self.lead = lead; self.passed = passed; self.notQualified = notQualified
     }
+    /// The configuration key of a grade (`notQualified`; the grade's raw value is Hubert's `not_qualified`).
+    public static func key(_ grade: HubertGrade) -> String {
+        switch grade {
+        case .lead: "lead"
+        case .passed: "passed"
+        case .notQualified: "notQualified"
+        }
+    }
     /// The stage configured for a grade.
     public subscript(grade: HubertGrade) -> String? {
         switch grade {
@@ -30,6 +38,7 @@ public struct GradeStages: Codable, Sendable, Equatable {
 
 /// The configuration file as written (every key optional); `AppConfig` is what a run uses.
 public struct ConfigFile: Codable, Sendable, Equatable {
+    /// The `lever.oauth` section; every key is described in docs/configuration.md.
     public struct OAuth: Codable, Sendable, Equatable {
         public var clientId: String?
         public var clientSecret: String?
@@ -37,6 +46,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var tokenURL: String?
         public var tokenFile: String?
     }
+    /// The `lever` section; every key is described in docs/configuration.md.
     public struct Lever: Codable, Sendable, Equatable {
         public var baseURL: String?
         public var apiKey: String?
@@ -47,6 +57,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var burst: Int?
         public var caFile: String?
     }
+    /// The `hubert` section; every key is described in docs/configuration.md.
     public struct Hubert: Codable, Sendable, Equatable {
         public var baseURL: String?
         public var apiKey: String?
@@ -55,6 +66,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var burst: Int?
         public var caFile: String?
     }
+    /// The `sync` section; every key is described in docs/configuration.md.
     public struct Sync: Codable, Sendable, Equatable {
         public var newApplicantStage: String?
         public var lookbackMinutes: Int?
@@ -67,31 +79,42 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var giveUpAfterDays: Int?
         public var retry: RetryPolicyFile?
     }
+    /// The `sync.retry` section; every key is described in docs/configuration.md.
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
         public var maxAttempts: Int?
         public var baseDelayMs: Int?
         public var maxDelayMs: Int?
         public var budget: Int?
     }
+    /// The `autoMove` section; every key is described in docs/configuration.md.
     public struct AutoMove: Codable, Sendable, Equatable {
         public var lead: String?
         public var passed: String?
         public var notQualified: String?
         public var postings: [String: GradeStages]?
     }
+    /// The `database` section; every key is described in docs/configuration.md.
     public struct Database: Codable, Sendable, Equatable {
         public var path: String?
         public var retentionDays: Int?
     }
+    /// The `healthcheck` section; every key is described in docs/configuration.md.
     public struct Healthcheck: Codable, Sendable, Equatable {
         public var url: String?
     }
+    /// `lever:` (the section's keys are listed in `ConfigKeyTree.file`).
     public var lever: Lever?
+    /// `hubert:`.
     public var hubert: Hubert?
+    /// `sync:`.
     public var sync: Sync?
+    /// `autoMove:`.
     public var autoMove: AutoMove?
+    /// `database:`.
     public var database: Database?
+    /// `healthcheck:`.
     public var healthcheck: Healthcheck?
+    /// The empty file: every setting at its default.
     public init() {}
 }
 

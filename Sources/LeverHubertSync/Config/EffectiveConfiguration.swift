@@ -2,11 +2,17 @@ import Foundation
 
 /// One JSON value of the effective configuration (`check --offline --json`).
 public enum ConfigValue: Codable, Sendable, Equatable {
+    /// Text (a secret is `"<redacted>"`).
     case string(String)
+    /// A whole number.
     case integer(Int)
+    /// Any number.
     case number(Double)
+    /// `true` or `false`.
     case boolean(Bool)
+    /// Not set.
     case null
+    /// A section of keys.
     case object([String: ConfigValue])
 
     /// Decodes whichever JSON value is there.
@@ -96,10 +102,10 @@ extension AppConfig {
         set("sync.retry.baseDelayMs", .integer(retry.baseDelayMs))
         set("sync.retry.maxDelayMs", .integer(retry.maxDelayMs))
         set("sync.retry.budget", .integer(retry.budget))
-        for grade in HubertGrade.allCases { set("autoMove.\(grade.rawValue)", text(autoMove[grade])) }
+        for grade in HubertGrade.allCases { set("autoMove.\(GradeStages.key(grade))", text(autoMove[grade])) }
         for (posting, stages) in autoMoveByPosting {
             for grade in HubertGrade.allCases where stages[grade] != nil {
-                set("autoMove.postings.\(posting).\(grade.rawValue)", text(stages[grade]))
+                set("autoMove.postings.\(posting).\(GradeStages.key(grade))", text(stages[grade]))
             }
         }
         set("database.path", .string(databasePath))

@@ -16,10 +16,13 @@ public struct CheckReport: Codable, Sendable {
 
     /// One line of the checklist.
     public struct Item: Codable, Sendable {
+        /// What was checked (`lever stages (View all stages)`, `stage autoMove.lead`).
         public var name: String
         /// False only for `fail`: kept for consumers of the first release's JSON.
         public var ok: Bool
+        /// How it came out.
         public var status: Status
+        /// What was found, for a person; never a secret.
         public var detail: String
         /// An item that passed (`ok`) or failed.
         public init(name: String, ok: Bool, detail: String) {
@@ -30,7 +33,9 @@ public struct CheckReport: Codable, Sendable {
             self.name = name; self.ok = status != .fail; self.status = status; self.detail = detail
         }
     }
+    /// The checklist, in the order the checks ran.
     public var items: [Item]
+    /// 0 ready, 75 temporary (lock held), 77 a credential or permission refused, 78 configuration.
     public var exitCode: Int32
     /// The effective configuration with every secret redacted (`check --offline --json` only).
     public var configuration: [String: ConfigValue]?
@@ -46,11 +51,13 @@ public struct Checker: Sendable {
     let runtime: SyncRuntime
     let warnings: [String]
 
+    /// A checker over the clients of `runtime`; `warnings` from loading the configuration are listed first.
     public init(runtime: SyncRuntime, warnings: [String] = []) {
         self.runtime = runtime
         self.warnings = warnings
     }
 
+    /// Runs every check (reads only) and returns the checklist with one exit status.
     public func run() async -> CheckReport {
         var items: [CheckReport.Item] = [CheckReport.Item(name: "configuration", ok: true, detail: "loaded")]
         for warning in warnings { items.append(.init(name: "configuration warning", status: .warn, detail: warning)) }
@@ -124,9 +131,13 @@ public struct Checker: Sendable {
         }
         if !stages.isEmpty {
             var named: [(String, String)] = [("sync.newApplicantStage", config.newApplicantStage)]
-            for grade in HubertGrade.allCases { if let s = config.autoMove[grade] { named.append(("autoMove.\(grade.rawValue)", s)) } }
+            for grade in HubertGrade.allCases {
+                if let s = config.autoMove[grade] { named.append(("autoMove.\(GradeStages.key(grade))", s)) }
+            }
             for (posting, grades) in config.autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
-                for grade in HubertGrade.allCases { if let s = grades[grade] { named.append(("autoMove.postings.\(posting).\(grade.rawValue)", s)) } }
+                for grade in HubertGrade.allCases {
+                    if let s = grades[grade] { named.append(("autoMove.postings.\(posting).\(GradeStages.key(grade))", s)) }
+                }
             }
             for (key, value) in named {
                 if let id = StageResolver.resolve(value, in: stages) {
