@@ -113,7 +113,11 @@ import Testing
         for (key, value) in object {
             let name = prefix == "autoMove.postings" ? "*" : key
             let path = prefix.isEmpty ? name : prefix + "." + name
-            if case .object(let child) = value { out.merge(leaves(child, prefix: path)) { $1 } } else { out[path] = value }
+            if case .object(let child) = value {
+                out.merge(leaves(child, prefix: path)) { $1 }
+            } else {
+                out[path] = value
+            }
         }
         return out
     }
@@ -137,6 +141,8 @@ import Testing
             #expect(effective[path] == .string(AppConfig.redacted), "\(path) is not redacted")
         }
         let text = String(decoding: try JSONEncoder().encode(config.effective()), as: UTF8.self)
-        for secret in ["s-apiKey", "s-clientSecret", "s-refreshToken", "secret-ping"] { #expect(!text.contains(secret)) }
+        for secret in ["s-apiKey", "s-clientSecret", "s-refreshToken", "secret-ping"] {
+            #expect(!text.contains(secret))
+        }
     }
 }

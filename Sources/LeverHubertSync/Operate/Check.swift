@@ -136,7 +136,8 @@ public struct Checker: Sendable {
             }
             for (posting, grades) in config.autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
                 for grade in HubertGrade.allCases {
-                    if let s = grades[grade] { named.append(("autoMove.postings.\(posting).\(GradeStages.key(grade))", s)) }
+                    guard let s = grades[grade] else { continue }
+                    named.append(("autoMove.postings.\(posting).\(GradeStages.key(grade))", s))
                 }
             }
             for (key, value) in named {
