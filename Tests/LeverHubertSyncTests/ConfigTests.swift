@@ -278,3 +278,14 @@ import Testing
         }
     }
 }
+
+@Suite struct YAMLSyntaxPositionTests {
+    @Test func anUnterminatedQuoteNamesTheLineWhereItBeganNotOnlyTheEndOfTheFile() {
+        var text = ""
+        do { _ = try ConfigLoader.parse(yaml: "lever:\n  apiKey: \"sk-FAKE-unterminated\nhubert:\n  apiKey: x\n") } catch {
+            text = "\(error)"
+        }
+        #expect(text.contains("that begins at line 2, column 11"), "\(text)")
+        #expect(!text.contains("sk-FAKE"))
+    }
+}

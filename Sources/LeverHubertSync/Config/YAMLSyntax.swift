@@ -8,10 +8,12 @@ enum YAMLSyntax {
     static func message(_ error: YamlError, in yaml: String) -> String {
         var mark: (line: Int, column: Int)?
         var problem = "not valid YAML"
+        var context: YamlError.Context?
         switch error {
-        case .scanner(_, let text, let m, _), .parser(_, let text, let m, _), .composer(_, let text, let m, _):
+        case .scanner(let c, let text, let m, _), .parser(let c, let text, let m, _), .composer(let c, let text, let m, _):
             problem = text
             mark = (m.line, m.column)
+            context = c
         case .reader(let text, let offset, _, _):
             problem = text
             mark = offset.map { position(ofByte: $0, in: yaml) }
@@ -21,7 +23,13 @@ enum YAMLSyntax {
         default:
             break
         }
-        let clean = sanitized(problem, yaml: yaml)
+        var clean = sanitized(problem, yaml: yaml)
+        // "found unexpected end of stream" is reported where the file ends; the context says where the construct
+        // that never closed began (an unterminated quote), which is the line a person has to fix.
+        if let context, context.mark.line > 0, context.mark.line != mark?.line {
+            let what = sanitized(context.text, yaml: yaml)
+            clean += " (\(what) that begins at line \(context.mark.line), column \(context.mark.column))"
+        }
         guard let mark, mark.line > 0 else { return "configuration file: YAML syntax error: \(clean)" }
         return "configuration file: YAML syntax error at line \(mark.line), column \(mark.column): \(clean)"
     }
