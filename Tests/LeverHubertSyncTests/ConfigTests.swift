@@ -232,6 +232,8 @@ import Testing
     @Test func aWrongTypeNamesTheKeyNotTheValue() {
         #expect(message("sync:\n  lookbackMinutes: sk-FAKE-secret") == "sync.lookbackMinutes: expected a whole number")
         #expect(message("sync:\n  paused: maybe-secret") == "sync.paused: expected true or false")
+        #expect(message("autoMove:\n  postings:\n    p-1:\n      lead: [a, b]") == "autoMove.postings.p-1.lead: expected text")
+        #expect(message("lever: [sk-FAKE-in-a-list]") == "lever: expected a mapping of keys")
         #expect(message("- a\n- b") == "configuration file: the top level must be a mapping of keys")
     }
 

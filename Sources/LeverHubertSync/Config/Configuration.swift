@@ -237,7 +237,7 @@ public enum ConfigLoader {
         }
         let path = context.codingPath.map(\.stringValue)
         let generic = path.enumerated().map { index, key in
-            index == 3 && path.starts(with: ["autoMove", "postings"]) ? "*" : key
+            index == 2 && path.starts(with: ["autoMove", "postings"]) ? "*" : key
         }.joined(separator: ".")
         let kind = ConfigKeyTree.file.leaves.first { $0.path == generic }?.kind
         let expected = switch kind {
