@@ -28,8 +28,26 @@ struct LeverHubertSyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lever-hubert-sync",
         abstract: "Invites Lever applicants to Hubert AI interviews and writes the results back to Lever.",
+        version: "lever-hubert-sync \(ToolVersion.current)",
         subcommands: [RunCommand.self, BackfillCommand.self, StatusCommand.self, CheckCommand.self, DemoCommand.self]
     )
+
+    /// The entry point: hardens the process (no core dumps, not dumpable) before anything parses arguments or reads
+    /// a key, then does what `AsyncParsableCommand.main()` does. Every command passes through here, so there is one
+    /// place, and no command can read configuration before it.
+    static func main() async {
+        Hardening.apply()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 extension StderrLogHandler.Format: ExpressibleByArgument {}

@@ -12,7 +12,7 @@ enum StatusRunner {
             path = try ConfigLoader.databasePath(file, databaseOverride: common.database, environment: env)
             staleAfterDays = ConfigLoader.staleAfterDays(file)
         } catch {
-            return Bootstrap.fail(common, code: 78, message: "\(error)")
+            return Bootstrap.fail(common, code: 78, message: "\(error)", mode: "status")
         }
         do {
             // No database yet means nothing has run: an empty status, not an error (and nothing is created).
@@ -21,7 +21,8 @@ enum StatusRunner {
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "cannot read the database \(path): \(error)")
+            return Bootstrap.fail(common, code: 75, message: "cannot read the database \(path): \(error)",
+                                  mode: "status")
         }
     }
 }
@@ -46,22 +47,53 @@ enum StatusText {
     }
 }
 
-/// `check`: read-only validation against both services.
+/// `check`: read-only validation against both services, or (`--offline`) of the file and environment alone.
 enum CheckRunner {
-    static func execute(common: CommonOptions) async -> Int32 {
+    static func execute(common: CommonOptions, offline: Bool) async -> Int32 {
         let logger = Bootstrap.logger(common)
+        let environment = ProcessInfo.processInfo.environment
         let config: AppConfig
         var warnings: [String] = []
+        let (path, database) = (common.config, common.database)
         do {
-            (config, warnings) = try ConfigLoader.load(path: common.config, databaseOverride: common.database,
-                                                       environment: ProcessInfo.processInfo.environment)
+            (config, warnings) = offline
+                ? try ConfigLoader.loadOffline(path: path, databaseOverride: database, environment: environment)
+                : try ConfigLoader.load(path: path, databaseOverride: database, environment: environment)
         } catch {
-            let report = CheckReport(items: [CheckReport.Item(name: "configuration", ok: false, detail: "\(error)")], exitCode: 78)
-            if common.json { Output.json(report) } else { print(CheckText.render(report)) }
-            return 78
+            let failed = CheckReport.Item(name: "configuration", ok: false, detail: "\(error)")
+            return finish(common, CheckReport(items: [failed], exitCode: 78))
+        }
+        let summary = offline ? "valid (offline: no request made)" : "loaded"
+        let loaded = [CheckReport.Item(name: "configuration", status: .ok, detail: summary)]
+            + warnings.map { CheckReport.Item(name: "configuration warning", status: .warn, detail: $0) }
+        if offline {
+            return finish(common, CheckReport(items: loaded, exitCode: 0, configuration: config.effective()))
+        }
+        // Lever rotates the OAuth refresh token on every refresh: a refresh by `check` while a cron pass refreshes
+        // too would leave one of them with a dead token (and, written last, the token file with it). So with OAuth,
+        // check takes the run lock first and holds it to the end; a pass starting meanwhile exits 75 and retries at
+        // the next tick. When a pass holds it, check does not refresh at all and exits 75 (temporary), like a pass.
+        var lock: RunLock?
+        if config.lever.oauth != nil {
+            do {
+                lock = try RunLock(databasePath: config.databasePath)
+            } catch let abort as PassAbort {
+                let detail = "\(abort); check does not refresh the rotating token while a run may"
+                let skipped = CheckReport.Item(name: "lever OAuth refresh", status: .skipped, detail: detail)
+                return finish(common, CheckReport(items: loaded + [skipped], exitCode: abort.exitCode))
+            } catch {
+                let failed = CheckReport.Item(name: "run lock", ok: false, detail: "\(error)")
+                return finish(common, CheckReport(items: loaded + [failed], exitCode: 78))
+            }
         }
         let runtime = SyncRuntime(config: config, logger: logger)
         let report = await Checker(runtime: runtime, warnings: warnings).run()
+        withExtendedLifetime(lock) {}
+        return finish(common, report)
+    }
+
+    /// Prints the report (JSON or the checklist) and returns its exit status.
+    static func finish(_ common: CommonOptions, _ report: CheckReport) -> Int32 {
         if common.json { Output.json(report) } else { print(CheckText.render(report)) }
         return report.exitCode
     }
@@ -69,8 +101,18 @@ enum CheckRunner {
 
 enum CheckText {
     static func render(_ report: CheckReport) -> String {
-        var lines = report.items.map { "\($0.ok ? "[ok]  " : "[FAIL]") \($0.name): \($0.detail)" }
-        lines.append(report.exitCode == 0 ? "All checks passed." : "Checks failed (exit \(report.exitCode)).")
+        var lines = report.items.map { item in
+            let mark = switch item.status {
+            case .ok: "[ok]  "
+            case .warn: "[warn]"
+            case .skipped: "[skip]"
+            case .fail: "[FAIL]"
+            }
+            return "\(mark) \(item.name): \(item.detail)"
+        }
+        let warned = report.items.contains { $0.status == .warn || $0.status == .skipped }
+        lines.append(report.exitCode == 0 ? (warned ? "All checks passed, with warnings." : "All checks passed.")
+                                          : "Checks failed (exit \(report.exitCode)).")
         return lines.joined(separator: "\n")
     }
 }

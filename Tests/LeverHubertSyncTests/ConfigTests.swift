@@ -181,3 +181,113 @@ import Testing
         #expect(interview.externalReference?.opportunityId == "250d8f03-738a-4bba-a671-8a3d73477145")
     }
 }
+
+@Suite struct StrictConfigTests {
+    func message(_ yaml: String) -> String? {
+        do { _ = try ConfigLoader.parse(yaml: yaml); return nil } catch { return "\(error)" }
+    }
+
+    @Test func aYAMLSyntaxErrorNamesLineAndColumnButNeverTheLineText() {
+        let yaml = "lever:\n  performAs: x\n  apiKey: sk-FAKE-7f3a9c: [\nhubert:\n  apiKey: y\n"
+        let text = message(yaml) ?? ""
+        #expect(text.hasPrefix("configuration file: YAML syntax error at line 3, column "), "\(text)")
+        #expect(!text.contains("sk-FAKE-7f3a9c"))
+        #expect(!text.contains("apiKey"))
+    }
+
+    @Test func aDuplicateKeyIsASyntaxErrorWithoutTheDocument() {
+        let text = message("hubert:\n  apiKey: one-secret-value\n  apiKey: two-secret-value\n") ?? ""
+        #expect(text.contains("YAML syntax error at line"), "\(text)")
+        #expect(!text.contains("secret-value"))
+    }
+
+    @Test func aProblemThatQuotesTheDocumentIsReplaced() {
+        #expect(YAMLSyntax.sanitized("found sk-FAKE-7f3a9c here", yaml: "a: sk-FAKE-7f3a9c")
+                == "the text there is not valid YAML")
+        #expect(YAMLSyntax.sanitized("could not find expected ':'", yaml: "a: b") == "could not find expected ':'")
+    }
+
+    @Test("unknown keys are refused by full path, with the nearest key", arguments: [
+        ("sync:\n  newApplicantStag: x", "sync.newApplicantStag: unknown key; did you mean newApplicantStage?"),
+        ("lever:\n  apikey: x", "lever.apikey: unknown key; did you mean apiKey?"),
+        ("levr:\n  apiKey: x", "levr: unknown key; did you mean lever?"),
+        ("lever:\n  oauth:\n    clientSecrt: x", "lever.oauth.clientSecrt: unknown key; did you mean clientSecret?"),
+        ("sync:\n  retry:\n    budgett: 3", "sync.retry.budgett: unknown key; did you mean budget?"),
+        ("autoMove:\n  postings:\n    p-1:\n      leed: Onsite",
+         "autoMove.postings.p-1.leed: unknown key; did you mean lead?"),
+        ("database:\n  completelyDifferent: 1", "database.completelyDifferent: unknown key"),
+        ("sync:\n  lookback: 5", "sync.lookback: unknown key; did you mean lookbackMinutes?"),
+    ])
+    func unknownKey(yaml: String, expected: String) {
+        #expect(message(yaml) == expected)
+    }
+
+    @Test func freeFormPostingIdsAndNullsAreAccepted() throws {
+        let yaml = "autoMove:\n  passed: null\n  postings:\n"
+            + "    any-id-1:\n      lead: A\n    any-id-2:\n      lead: null\n"
+        let file = try ConfigLoader.parse(yaml: yaml)
+        #expect(file.autoMove?.postings?["any-id-1"]?.lead == "A")
+    }
+
+    @Test func aWrongTypeNamesTheKeyNotTheValue() {
+        #expect(message("sync:\n  lookbackMinutes: sk-FAKE-secret") == "sync.lookbackMinutes: expected a whole number")
+        #expect(message("sync:\n  paused: maybe-secret") == "sync.paused: expected true or false")
+        #expect(message("autoMove:\n  postings:\n    p-1:\n      lead: [a, b]") == "autoMove.postings.p-1.lead: expected text")
+        #expect(message("lever: [sk-FAKE-in-a-list]") == "lever: expected a mapping of keys")
+        #expect(message("- a\n- b") == "configuration file: the top level must be a mapping of keys")
+    }
+
+    @Test func everyKeyTheTestsAndTheDemoWriteIsKnown() throws {
+        let leaves = Set(ConfigKeyTree.file.leaves.map(\.path))
+        for path in ["lever.baseURL", "lever.apiKey", "lever.performAs", "lever.requestsPerSecond", "lever.burst",
+                     "hubert.baseURL", "hubert.apiKey", "hubert.requestsPerSecond", "hubert.burst",
+                     "sync.lookbackMinutes",
+                     "sync.concurrency", "sync.retry.maxAttempts", "sync.retry.baseDelayMs", "sync.retry.maxDelayMs",
+                     "sync.retry.budget", "autoMove.lead", "autoMove.passed", "autoMove.postings.*.lead",
+                     "database.path",
+                     "healthcheck.url", "lever.oauth.clientId", "lever.oauth.clientSecret", "lever.oauth.refreshToken",
+                     "lever.oauth.tokenURL", "lever.oauth.tokenFile"] {
+            #expect(leaves.contains(path), "\(path)")
+        }
+    }
+}
+
+@Suite struct LeverBaseURLTests {
+    @Test("a Lever base URL without /v1 gets it; another path is refused", arguments: [
+        ("https://api.lever.co", "https://api.lever.co/v1"), ("https://api.lever.co/", "https://api.lever.co/v1"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"), ("https://api.lever.co/v1", "https://api.lever.co/v1"),
+        ("https://api.lever.co/v1/", "https://api.lever.co/v1"),
+        ("https://proxy.example/lever/v1", "https://proxy.example/lever/v1"),
+        ("https://api.lever.co/v2", nil), ("https://api.lever.co/api", nil), ("https://api.lever.co/v1?x=1", nil),
+    ] as [(String, String?)])
+    func normalized(input: String, expected: String?) {
+        #expect((try? ConfigLoader.leverAPIBase(input)) == expected)
+    }
+
+    @Test func theFileAndTheEnvironmentAreBothNormalizedAndChecked() throws {
+        let keys = ["LEVER_API_KEY": "lk", "HUBERT_API_KEY": "hk"]
+        let file = try ConfigLoader.parse(yaml: "lever:\n  baseURL: https://api.lever.co")
+        #expect(try ConfigLoader.resolve(file, environment: keys).config.lever.baseURL == "https://api.lever.co/v1")
+        let env = keys.merging(["LEVER_BASE_URL": "http://127.0.0.1:9"]) { $1 }
+        #expect(try ConfigLoader.resolve(file, environment: env).config.lever.baseURL == "http://127.0.0.1:9/v1")
+        do {
+            let v2 = keys.merging(["LEVER_BASE_URL": "https://api.lever.co/v2"]) { $1 }
+            _ = try ConfigLoader.resolve(file, environment: v2)
+            Issue.record("a /v2 path was accepted")
+        } catch {
+            #expect("\(error)".contains("lever.baseURL"))
+            #expect("\(error)".contains("LEVER_BASE_URL"))
+        }
+    }
+}
+
+@Suite struct YAMLSyntaxPositionTests {
+    @Test func anUnterminatedQuoteNamesTheLineWhereItBeganNotOnlyTheEndOfTheFile() {
+        var text = ""
+        do { _ = try ConfigLoader.parse(yaml: "lever:\n  apiKey: \"sk-FAKE-unterminated\nhubert:\n  apiKey: x\n") } catch {
+            text = "\(error)"
+        }
+        #expect(text.contains("that begins at line 2, column 11"), "\(text)")
+        #expect(!text.contains("sk-FAKE"))
+    }
+}

@@ -18,6 +18,14 @@ public struct GradeStages: Codable, Sendable, Equatable {
     public init(lead: String? = nil, passed: String? = nil, notQualified: String? = nil) {
         self.lead = lead; self.passed = passed; self.notQualified = notQualified
     }
+    /// The configuration key of a grade (`notQualified`; the grade's raw value is Hubert's `not_qualified`).
+    public static func key(_ grade: HubertGrade) -> String {
+        switch grade {
+        case .lead: "lead"
+        case .passed: "passed"
+        case .notQualified: "notQualified"
+        }
+    }
     /// The stage configured for a grade.
     public subscript(grade: HubertGrade) -> String? {
         switch grade {
@@ -30,6 +38,7 @@ public struct GradeStages: Codable, Sendable, Equatable {
 
 /// The configuration file as written (every key optional); `AppConfig` is what a run uses.
 public struct ConfigFile: Codable, Sendable, Equatable {
+    /// The `lever.oauth` section; every key is described in docs/configuration.md.
     public struct OAuth: Codable, Sendable, Equatable {
         public var clientId: String?
         public var clientSecret: String?
@@ -37,6 +46,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var tokenURL: String?
         public var tokenFile: String?
     }
+    /// The `lever` section; every key is described in docs/configuration.md.
     public struct Lever: Codable, Sendable, Equatable {
         public var baseURL: String?
         public var apiKey: String?
@@ -47,6 +57,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var burst: Int?
         public var caFile: String?
     }
+    /// The `hubert` section; every key is described in docs/configuration.md.
     public struct Hubert: Codable, Sendable, Equatable {
         public var baseURL: String?
         public var apiKey: String?
@@ -55,6 +66,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var burst: Int?
         public var caFile: String?
     }
+    /// The `sync` section; every key is described in docs/configuration.md.
     public struct Sync: Codable, Sendable, Equatable {
         public var newApplicantStage: String?
         public var lookbackMinutes: Int?
@@ -67,31 +79,42 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var giveUpAfterDays: Int?
         public var retry: RetryPolicyFile?
     }
+    /// The `sync.retry` section; every key is described in docs/configuration.md.
     public struct RetryPolicyFile: Codable, Sendable, Equatable {
         public var maxAttempts: Int?
         public var baseDelayMs: Int?
         public var maxDelayMs: Int?
         public var budget: Int?
     }
+    /// The `autoMove` section; every key is described in docs/configuration.md.
     public struct AutoMove: Codable, Sendable, Equatable {
         public var lead: String?
         public var passed: String?
         public var notQualified: String?
         public var postings: [String: GradeStages]?
     }
+    /// The `database` section; every key is described in docs/configuration.md.
     public struct Database: Codable, Sendable, Equatable {
         public var path: String?
         public var retentionDays: Int?
     }
+    /// The `healthcheck` section; every key is described in docs/configuration.md.
     public struct Healthcheck: Codable, Sendable, Equatable {
         public var url: String?
     }
+    /// `lever:` (the section's keys are listed in `ConfigKeyTree.file`).
     public var lever: Lever?
+    /// `hubert:`.
     public var hubert: Hubert?
+    /// `sync:`.
     public var sync: Sync?
+    /// `autoMove:`.
     public var autoMove: AutoMove?
+    /// `database:`.
     public var database: Database?
+    /// `healthcheck:`.
     public var healthcheck: Healthcheck?
+    /// The empty file: every setting at its default.
     public init() {}
 }
 
@@ -177,16 +200,54 @@ public enum ConfigLoader {
         return ("lever-hubert-sync.yml", false)
     }
 
-    /// Parses YAML text into the file form. An empty document is the empty configuration.
+    /// Parses YAML text into the file form. An empty document is the empty configuration. A syntax error names its
+    /// line and column only (never the text there: a key may stand on it); an unknown key is refused by its path.
     public static func parse(yaml: String) throws -> ConfigFile {
         if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return ConfigFile() }
+        let root: Node?
         do {
-            return try YAMLDecoder().decode(ConfigFile.self, from: yaml)
-        } catch let error as DecodingError {
-            throw ConfigError("configuration file: \(Decoded<ConfigFile>.describe(error))")
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(YAMLSyntax.message(error, in: yaml))
         } catch {
-            throw ConfigError("configuration file is not valid YAML: \(error)")
+            throw ConfigError("configuration file: YAML syntax error")
         }
+        guard let root, root.null == nil else { return ConfigFile() }
+        guard case .mapping = root else {
+            throw ConfigError("configuration file: the top level must be a mapping of keys")
+        }
+        try ConfigKeyTree.file.check(root)
+        do {
+            return try YAMLDecoder().decode(ConfigFile.self, from: root)
+        } catch let error as DecodingError {
+            throw ConfigError(describe(error))
+        } catch {
+            throw ConfigError("configuration file: a value has the wrong type")
+        }
+    }
+
+    /// A decoding error as `path: expected <kind>`, never showing the value (it may be a secret).
+    static func describe(_ error: DecodingError) -> String {
+        let context: DecodingError.Context
+        switch error {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): context = c
+        case .keyNotFound(let key, let c):
+            return "\((c.codingPath + [key]).map(\.stringValue).joined(separator: ".")): missing"
+        @unknown default: return "configuration file: a value has the wrong type"
+        }
+        let path = context.codingPath.map(\.stringValue)
+        let generic = path.enumerated().map { index, key in
+            index == 2 && path.starts(with: ["autoMove", "postings"]) ? "*" : key
+        }.joined(separator: ".")
+        let kind = ConfigKeyTree.file.leaves.first { $0.path == generic }?.kind
+        let expected = switch kind {
+        case .string: "text"
+        case .integer: "a whole number"
+        case .number: "a number"
+        case .boolean: "true or false"
+        case nil: "a mapping of keys"
+        }
+        return "\(path.isEmpty ? "configuration file" : path.joined(separator: ".")): expected \(expected)"
     }
 
     /// Replaces `${VAR}` (and `${VAR:-default}`) with the environment's values; an unset variable is an error.
@@ -292,7 +353,9 @@ public enum ConfigLoader {
 
         let leverBase = try env("LEVER_BASE_URL") ?? value(file.lever?.baseURL, "lever.baseURL") ?? AppConfig.Defaults.leverBaseURL
         let hubertBase = try env("HUBERT_BASE_URL") ?? value(file.hubert?.baseURL, "hubert.baseURL") ?? AppConfig.Defaults.hubertBaseURL
-        try validateBaseURL(leverBase, key: "lever.baseURL")
+        let leverKey = env("LEVER_BASE_URL") != nil ? "lever.baseURL (from LEVER_BASE_URL)" : "lever.baseURL"
+        try validateBaseURL(leverBase, key: leverKey)
+        let leverBaseURL = try leverAPIBase(leverBase, key: leverKey)
         try validateBaseURL(hubertBase, key: "hubert.baseURL")
 
         let databasePath = try databasePath(file, databaseOverride: databaseOverride, environment: environment)
@@ -313,7 +376,7 @@ public enum ConfigLoader {
                           tokenFile: tokenFile)
         }
         let lever = AppConfig.LeverSettings(
-            baseURL: leverBase,
+            baseURL: leverBaseURL,
             apiKey: oauth != nil && env("LEVER_API_KEY") == nil && file.lever?.apiKey == nil && file.lever?.apiKeyFile == nil
                 ? nil : try secret(inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
             oauth: oauth,
@@ -387,6 +450,21 @@ public enum ConfigLoader {
         default:
             throw ConfigError("\(key): unsupported scheme \(scheme)")
         }
+    }
+
+    /// Lever's API root: a base URL without a path (`https://api.lever.co`) gets `/v1`; one ending in `/v1` is kept;
+    /// any other path (`/v2`, `/api`) is refused, since every request this tool sends is a v1 request.
+    public static func leverAPIBase(_ text: String, key: String = "lever.baseURL") throws -> String {
+        guard let components = URLComponents(string: text) else { throw ConfigError("\(key) is not a valid URL") }
+        guard components.query == nil, components.fragment == nil else {
+            throw ConfigError("\(key): a base URL takes no query or fragment")
+        }
+        var trimmed = text
+        while trimmed.hasSuffix("/") { trimmed.removeLast() }
+        let path = components.path
+        if path.isEmpty || path.allSatisfy({ $0 == "/" }) { return trimmed + "/v1" }
+        if trimmed.hasSuffix("/v1") { return trimmed }
+        throw ConfigError("\(key): the path must be empty or end in /v1 (the Lever API version this tool speaks)")
     }
 
     static func isLoopback(_ host: String) -> Bool {

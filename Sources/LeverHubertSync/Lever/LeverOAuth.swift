@@ -84,21 +84,57 @@ public actor LeverOAuth {
         access = (token.accessToken, clock() + Millis(token.expiresIn ?? 3600) * 1000)
     }
 
-    /// Writes the refresh token atomically with mode 0600 (temporary file, fsync, rename).
-    static func persist(_ token: String, to path: String) throws {
+    /// Writes the refresh token atomically with mode 0600: a new temporary file beside it (`O_EXCL|O_NOFOLLOW`, so
+    /// neither a planted symlink nor an existing file is ever written through), every byte written, fsync, rename
+    /// over the token file, then fsync of the directory so the rename itself survives a power loss. The temporary
+    /// name carries the pid and 64 random bits: a stale one left by a crashed run never blocks the next.
+    static func persist(_ token: String, to path: String, temporaryName: () -> String = uniqueSuffix) throws {
         let url = URL(fileURLWithPath: path)
-        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let tmp = path + ".\(getpid()).tmp"
-        let fd = open(tmp, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PassAbort.configuration("cannot write the OAuth token file \(path)") }
-        let bytes = Array(token.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fsync(fd)
-        close(fd)
-        guard written == bytes.count, rename(tmp, path) == 0 else {
-            unlink(tmp)
-            throw PassAbort.configuration("cannot write the OAuth token file \(path)")
+        let directory = url.deletingLastPathComponent().path
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+        let failure = PassAbort.configuration("lever.oauth.tokenFile: cannot write the OAuth token file \(path)")
+        var fd: Int32 = -1
+        var tmp = ""
+        for _ in 0..<8 {
+            tmp = directory + "/." + url.lastPathComponent + temporaryName()
+            fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
+            if fd >= 0 || errno != EEXIST { break }
         }
-        chmod(path, 0o600)
+        guard fd >= 0 else { throw failure }
+        var renamed = false
+        defer { if !renamed { unlink(tmp) } }
+        guard fchmod(fd, 0o600) == 0, writeAll(Array(token.utf8), to: fd), fsync(fd) == 0 else {
+            close(fd)
+            throw failure
+        }
+        guard close(fd) == 0, rename(tmp, path) == 0 else { throw failure }
+        renamed = true
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+    }
+
+    /// `.<pid>.<64 random bits in hex>.tmp`.
+    static func uniqueSuffix() -> String {
+        ".\(getpid()).\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp"
+    }
+
+    /// Writes every byte, continuing after partial writes and `EINTR`; false on any other error.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
     }
 }

@@ -1,16 +1,48 @@
 import Foundation
 
-/// The result of `check`: a checklist a person can read, and one exit status (0, 77 or 78).
+/// The result of `check`: a checklist a person can read, and one exit status (0, 75, 77 or 78).
 public struct CheckReport: Codable, Sendable {
-    public struct Item: Codable, Sendable {
-        public var name: String
-        public var ok: Bool
-        public var detail: String
-        public init(name: String, ok: Bool, detail: String) { self.name = name; self.ok = ok; self.detail = detail }
+    /// How one item came out.
+    public enum Status: String, Codable, Sendable {
+        /// Verified.
+        case ok
+        /// Works, but a person should look (a key file readable by others, an unset variable offline).
+        case warn
+        /// Not verified, deliberately (another run holds the lock, nothing to try it on).
+        case skipped
+        /// Wrong: the exit status is not 0.
+        case fail
     }
+
+    /// One line of the checklist.
+    public struct Item: Codable, Sendable {
+        /// What was checked (`lever stages (View all stages)`, `stage autoMove.lead`).
+        public var name: String
+        /// False only for `fail`: kept for consumers of the first release's JSON.
+        public var ok: Bool
+        /// How it came out.
+        public var status: Status
+        /// What was found, for a person; never a secret.
+        public var detail: String
+        /// An item that passed (`ok`) or failed.
+        public init(name: String, ok: Bool, detail: String) {
+            self.init(name: name, status: ok ? .ok : .fail, detail: detail)
+        }
+        /// An item with any status.
+        public init(name: String, status: Status, detail: String) {
+            self.name = name; self.ok = status != .fail; self.status = status; self.detail = detail
+        }
+    }
+    /// The checklist, in the order the checks ran.
     public var items: [Item]
+    /// 0 ready, 75 temporary (lock held), 77 a credential or permission refused, 78 configuration.
     public var exitCode: Int32
-    public init(items: [Item], exitCode: Int32) { self.items = items; self.exitCode = exitCode }
+    /// The effective configuration with every secret redacted (`check --offline --json` only).
+    public var configuration: [String: ConfigValue]?
+    /// A report of items and its exit status.
+    public init(items: [Item], exitCode: Int32, configuration: [String: ConfigValue]? = nil) {
+        self.items = items; self.exitCode = exitCode; self.configuration = configuration
+    }
 }
 
 /// Validates configuration, both credentials, each Lever permission the integration needs, the perform-as user,
@@ -19,15 +51,18 @@ public struct Checker: Sendable {
     let runtime: SyncRuntime
     let warnings: [String]
 
+    /// A checker over the clients of `runtime`; `warnings` from loading the configuration are listed first.
     public init(runtime: SyncRuntime, warnings: [String] = []) {
         self.runtime = runtime
         self.warnings = warnings
     }
 
+    /// Runs every check (reads only) and returns the checklist with one exit status.
     public func run() async -> CheckReport {
         var items: [CheckReport.Item] = [CheckReport.Item(name: "configuration", ok: true, detail: "loaded")]
-        for warning in warnings { items.append(.init(name: "configuration warning", ok: true, detail: warning)) }
+        for warning in warnings { items.append(.init(name: "configuration warning", status: .warn, detail: warning)) }
         var exit: Int32 = 0
+        func warn(_ name: String, _ detail: String) { items.append(.init(name: name, status: .warn, detail: detail)) }
         func fail(_ name: String, _ detail: String, code: Int32) {
             items.append(.init(name: name, ok: false, detail: detail))
             if exit == 0 || code == 77 { exit = code }
@@ -84,27 +119,26 @@ public struct Checker: Sendable {
                 return "readable"
             }
         } else {
-            items.append(.init(name: "lever notes and applications", ok: true, detail: "no opportunity to try them on"))
+            items.append(.init(name: "lever notes and applications", status: .skipped,
+                               detail: "no opportunity to try them on"))
         }
-        _ = await probe("lever users / perform-as user") {
-            guard let performAs = config.lever.performAs else { return "performAs not set: writes are made without perform_as" }
-            if performAs.contains("@") {
-                let users = try await lever.users(email: performAs)
-                guard let user = users.first(where: { $0.deactivatedAt == nil }) else {
-                    throw PassAbort.configuration("lever.performAs: no active Lever user has that e-mail address")
-                }
-                return "resolves to user \(user.id)"
+        if let performAs = config.lever.performAs {
+            _ = await probe("lever users / perform-as user") {
+                "resolves to active user \(try await PerformAsResolver.resolve(performAs, lever: lever))"
             }
-            guard let user = try await lever.user(id: performAs) else {
-                throw PassAbort.configuration("lever.performAs: no Lever user with id \(performAs)")
-            }
-            return user.deactivatedAt == nil ? "user \(user.id) is active" : "user \(user.id) is DEACTIVATED"
+        } else {
+            warn("lever users / perform-as user", "lever.performAs is not set: writes are made without perform_as")
         }
         if !stages.isEmpty {
             var named: [(String, String)] = [("sync.newApplicantStage", config.newApplicantStage)]
-            for grade in HubertGrade.allCases { if let s = config.autoMove[grade] { named.append(("autoMove.\(grade.rawValue)", s)) } }
+            for grade in HubertGrade.allCases {
+                if let s = config.autoMove[grade] { named.append(("autoMove.\(GradeStages.key(grade))", s)) }
+            }
             for (posting, grades) in config.autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
-                for grade in HubertGrade.allCases { if let s = grades[grade] { named.append(("autoMove.postings.\(posting).\(grade.rawValue)", s)) } }
+                for grade in HubertGrade.allCases {
+                    guard let s = grades[grade] else { continue }
+                    named.append(("autoMove.postings.\(posting).\(GradeStages.key(grade))", s))
+                }
             }
             for (key, value) in named {
                 if let id = StageResolver.resolve(value, in: stages) {

@@ -14,6 +14,8 @@ public enum MetricsFile {
         }
         func seconds(_ ms: Millis) -> String { String(format: "%.3f", Double(ms) / 1000) }
         let mode = "{mode=\"\(report.mode)\",dry_run=\"\(report.dryRun)\"}"
+        metric("build_info", "The version of the tool that wrote this file (always 1).", "gauge",
+               [("{version=\"\(ToolVersion.current)\"}", "1")])
         metric("last_run_timestamp_seconds", "When the last run finished.", "gauge", [(mode, seconds(now))])
         if let lastSuccess {
             metric("last_success_timestamp_seconds", "When the last run that exited 0 finished.", "gauge", [("", seconds(lastSuccess))])
