@@ -85,7 +85,8 @@ enum PassRunner {
             config = loaded.config
             for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["detail": "\(warning)"]) }
         } catch {
-            return Bootstrap.fail(common, code: 78, message: "\(error)")
+            return Bootstrap.fail(common, code: 78, message: "\(error)", runId: runId, mode: mode.name,
+                                 dryRun: dryRun)
         }
         let lock: RunLock?
         do {
@@ -93,9 +94,11 @@ enum PassRunner {
             lock = dryRun ? try RunLock.ifPresent(databasePath: config.databasePath)
                 : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {
-            return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)")
+            return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)", runId: runId, mode: mode.name,
+                                 dryRun: dryRun)
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "\(error)")
+            return Bootstrap.fail(common, code: 75, message: "\(error)", runId: runId, mode: mode.name,
+                                 dryRun: dryRun)
         }
         let store: Store
         do {
@@ -104,7 +107,8 @@ enum PassRunner {
             // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
             let text = "\(error)"
             let temporary = text.contains("SQLITE_BUSY") || text.contains("database is locked") || text.contains("error 5:")
-            return Bootstrap.fail(common, code: temporary ? 75 : 78, message: "cannot open the database \(config.databasePath): \(error)")
+            return Bootstrap.fail(common, code: temporary ? 75 : 78, message: "cannot open the database \(config.databasePath): \(error)", runId: runId, mode: mode.name,
+                                 dryRun: dryRun)
         }
         let ping = config.healthcheckURL.map { HealthPing(url: $0) }
         if let ping, !dryRun, await !ping.ping("start") { logger.warning("health-check start ping failed") }

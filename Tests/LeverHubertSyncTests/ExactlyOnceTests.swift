@@ -224,7 +224,7 @@ import Sandbox
         #expect(report.exitCode == 75)
         #expect(report.message?.contains("budget") == true)
         #expect(report.requests.lever == 8, "one try and seven retries")
-        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(Date().timeIntervalSince(started) < 60, "finite: nowhere near 100 attempts with backoff")
     }
 
     @Test func clientRateBudgetAvoids429s() async throws {

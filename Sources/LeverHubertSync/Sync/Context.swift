@@ -56,18 +56,15 @@ extension SyncEngine {
         return names.allSatisfy { StageResolver.resolve($0, in: stages) != nil }
     }
 
-    /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address), cached like stages.
+    /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address), by the same rules as
+    /// `check` (`PerformAsResolver`: never a deactivated user), cached like stages.
     func resolvePerformAs(dryRun: Bool) async throws -> String? {
         guard let performAs = config.lever.performAs else { return nil }
-        guard performAs.contains("@") else { return performAs }
         let key = "lever.performAs." + Planner.fingerprintHash(performAs.lowercased())
         let now = clock()
         if let cached = try await store.cachedLookup(key, freshAfter: now - cacheMs) { return cached }
-        let users = try await lever.users(email: performAs)
-        guard let user = users.first(where: { $0.deactivatedAt == nil }) else {
-            throw PassAbort.configuration("lever.performAs: no active Lever user has the configured e-mail address")
-        }
-        if !dryRun { try await store.cacheLookup(key, value: user.id, now: now) }
-        return user.id
+        let id = try await PerformAsResolver.resolve(performAs, lever: lever)
+        if !dryRun { try await store.cacheLookup(key, value: id, now: now) }
+        return id
     }
 }

@@ -8,7 +8,8 @@ public enum PassMode: Sendable, Equatable {
     /// An explicit past window; never moves the live checkpoint.
     case backfill(since: Millis, until: Millis, postingIds: [String])
 
-    var name: String { if case .live = self { "run" } else { "backfill" } }
+    /// `run` or `backfill`, as reports and the run history name it.
+    public var name: String { if case .live = self { "run" } else { "backfill" } }
     var isLive: Bool { self == .live }
 }
 
