@@ -62,7 +62,10 @@ public actor LeverOAuth {
         let request = HTTPRequestMessage(method: .post, url: settings.tokenURL,
                                          headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded"),
                                                    (name: "Accept", value: "application/json")],
-                                         body: Data(form.encoded.utf8))
+                                         body: Data(form.encoded.utf8),
+                                         // A refresh rotates the refresh token: a silent libcurl re-send would spend
+                                         // the old one a second time and fail, so it goes on a fresh connection.
+                                         freshConnection: true)
         let response: HTTPResponseMessage
         do {
             response = try await transport.send(request)
@@ -81,7 +84,9 @@ public actor LeverOAuth {
             try Self.persist(rotated, to: settings.tokenFile)
         }
         refreshCount += 1
-        access = (token.accessToken, clock() + Millis(token.expiresIn ?? 3600) * 1000)
+        // A lifetime from the server is clamped (a day at most) so that no arithmetic on it can overflow.
+        let lifetime = Millis(min(max(token.expiresIn ?? 3600, 0), 86_400))
+        access = (token.accessToken, clock() + lifetime * 1000)
     }
 
     /// Writes the refresh token atomically with mode 0600: a new temporary file beside it (`O_EXCL|O_NOFOLLOW`, so
