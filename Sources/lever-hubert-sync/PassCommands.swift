@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GRDB
 import LeverHubertSync
 import Logging
 
@@ -105,18 +106,45 @@ enum PassRunner {
             store = try SyncRuntime.openStore(path: config.databasePath, dryRun: dryRun)
         } catch {
             // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
-            let text = "\(error)"
-            let temporary = text.contains("SQLITE_BUSY") || text.contains("database is locked") || text.contains("error 5:")
-            return Bootstrap.fail(common, code: temporary ? 75 : 78, message: "cannot open the database \(config.databasePath): \(error)", runId: runId, mode: mode.name,
-                                 dryRun: dryRun)
+            let code = (error as? DatabaseError)?.resultCode
+            let temporary = code == .SQLITE_BUSY || code == .SQLITE_LOCKED
+            return Bootstrap.fail(common, code: temporary ? 75 : 78,
+                                  message: "cannot open the database \(config.databasePath): \(error)",
+                                  runId: runId, mode: mode.name, dryRun: dryRun)
         }
         let ping = config.healthcheckURL.map { HealthPing(url: $0) }
-        if let ping, !dryRun, await !ping.ping("start") { logger.warning("health-check start ping failed") }
+        if let ping, !dryRun, await !ping.ping("start", runId: runId) { logger.warning("health-check start ping failed") }
         let runtime = SyncRuntime(config: config, logger: logger)
         var engine = runtime.engine(store: store)
         let progress = TerminalProgress.forStderr()
         engine.progress = progress?.sink
-        let report = await engine.run(mode: mode, dryRun: dryRun, runId: runId)
+        let passEngine = engine
+        let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId) }
+        // SIGTERM/SIGINT: stop cooperatively. Transfers in flight are aborted (within about a second), what was
+        // begun is left to the ledger's rules (intents stay pending and are settled next pass), the run is recorded
+        // with exit 75 and the finish ping is sent. Should the pass not unwind in time, a last resort records the
+        // run and exits 75 within 10 s of the signal.
+        let finished = Once()
+        let stopping = Once()
+        let signalLogger = logger
+        let watcher = SignalWatcher { number in
+            guard stopping.set() else { return }
+            signalLogger.notice("signal received: stopping the pass", metadata: ["signal": "\(number)"])
+            runtime.abort.trip()
+            pass.cancel()
+            DispatchQueue.global().asyncAfter(deadline: .now() + 8) {
+                guard !finished.isSet else { return }
+                Task.detached {
+                    try? await store.recordRunEnd(id: runId, exitCode: 75, countsJSON: "{}", leverRequests: 0,
+                                                  hubertRequests: 0, message: "stopped by a signal; the pass did not unwind in time",
+                                                  now: Date().millis)
+                    if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
+                    exit(75)
+                }
+            }
+        }
+        let report = await pass.value
+        _ = finished.set()
         progress?.finish()
         if let metricsFile, dryRun {
             // A dry run must not replace the cron run's series in the textfile (nor create a file at all).
@@ -131,10 +159,12 @@ enum PassRunner {
                 logger.warning("could not write the metrics file", metadata: ["error": "\(error)"])
             }
         }
-        if let ping, !dryRun, await !ping.ping(HealthPing.suffix(exitCode: report.exitCode)) {
+        if let ping, !dryRun, await !ping.ping(HealthPing.suffix(exitCode: report.exitCode), runId: runId,
+                                                body: ReportText.summaryLine(report)) {
             logger.warning("health-check ping failed")
         }
         withExtendedLifetime(lock) {}
+        withExtendedLifetime(watcher) {}
         if common.json {
             Output.json(report)
         } else {

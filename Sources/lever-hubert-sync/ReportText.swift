@@ -24,6 +24,15 @@ enum ReportText {
         return lines.joined(separator: "\n")
     }
 
+    /// One line for a health-check body and logs: mode, exit, what was done, what failed.
+    static func summaryLine(_ report: PassReport) -> String {
+        let c = report.counts
+        var line = "\(report.mode) \(report.runId) exit \(report.exitCode): \(c.invitationsSent) invited, "
+            + "\(c.resultsApplied) results written, \(report.problems.count) problems, \(c.failed) failed"
+        if let message = report.message { line += " — \(message)" }
+        return line
+    }
+
     static func describe(_ action: PlannedAction) -> String {
         switch action.type {
         case .invite: "invite opportunity \(action.opportunityId) (posting \(action.postingId ?? "?"), template \(action.templateId ?? "?"))"

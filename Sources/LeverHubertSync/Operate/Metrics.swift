@@ -79,12 +79,21 @@ public struct HealthPing: Sendable {
         self.transport = CurlTransport(options: options)
     }
 
-    /// Sends one ping; returns whether it was answered with 2xx.
+    /// Sends one ping, tagged with the run's id (`?rid=`, so a start and its finish pair up); the finish ping's
+    /// body is the run's one-line summary. Returns whether it was answered with 2xx.
     @discardableResult
-    public func ping(_ suffix: String?) async -> Bool {
+    public func ping(_ suffix: String?, runId: String? = nil, body: String = "") async -> Bool {
         let base = url.value.hasSuffix("/") ? String(url.value.dropLast()) : url.value
-        let target = suffix.map { base + "/" + $0 } ?? base
-        let response = try? await transport.send(HTTPRequestMessage(method: .post, url: target, body: Data()))
+        var target = suffix.map { base + "/" + $0 } ?? base
+        if let runId {
+            var query = QueryString()
+            query.add("rid", runId)
+            target += (target.contains("?") ? "&" : "?") + query.encoded
+        }
+        let request = HTTPRequestMessage(method: .post, url: target,
+                                         headers: [(name: "Content-Type", value: "text/plain; charset=utf-8")],
+                                         body: Data(body.utf8))
+        let response = try? await transport.send(request)
         return response.map { (200..<300).contains($0.status) } ?? false
     }
 

@@ -10,22 +10,28 @@ public struct SyncRuntime: Sendable {
     public let logger: Logger
     /// The OAuth token provider when Lever uses OAuth.
     public let oauth: LeverOAuth?
+    /// Stops the pass's HTTP at once when tripped (SIGTERM, SIGINT): transfers in flight are aborted.
+    public let abort: AbortSignal
 
     public init(config: AppConfig, logger: Logger) {
         self.config = config
         self.logger = logger
         let requests = RequestLedger(retryBudget: config.retry.budget)
+        let abort = AbortSignal()
+        self.abort = abort
         self.requests = requests
         var leverOptions = TransportOptions()
         leverOptions.caFile = config.lever.caFile
         leverOptions.maxConcurrent = config.concurrency + 2
         leverOptions.totalTimeoutMs = config.requestTimeoutMs
         leverOptions.connectTimeoutMs = config.connectTimeoutMs
+        leverOptions.abort = abort
         var hubertOptions = TransportOptions()
         hubertOptions.caFile = config.hubert.caFile
         hubertOptions.maxConcurrent = config.concurrency + 2
         hubertOptions.totalTimeoutMs = config.requestTimeoutMs
         hubertOptions.connectTimeoutMs = config.connectTimeoutMs
+        hubertOptions.abort = abort
         let leverTransport = CurlTransport(options: leverOptions)
         let authorization: @Sendable () async throws -> String
         var onUnauthorized: (@Sendable () async -> Bool)?

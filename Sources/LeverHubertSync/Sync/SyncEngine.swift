@@ -81,7 +81,8 @@ public struct SyncEngine: Sendable {
             logger.error("pass stopped", metadata: ["reason": "\(abort.description)", "exit": "\(exitCode)"])
         } catch is CancellationError {
             exitCode = 75
-            message = "pass cancelled"
+            message = "pass stopped by a signal (SIGTERM or SIGINT); what was in flight is settled by the next pass"
+            logger.notice("pass stopped by a signal")
         } catch {
             exitCode = 75
             message = "unexpected error: \(error)"
@@ -94,15 +95,19 @@ public struct SyncEngine: Sendable {
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
         if !dryRun {
-            do {
-                try await store.recordProblems(report.problems, runId: runId, now: finished)
-                let counts = String(data: (try? JSONEncoder().encode(report.counts)) ?? Data(), encoding: .utf8) ?? "{}"
-                try await store.recordRunEnd(id: runId, exitCode: exitCode, countsJSON: counts,
-                                             leverRequests: report.requests.lever, hubertRequests: report.requests.hubert,
-                                             message: message, now: finished)
-            } catch {
-                logger.error("could not record the run", metadata: ["error": "\(error)"])
-            }
+            // Recorded outside the pass's task: a pass cancelled by SIGTERM is still recorded, with exit 75.
+            let (store, logger, exitCode, message) = (self.store, logger, exitCode, message)
+            await Task.detached {
+                do {
+                    try await store.recordProblems(report.problems, runId: runId, now: finished)
+                    let counts = String(data: (try? JSONEncoder().encode(report.counts)) ?? Data(), encoding: .utf8) ?? "{}"
+                    try await store.recordRunEnd(id: runId, exitCode: exitCode, countsJSON: counts,
+                                                 leverRequests: report.requests.lever,
+                                                 hubertRequests: report.requests.hubert, message: message, now: finished)
+                } catch {
+                    logger.error("could not record the run", metadata: ["error": "\(error)"])
+                }
+            }.value
         }
         logger.info("pass finished", metadata: [
             "exit": "\(exitCode)", "invitations": "\(report.counts.invitationsSent)",

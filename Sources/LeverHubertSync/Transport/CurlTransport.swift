@@ -111,6 +111,13 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         return n
     }
 
+    /// Asks libcurl to abort the transfer once the pass's abort signal is tripped (called about once a second or
+    /// more often while a transfer runs).
+    private static let progressCallback: lhs_xferinfo_callback = { clientp, _, _, _, _ in
+        guard let clientp else { return 0 }
+        return Unmanaged<AbortSignal>.fromOpaque(clientp).takeUnretainedValue().isTripped ? 1 : 0
+    }
+
     /// Error codes raised before any byte of the request can have reached the server.
     private static let connectPhaseCodes: Set<UInt32> = [
         CURLE_UNSUPPORTED_PROTOCOL.rawValue, CURLE_URL_MALFORMAT.rawValue, CURLE_COULDNT_RESOLVE_PROXY.rawValue,
@@ -147,6 +154,12 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         }
         check(lhs_setopt_str(handle, CURLOPT_ACCEPT_ENCODING, ""))
         if let caFile = options.caFile { check(lhs_setopt_str(handle, CURLOPT_CAINFO, caFile)) }
+        if let abort = options.abort {
+            if abort.isTripped { return .failure(TransportFailure.notSent(code: -2, reason: "stopped by a signal")) }
+            check(lhs_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
+            check(lhs_setopt_xferinfo_callback(handle, progressCallback))
+            check(lhs_setopt_ptr(handle, CURLOPT_XFERINFODATA, Unmanaged.passUnretained(abort).toOpaque()))
+        }
         check(lhs_setopt_write_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback))
         check(lhs_setopt_ptr(handle, CURLOPT_WRITEDATA, sinkPointer.toOpaque()))
         check(lhs_setopt_write_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback))

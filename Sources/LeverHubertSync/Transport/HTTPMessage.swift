@@ -66,6 +66,8 @@ public struct TransportOptions: Sendable {
     public var caFile: String?
     /// How many requests may be in flight at once (one libcurl handle and thread each).
     public var maxConcurrent: Int = 8
+    /// When tripped, transfers in flight are aborted and no new one starts (SIGTERM, SIGINT).
+    public var abort: AbortSignal?
     public init() {}
 }
 

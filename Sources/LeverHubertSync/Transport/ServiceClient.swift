@@ -147,6 +147,7 @@ public struct ServiceClient: Sendable {
         var attempt = 0
         var renewed = false
         while true {
+            try Task.checkCancellation()
             attempt += 1
             await bucket.acquire()
             var message = request
