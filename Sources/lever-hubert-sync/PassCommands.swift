@@ -163,6 +163,8 @@ enum PassRunner {
                                                 body: ReportText.summaryLine(report)) {
             logger.warning("health-check ping failed")
         }
+        // Close the database before the lock goes: the WAL is folded back, and a reader (a dry run) finds one file.
+        do { try store.close() } catch { logger.warning("could not close the database", metadata: ["error": "\(error)"]) }
         withExtendedLifetime(lock) {}
         withExtendedLifetime(watcher) {}
         if common.json {

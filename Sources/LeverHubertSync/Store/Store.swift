@@ -51,7 +51,7 @@ public final class Store: Sendable {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: path) {
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o600)
-            if fd >= 0 { close(fd) }
+            if fd >= 0 { Foundation.close(fd) }
         }
         chmod(path, 0o600)
         var configuration = Configuration()
@@ -100,6 +100,15 @@ public final class Store: Sendable {
         try Schema.migrator.migrate(queue)
         self.writer = queue
         self.path = nil
+    }
+
+    /// Closes the connection now (the WAL is checkpointed and removed by the last connection), rather than whenever
+    /// the store happens to be released: a process that exits leaves the database in one file.
+    public func close() throws {
+        // The pool's read-only readers may be closed last, and a read-only connection leaves the WAL in place: fold
+        // it back first, so that what remains beside the database is empty.
+        if writer is DatabasePool { try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+        try writer.close()
     }
 
     // MARK: Checkpoints
