@@ -152,8 +152,11 @@ enum PassRunner {
         } else if let metricsFile {
             do {
                 let status = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)
+                let previous = try? String(contentsOfFile: metricsFile, encoding: .utf8)
                 let text = MetricsFile.render(report: report, status: status, lastSuccess: try await store.lastSuccess(),
-                                              httpCounts: await runtime.requests.snapshot(), now: Date().millis)
+                                              httpCounts: await runtime.requests.snapshot(),
+                                              counters: try await store.counters(), previous: previous,
+                                              now: Date().millis)
                 try MetricsFile.write(text, to: metricsFile)
             } catch {
                 logger.warning("could not write the metrics file", metadata: ["error": "\(error)"])

@@ -68,8 +68,26 @@ actor RecordingService: SandboxService {
         #expect(try await BinaryRunner.run(["run", "--config", config, "--metrics-file", metrics], environment: env.environment).status == 0)
         let text = try String(contentsOfFile: metrics, encoding: .utf8)
         #expect(text.contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 0"))
-        #expect(text.contains("lever_hubert_sync_last_run_items{kind=\"invitations_sent\"} 1"))
-        #expect(text.contains("lever_hubert_sync_last_run_http_responses{service=\"hubert\",class=\"2xx\"}"))
+        #expect(text.contains("lever_hubert_sync_last_run_items{mode=\"run\",dry_run=\"false\",kind=\"invitations_sent\"} 1"))
+        #expect(text.contains("lever_hubert_sync_last_run_http_responses{mode=\"run\",dry_run=\"false\",service=\"hubert\",class=\"2xx\"}"))
+        #expect(text.contains("\nlever_hubert_sync_invitations_sent_total 1\n"))
+        #expect(text.contains("\nlever_hubert_sync_runs_total{mode=\"run\",exit_code=\"0\"} 2\n"))
+        for state in ["pending", "sent", "started", "completed", "expired", "cancelled", "refused", "stale"] {
+            #expect(text.contains("lever_hubert_sync_invitations{state=\"\(state)\"} "), "invitations{state=\(state)}")
+        }
+
+        // A backfill and a dry run do not replace the cron run's series.
+        let now = Date()
+        let since = RFC3339.format(now.millis - 3_600_000)
+        #expect(try await BinaryRunner.run(["backfill", "--since", since, "--config", config, "--metrics-file", metrics],
+                                           environment: env.environment).status == 0)
+        let both = try String(contentsOfFile: metrics, encoding: .utf8)
+        #expect(both.contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 0"), "kept")
+        #expect(both.contains("lever_hubert_sync_last_run_exit_code{mode=\"backfill\",dry_run=\"false\"} 0"))
+        #expect(both.components(separatedBy: "# TYPE lever_hubert_sync_last_run_exit_code").count == 2, "one block per metric")
+        #expect(try await BinaryRunner.run(["run", "--dry-run", "--config", config, "--metrics-file", metrics],
+                                           environment: env.environment).status == 0)
+        #expect(try String(contentsOfFile: metrics, encoding: .utf8) == both, "a dry run writes no metrics")
         #expect(text.contains("lever_hubert_sync_checkpoint_lag_seconds{stream=\"lever.opportunities\"}"))
         #expect(text.contains("lever_hubert_sync_pending_intents{kind=\"invitation\"} 0"))
         #expect(text.contains("lever_hubert_sync_last_success_timestamp_seconds"))
@@ -81,7 +99,7 @@ actor RecordingService: SandboxService {
         #expect(try String(contentsOfFile: metrics, encoding: .utf8).contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 77"))
         let pings = await recorder.requests
         #expect(pings == ["POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc",
-                          "POST /ping/abc/start", "POST /ping/abc/77"])
+                          "POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc/77"])
         await server.stop()
 
         // A health-check endpoint that is down never fails the run.

@@ -1,28 +1,38 @@
 import Foundation
 
 /// A Prometheus textfile-collector file written atomically at the end of every run (node_exporter's
-/// `--collector.textfile.directory` picks it up).
+/// `--collector.textfile.directory` picks it up). The last run's series carry a `mode` label (`run`, `backfill`)
+/// and the series of the other modes already in the file are kept, so a manual backfill never replaces what the
+/// cron run reported; dry runs write no file at all. Counters (`_total`) are cumulative over the database's life.
 public enum MetricsFile {
-    /// The file's text for one finished run.
+    /// The file's text for one finished run. `previous`: the file as it was (its other modes' series are kept).
     public static func render(report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [String: Int],
+                              counters: [String: Int] = [:], latencies: [Double] = [], previous: String? = nil,
                               now: Millis) -> String {
+        let kept = keptSeries(previous, mode: report.mode)
         var out: [String] = []
         func metric(_ name: String, _ help: String, _ type: String = "gauge", _ samples: [(labels: String, value: String)]) {
             out.append("# HELP lever_hubert_sync_\(name) \(help)")
             out.append("# TYPE lever_hubert_sync_\(name) \(type)")
             for sample in samples { out.append("lever_hubert_sync_\(name)\(sample.labels) \(sample.value)") }
+            out.append(contentsOf: kept[name] ?? [])
         }
         func seconds(_ ms: Millis) -> String { String(format: "%.3f", Double(ms) / 1000) }
-        let mode = "{mode=\"\(report.mode)\",dry_run=\"\(report.dryRun)\"}"
+        let modeLabel = "mode=\"\(report.mode)\",dry_run=\"\(report.dryRun)\""
+        let mode = "{\(modeLabel)}"
         metric("build_info", "The version of the tool that wrote this file (always 1).", "gauge",
                [("{version=\"\(ToolVersion.current)\"}", "1")])
-        metric("last_run_timestamp_seconds", "When the last run finished.", "gauge", [(mode, seconds(now))])
+        metric("last_run_timestamp_seconds", "When the last run of this mode finished.", "gauge", [(mode, seconds(now))])
         if let lastSuccess {
-            metric("last_success_timestamp_seconds", "When the last run that exited 0 finished.", "gauge", [("", seconds(lastSuccess))])
+            metric("last_success_timestamp_seconds", "When the last run that exited 0 finished.", "gauge",
+                   [("", seconds(lastSuccess))])
         }
-        metric("last_run_duration_seconds", "How long the last run took.", "gauge", [(mode, seconds(report.durationMs))])
-        metric("last_run_exit_code", "Exit status of the last run (0, 75, 77, 78).", "gauge", [(mode, "\(report.exitCode)")])
-        metric("last_run_paused", "1 when the last run found the sync paused.", "gauge", [("", report.paused ? "1" : "0")])
+        metric("last_run_duration_seconds", "How long the last run of this mode took.", "gauge",
+               [(mode, seconds(report.durationMs))])
+        metric("last_run_exit_code", "Exit status of the last run of this mode (0, 75, 77, 78).", "gauge",
+               [(mode, "\(report.exitCode)")])
+        metric("last_run_paused", "1 when the last run of this mode found the sync paused.", "gauge",
+               [(mode, report.paused ? "1" : "0")])
         let c = report.counts
         let counts: [(String, Int)] = [
             ("postings_scanned", c.postingsScanned), ("opportunities_scanned", c.opportunitiesScanned),
@@ -30,24 +40,61 @@ public enum MetricsFile {
             ("tags_removed", c.tagsRemoved), ("notes_added", c.notesAdded), ("links_added", c.linksAdded),
             ("stage_moves", c.stageMoves), ("skipped", c.skipped), ("failed", c.failed), ("problems", report.problems.count),
         ]
-        metric("last_run_items", "Items of the last run, by kind.", "gauge", counts.map { ("{kind=\"\($0.0)\"}", "\($0.1)") })
-        metric("last_run_http_responses", "HTTP responses of the last run, by service and status class.", "gauge",
-               httpCounts.sorted { $0.key < $1.key }.map { key, value in
+        metric("last_run_items", "Items of the last run of this mode, by kind.", "gauge",
+               counts.map { ("{\(modeLabel),kind=\"\($0.0)\"}", "\($0.1)") })
+        metric("last_run_http_responses", "HTTP responses of the last run of this mode, by service and status class.",
+               "gauge", httpCounts.sorted { $0.key < $1.key }.map { key, value in
                    let parts = key.split(separator: "|")
-                   return ("{service=\"\(parts.first ?? "")\",class=\"\(parts.last ?? "")\"}", "\(value)")
+                   return ("{\(modeLabel),service=\"\(parts.first ?? "")\",class=\"\(parts.last ?? "")\"}", "\(value)")
                })
+        for (name, help) in Self.counterNames {
+            metric("\(name)_total", help, "counter", [("", "\(counters[name] ?? 0)")])
+        }
+        let runs = counters.filter { $0.key.hasPrefix("runs.") }.sorted { $0.key < $1.key }.map { key, value in
+            let parts = key.split(separator: ".")
+            return ("{mode=\"\(parts.count > 1 ? parts[1] : "")\",exit_code=\"\(parts.count > 2 ? parts[2] : "")\"}", "\(value)")
+        }
+        metric("runs_total", "Runs recorded, by mode and exit status.", "counter", runs)
         metric("checkpoint_lag_seconds", "Age of each stream's checkpoint.", "gauge",
                status.checkpoints.map { ("{stream=\"\($0.stream)\"}", "\($0.lagSeconds)") })
         metric("pending_intents", "Writes recorded as intended whose outcome is not confirmed yet.", "gauge", [
             ("{kind=\"invitation\"}", "\(status.invitations.pending)"), ("{kind=\"result\"}", "\(status.resultsPending)"),
         ])
-        metric("invitations", "Invitations in the ledger, by state.", "gauge", [
-            ("{state=\"sent\"}", "\(status.invitations.sent)"), ("{state=\"started\"}", "\(status.invitations.started)"),
-            ("{state=\"completed\"}", "\(status.invitations.completed)"), ("{state=\"expired\"}", "\(status.invitations.expired)"),
-            ("{state=\"refused\"}", "\(status.invitations.refused)"), ("{state=\"stale\"}", "\(status.invitations.stale)"),
-        ])
+        let i = status.invitations
+        metric("invitations", "Invitations in the ledger, by state (stale: sent, no result after sync.staleAfterDays).",
+               "gauge", [("pending", i.pending), ("sent", i.sent), ("started", i.started), ("completed", i.completed),
+                         ("expired", i.expired), ("cancelled", i.cancelled), ("refused", i.refused), ("stale", i.stale)]
+                .map { ("{state=\"\($0.0)\"}", "\($0.1)") })
+        metric("results_given_up", "Write-backs given up after sync.giveUpAfterDays.", "gauge",
+               [("", "\(status.resultsGivenUp)")])
         metric("open_problems", "Problems that need a human.", "gauge", [("", "\(status.problems.count)")])
         return out.joined(separator: "\n") + "\n"
+    }
+
+    /// The cumulative counters kept in the store, with their help text.
+    public static let counterNames: [(String, String)] = [
+        ("invitations_sent", "Invitations sent to Hubert, over the database's life."),
+        ("results_applied", "Results written back to Lever."),
+        ("notes_added", "Notes written to Lever."),
+        ("tags_added", "Grade tags added in Lever."),
+        ("tags_removed", "Stale grade tags removed in Lever."),
+        ("links_added", "Application links added in Lever."),
+        ("stage_moves", "Opportunities moved to a stage."),
+        ("failed", "Items that failed in a pass (each is a problem)."),
+    ]
+
+    /// Sample lines of `previous` that belong to another mode, by metric name (without the prefix).
+    static func keptSeries(_ previous: String?, mode: String) -> [String: [String]] {
+        guard let previous else { return [:] }
+        var kept: [String: [String]] = [:]
+        let prefix = "lever_hubert_sync_"
+        for line in previous.split(separator: "\n") where line.hasPrefix(prefix) {
+            guard let brace = line.firstIndex(of: "{"), line.contains("mode=\""),
+                  !line.contains("mode=\"\(mode)\""), !line.contains("exit_code=\"") else { continue }
+            let name = String(line[line.index(line.startIndex, offsetBy: prefix.count)..<brace])
+            kept[name, default: []].append(String(line))
+        }
+        return kept
     }
 
     /// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).

@@ -92,6 +92,31 @@ extension Store {
         }
     }
 
+    /// Adds to the cumulative counters (kept as `counter.<name>` rows of `meta`), in one transaction.
+    public func addToCounters(_ deltas: [String: Int]) async throws {
+        try await writer.write { db in
+            for (name, delta) in deltas where delta != 0 {
+                try db.execute(sql: """
+                    INSERT INTO meta (key, value) VALUES (?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
+                    """, arguments: ["counter." + name, String(delta)])
+            }
+        }
+    }
+
+    /// The cumulative counters, by name.
+    public func counters() async throws -> [String: Int] {
+        try await writer.read { db in
+            var result: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE 'counter.%'") {
+                let key: String = row["key"]
+                let value: String = row["value"]
+                result[String(key.dropFirst("counter.".count))] = Int(value) ?? 0
+            }
+            return result
+        }
+    }
+
     /// Whether `demo` made this database.
     public func isDemoDatabase() async throws -> Bool {
         try await writer.read { db in

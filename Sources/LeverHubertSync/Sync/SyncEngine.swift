@@ -104,6 +104,13 @@ public struct SyncEngine: Sendable {
                     try await store.recordRunEnd(id: runId, exitCode: exitCode, countsJSON: counts,
                                                  leverRequests: report.requests.lever,
                                                  hubertRequests: report.requests.hubert, message: message, now: finished)
+                    let c = report.counts
+                    try await store.addToCounters([
+                        "invitations_sent": c.invitationsSent, "results_applied": c.resultsApplied,
+                        "notes_added": c.notesAdded, "tags_added": c.tagsAdded, "tags_removed": c.tagsRemoved,
+                        "links_added": c.linksAdded, "stage_moves": c.stageMoves, "failed": c.failed,
+                        "runs.\(report.mode).\(exitCode)": 1,
+                    ])
                 } catch {
                     logger.error("could not record the run", metadata: ["error": "\(error)"])
                 }
