@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 @testable import LeverHubertSync
 import Sandbox
@@ -151,6 +152,33 @@ import Sandbox
         #expect(mode == 0o644)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["funnel.html"], "no temp file")
         #expect(throws: (any Error).self) { try FunnelPage.write("x", to: directory.path + "/missing/funnel.html") }
+    }
+
+    @Test(arguments: [
+        (0.02, "under 0.1 s"), (0.44, "0.4 s"), (45, "45 s"), (95, "1 min 35 s"), (120, "2 min"), (7500, "2 h 5 min"),
+        (3600, "1 h"), (273_600, "3 d 4 h"), (-3, "under 0.1 s"),
+    ] as [(Double, String)])
+    func durationsReadLikeARecruiterSaysThem(seconds: Double, text: String) {
+        #expect(FunnelPage.duration(seconds) == text)
+    }
+
+    @Test func theDemoWritesThePageNextToItsDatabaseAndNamesNoCandidate() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("demo.sqlite3").path
+        let outcome = try await Demo.run(databasePath: database,
+                                         logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) { _ in }
+        let page = directory.appendingPathComponent("funnel.html").path
+        #expect(outcome.lines.last == "Funnel page: \(page)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("<h2 id=\"posting-1\">Customer Support Agent</h2>"))
+        #expect(html.contains("<h2 id=\"posting-2\">Warehouse Associate</h2>"))
+        #expect(html.contains("1 candidate has no e-mail address in Lever"))
+        for name in ["Ada Lovelace", "Lovelace", "Grace", "Alan Turing", "李小龙", "Katherine", "@example.com"] {
+            #expect(!html.contains(name), "the page names \(name)")
+        }
+        let mode = try #require(try FileManager.default.attributesOfItem(atPath: page)[.posixPermissions] as? Int)
+        #expect(mode == 0o644)
     }
 
     // MARK: In a real browser

@@ -254,9 +254,10 @@ public enum FunnelPage {
         }
     }
 
-    /// A duration for people: "0.4 s", "45 s", "1 min 35 s", "2 h 5 min", "3 d 4 h".
+    /// A duration for people: "under 0.1 s", "0.4 s", "45 s", "1 min 35 s", "2 h 5 min", "3 d 4 h".
     static func duration(_ seconds: Double) -> String {
         let s = max(0, seconds)
+        if s < 0.05 { return "under 0.1 s" }
         if s < 10 { return String(format: "%.1f s", s) }
         let whole = Int(s.rounded())
         if whole < 60 { return "\(whole) s" }
@@ -326,6 +327,7 @@ public enum FunnelPage {
           padding: .6rem .85rem; }
         .summary dt { color: var(--muted); font-size: .85rem; }
         .summary .wide { grid-column: span 2; }
+        @media (max-width: 26rem) { .summary .wide { grid-column: auto; } }
         .summary dd { margin: 0; font-weight: 600; }
         .summary .number dd { font-size: 1.35rem; font-variant-numeric: tabular-nums; }
         .summary .sub { display: block; font-size: .8rem; font-weight: normal; color: var(--muted); }
@@ -356,7 +358,8 @@ public enum FunnelPage {
         footer { font-size: .85rem; margin-top: 2rem; }
         @media print {
           :root { --bg: #ffffff; --card: #ffffff; --fg: #000000; --muted: #333333; --line: #999999; --track: #eeeeee;
-            --applied: #5b7db1; --invited: #3f8fb0; --lead: #2f7d4f; --passed: #3b73b9; --not-qualified: #9aa0a6; }
+            --applied: #5b7db1; --invited: #3f8fb0; --lead: #2f7d4f; --passed: #3b73b9; --not-qualified: #9aa0a6;
+            --ok: #1e6b3a; --warn: #8a4f00; --bad: #a1221b; }
           * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
           body { font-size: 11pt; }
           main { max-width: none; padding: 0; }
