@@ -171,6 +171,10 @@ public enum Demo {
         var duplicates = 0
         for (_, count) in await hubert.emailsSent where count > 1 { duplicates += 1 }
         out("Duplicate invitation e-mails: \(duplicates). Database: \(path)")
+        // The funnel page of this sandbox run, next to the demo database (what `status --html` writes).
+        let page = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("funnel.html").path
+        try FunnelPage.write(FunnelPage.render(status, now: Date().millis), to: page)
+        out("Funnel page: \(page)")
         return Outcome(reports: reports, lines: lines)
     }
 }

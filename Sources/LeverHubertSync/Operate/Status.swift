@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// What `status` shows: checkpoints and their lag, invitations by state, results not yet written back,
-/// problems that need a human, and the last runs.
+/// problems that need a human, the last runs, and the funnel of every tagged posting.
 public struct StatusReport: Codable, Sendable {
     public struct Checkpoint: Codable, Sendable { public var stream: String; public var at: String; public var lagSeconds: Int64 }
     public struct Invitations: Codable, Sendable {
@@ -79,9 +79,16 @@ public struct StatusReport: Codable, Sendable {
     public var resultsGivenUp: Int = 0
     public var problems: [ProblemRow]
     public var runs: [RunRow]
+    /// Per tagged posting: applied → invited → completed → grades, and the invitation latency (see `FunnelEntry`).
+    public var funnel: [FunnelEntry] = []
+    /// The funnel's cohort start (`status --since`) as RFC 3339; nil (omitted) when it counts everything.
+    public var funnelSince: String?
 
-    /// Reads the status from the store. `staleAfterDays`: an invitation with no result after that many days is stale.
-    public static func load(store: Store, now: Millis, staleAfterDays: Int = 7, runs limit: Int = 10) async throws -> StatusReport {
+    /// Reads the status from the store, in one read transaction. `staleAfterDays`: an invitation with no result
+    /// after that many days is stale. `since`: the funnel counts only applications created at or after it (ms;
+    /// `applicant.applied_ms`, `invitation.applied_ms`); nil counts every applicant since each posting was tagged.
+    public static func load(store: Store, now: Millis, staleAfterDays: Int = 7, since: Millis? = nil,
+                            runs limit: Int = 10) async throws -> StatusReport {
         try await store.read { db in
             var checkpoints: [Checkpoint] = []
             for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint ORDER BY stream") {
@@ -136,7 +143,8 @@ public struct StatusReport: Codable, Sendable {
                     requests: RequestCounts(lever: row["lever_requests"], hubert: row["hubert_requests"]), message: row["message"]))
             }
             return StatusReport(checkpoints: checkpoints, invitations: invitations, resultsPending: resultsPending,
-                                resultsGivenUp: resultsGivenUp, problems: problems, runs: runs)
+                                resultsGivenUp: resultsGivenUp, problems: problems, runs: runs,
+                                funnel: try Store.funnel(db, since: since), funnelSince: since.map(RFC3339.format))
         }
     }
 }
