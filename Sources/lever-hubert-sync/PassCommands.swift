@@ -157,6 +157,7 @@ enum PassRunner {
                                               httpCounts: await runtime.requests.snapshot(),
                                               counters: try await store.counters(), previous: previous,
                                               now: Date().millis)
+                    + FunnelMetrics.latencyHistogram(latencies: try await store.inviteLatencies(runId: report.runId))
                 try MetricsFile.write(text, to: metricsFile)
             } catch {
                 logger.warning("could not write the metrics file", metadata: ["error": "\(error)"])

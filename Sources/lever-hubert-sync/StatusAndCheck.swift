@@ -3,7 +3,7 @@ import LeverHubertSync
 
 /// `status`: reads the store only.
 enum StatusRunner {
-    static func execute(common: CommonOptions) async -> Int32 {
+    static func execute(common: CommonOptions, html: String? = nil, since: Millis? = nil) async -> Int32 {
         let env = ProcessInfo.processInfo.environment
         let path: String
         let staleAfterDays: Int
@@ -17,7 +17,15 @@ enum StatusRunner {
         do {
             // No database yet means nothing has run: an empty status, not an error (and nothing is created).
             let store = FileManager.default.fileExists(atPath: path) ? try Store(path: path) : try Store()
-            let report = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: staleAfterDays)
+            let now = Date().millis
+            let report = try await StatusReport.load(store: store, now: now, staleAfterDays: staleAfterDays, since: since)
+            if let html {
+                do {
+                    try FunnelPage.write(FunnelPage.render(report, now: now), to: html)
+                } catch {
+                    return Bootstrap.fail(common, code: 78, message: "\(error)", mode: "status")
+                }
+            }
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0
         } catch {

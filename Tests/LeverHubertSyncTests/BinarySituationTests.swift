@@ -118,6 +118,31 @@ import Sandbox
         #expect(finished["counts"] is [String: Any])
     }
 
+    @Test func statusWritesTheFunnelPageAndTheJsonCarriesTheFunnel() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting(text: "Warehouse <Night> & Day")
+        let config = try writeConfig(env)
+        #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
+        await tick()
+        _ = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
+        let page = env.directory.appendingPathComponent("funnel.html").path
+        let status = try await BinaryRunner.run(["status", "--json", "--html", page, "--since", "2020-01-01", "--config", config],
+                                                environment: env.environment)
+        #expect(status.status == 0, "\(status.stderr)")
+        let funnel = try #require(status.json?["funnel"] as? [[String: Any]])
+        #expect(funnel.count == 1)
+        #expect(funnel.first?["postingId"] as? String == posting)
+        #expect(funnel.first?["applied"] as? Int == 1)
+        #expect(funnel.first?["invited"] as? Int == 1)
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("Warehouse &lt;Night&gt; &amp; Day"))
+        let mode = try FileManager.default.attributesOfItem(atPath: page)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+        let bad = try await BinaryRunner.run(["status", "--since", "yesterday", "--config", config], environment: env.environment)
+        #expect(bad.status == 64)
+    }
+
     @Test func demoRefusesADatabaseItDidNotMake() async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()

@@ -7,7 +7,7 @@ import Foundation
 public enum MetricsFile {
     /// The file's text for one finished run. `previous`: the file as it was (its other modes' series are kept).
     public static func render(report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [String: Int],
-                              counters: [String: Int] = [:], latencies: [Double] = [], previous: String? = nil,
+                              counters: [String: Int] = [:], previous: String? = nil,
                               now: Millis) -> String {
         let kept = keptSeries(previous, mode: report.mode)
         var out: [String] = []
