@@ -1,7 +1,7 @@
 import Foundation
 import LeverHubertSync
 
-/// An in-memory Hubert API exactly per ../shared/contracts/hubert-api.md: Bearer auth, templates, invitations with
+/// An in-memory Hubert API exactly per docs/hubert-api.md: Bearer auth, templates, invitations with
 /// required Idempotency-Key (200 on replay with the same body, 409 with another), cursor paging ordered by
 /// (updatedAt, id), 429 with Retry-After, and controls to complete, regrade or expire interviews as Hubert would.
 public actor HubertSandbox: SandboxService {

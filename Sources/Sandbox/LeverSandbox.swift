@@ -1,7 +1,7 @@
 import Foundation
 import LeverHubertSync
 
-/// An in-memory Lever v1 API that behaves as ../shared/reference/lever-api.md says: Basic auth with the key,
+/// An in-memory Lever v1 API that behaves as Lever's v1 documentation says (hire.lever.co/developer/documentation): Basic auth with the key,
 /// `{data, hasNext, next}` paging with opaque URL-encoded offset tokens, repeated filter keys, inclusive ms
 /// windows, `expand`, set semantics for tags and links, `updatedAt` bumps, notes (201), stage moves, 429s.
 public actor LeverSandbox: SandboxService {

@@ -3,7 +3,7 @@ import Testing
 @testable import LeverHubertSync
 import Sandbox
 
-/// The release surface of contracts/cli.md, driven through the built binary.
+/// The release surface of docs/cli.md, driven through the built binary.
 @Suite struct CLITests {
     func writeConfig(_ env: TestEnvironment, _ text: String? = nil) throws -> String {
         let path = env.directory.appendingPathComponent("lever-hubert-sync.yml").path

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The Hubert REST API of contracts/hubert-api.md, behind one seam: the day Hubert publishes its real API only
+/// The Hubert REST API of docs/hubert-api.md, behind one seam: the day Hubert publishes its real API only
 /// this adapter changes. Invitations carry an Idempotency-Key, so sending one again never emails twice.
 public struct HubertClient: Sendable {
     let http: ServiceClient

@@ -3,7 +3,7 @@ import Foundation
 /// One tagged posting's funnel, as `status --json` shows it under `funnel`: who applied, who was invited, who
 /// finished, how they graded, and how fast invitations went out. Every number comes from the ledger.
 ///
-/// The counts (see `contracts/cli.md` and `docs/operations.md`, "The funnel"):
+/// The counts (see `docs/cli.md` and `docs/operations.md`, "The funnel"):
 /// - `applied`: rows of `applicant` for the (posting, template): opportunities that applied to, or entered New
 ///   applicant on, the posting after it was first seen with its tag, as the tool saw them — invited or not
 ///   (archived, opted out, without an e-mail address all count).
@@ -96,7 +96,7 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
         case inviteLatencySeconds, openProblems
     }
 
-    /// As `contracts/cli.md` shows it: `postingName` and `inviteLatencySeconds` present as `null` when absent.
+    /// As `docs/cli.md` shows it: `postingName` and `inviteLatencySeconds` present as `null` when absent.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(postingId, forKey: .postingId)

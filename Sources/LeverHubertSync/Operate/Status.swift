@@ -56,7 +56,7 @@ public struct StatusReport: Codable, Sendable {
             message = try c.decodeIfPresent(String.self, forKey: .message)
         }
 
-        /// As `contracts/cli.md` shows it: `mode`, `dryRun` (recorded runs are never dry runs), and `exitCode`
+        /// As `docs/cli.md` shows it: `mode`, `dryRun` (recorded runs are never dry runs), and `exitCode`
         /// present as `null` while unfinished.
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)

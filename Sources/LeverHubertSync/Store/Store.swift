@@ -107,7 +107,7 @@ public final class Store: Sendable {
     public func close() throws {
         // The pool's read-only readers may be closed last, and a read-only connection leaves the WAL in place: fold
         // it back first, so that what remains beside the database is empty.
-        if writer is DatabasePool { try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
+        if writer is DatabasePool { _ = try writer.writeWithoutTransaction { try $0.checkpoint(.truncate) } }
         try writer.close()
     }
 
