@@ -23,7 +23,7 @@ struct DemoCommand: AsyncParsableCommand {
             outcome = try await Demo.run(databasePath: database, logger: logger) { print($0) }
         } catch let error as DemoError {
             FileHandle.standardError.write(Data("lever-hubert-sync: \(error)\n".utf8))
-            throw ExitCode(78)
+            throw ExitCode(ExitStatus.configuration.code)
         } catch let abort as PassAbort {
             FileHandle.standardError.write(Data("lever-hubert-sync: \(abort)\n".utf8))
             throw ExitCode(abort.exitCode)

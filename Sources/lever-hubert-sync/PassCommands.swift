@@ -86,7 +86,7 @@ enum PassRunner {
             config = loaded.config
             for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["detail": "\(warning)"]) }
         } catch {
-            return Bootstrap.fail(common, code: 78, message: "\(error)", runId: runId, mode: mode.name,
+            return Bootstrap.fail(common, code: ExitStatus.configuration.code, message: "\(error)", runId: runId, mode: mode.name,
                                  dryRun: dryRun)
         }
         let lock: RunLock?
@@ -98,7 +98,7 @@ enum PassRunner {
             return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)", runId: runId, mode: mode.name,
                                  dryRun: dryRun)
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "\(error)", runId: runId, mode: mode.name,
+            return Bootstrap.fail(common, code: ExitStatus.temporary.code, message: "\(error)", runId: runId, mode: mode.name,
                                  dryRun: dryRun)
         }
         let store: Store
@@ -108,7 +108,7 @@ enum PassRunner {
             // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
             let code = (error as? DatabaseError)?.resultCode
             let temporary = code == .SQLITE_BUSY || code == .SQLITE_LOCKED
-            return Bootstrap.fail(common, code: temporary ? 75 : 78,
+            return Bootstrap.fail(common, code: temporary ? ExitStatus.temporary.code : ExitStatus.configuration.code,
                                   message: "cannot open the database \(config.databasePath): \(error)",
                                   runId: runId, mode: mode.name, dryRun: dryRun)
         }
@@ -135,11 +135,11 @@ enum PassRunner {
             DispatchQueue.global().asyncAfter(deadline: .now() + 8) {
                 guard !finished.isSet else { return }
                 Task.detached {
-                    try? await store.recordRunEnd(id: runId, exitCode: 75, countsJSON: "{}", leverRequests: 0,
+                    try? await store.recordRunEnd(id: runId, exitCode: ExitStatus.temporary.code, countsJSON: "{}", leverRequests: 0,
                                                   hubertRequests: 0, message: "stopped by a signal; the pass did not unwind in time",
                                                   now: Date().millis)
                     if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
-                    exit(75)
+                    exit(ExitStatus.temporary.code)
                 }
             }
         }

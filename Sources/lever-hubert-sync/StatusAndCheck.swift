@@ -12,7 +12,7 @@ enum StatusRunner {
             path = try ConfigLoader.databasePath(file, databaseOverride: common.database, environment: env)
             staleAfterDays = ConfigLoader.staleAfterDays(file)
         } catch {
-            return Bootstrap.fail(common, code: 78, message: "\(error)", mode: "status")
+            return Bootstrap.fail(common, code: ExitStatus.configuration.code, message: "\(error)", mode: "status")
         }
         do {
             // No database yet means nothing has run: an empty status, not an error (and nothing is created).
@@ -23,13 +23,13 @@ enum StatusRunner {
                 do {
                     try FunnelPage.write(FunnelPage.render(report, now: now), to: html)
                 } catch {
-                    return Bootstrap.fail(common, code: 78, message: "\(error)", mode: "status")
+                    return Bootstrap.fail(common, code: ExitStatus.configuration.code, message: "\(error)", mode: "status")
                 }
             }
             if common.json { Output.json(report) } else { print(StatusText.render(report)) }
             return 0
         } catch {
-            return Bootstrap.fail(common, code: 75, message: "cannot read the database \(path): \(error)",
+            return Bootstrap.fail(common, code: ExitStatus.temporary.code, message: "cannot read the database \(path): \(error)",
                                   mode: "status")
         }
     }
@@ -69,7 +69,7 @@ enum CheckRunner {
                 : try ConfigLoader.load(path: path, databaseOverride: database, environment: environment)
         } catch {
             let failed = CheckReport.Item(name: "configuration", ok: false, detail: "\(error)")
-            return finish(common, CheckReport(items: [failed], exitCode: 78))
+            return finish(common, CheckReport(items: [failed], exitCode: ExitStatus.configuration.code))
         }
         let summary = offline ? "valid (offline: no request made)" : "loaded"
         let loaded = [CheckReport.Item(name: "configuration", status: .ok, detail: summary)]
@@ -91,7 +91,7 @@ enum CheckRunner {
                 return finish(common, CheckReport(items: loaded + [skipped], exitCode: abort.exitCode))
             } catch {
                 let failed = CheckReport.Item(name: "run lock", ok: false, detail: "\(error)")
-                return finish(common, CheckReport(items: loaded + [failed], exitCode: 78))
+                return finish(common, CheckReport(items: loaded + [failed], exitCode: ExitStatus.configuration.code))
             }
         }
         let runtime = SyncRuntime(config: config, logger: logger)

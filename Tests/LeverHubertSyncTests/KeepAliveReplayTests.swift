@@ -10,7 +10,7 @@ import Sandbox
 @Suite struct KeepAliveReplayTests {
     /// The first note POST is applied by Lever, then its connection is closed as `drop` says.
     static func dropFirstNote(_ drop: KeepAliveProxy.Drop) -> KeepAliveProxy.Rule {
-        let fired = Mutex(false)
+        let fired = Locked(false)
         return { entry in
             guard entry.method == "POST", entry.path.hasSuffix("/notes") else { return nil }
             return fired.withLock { done in

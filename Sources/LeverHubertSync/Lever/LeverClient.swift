@@ -7,7 +7,6 @@ public struct OpportunityFilter: Sendable, Equatable {
     public var createdAt: ClosedRange<Millis>?
     public var advancedAt: ClosedRange<Millis>?
     public var updatedAt: ClosedRange<Millis>?
-    public var archived: Bool?
     public var expand: [String] = ["applications", "stage"]
     public init() {}
 }
@@ -119,7 +118,6 @@ public struct LeverClient: Sendable {
             query.add("updated_at_start", String(range.lowerBound))
             query.add("updated_at_end", String(range.upperBound))
         }
-        if let archived = filter.archived { query.add("archived", archived ? "true" : "false") }
         query.add("confidentiality", "all")
         for item in filter.expand { query.add("expand", item) }
         try await forEachPage("/opportunities", query: query, as: LeverOpportunity.self, handle)

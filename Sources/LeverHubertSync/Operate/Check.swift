@@ -65,7 +65,7 @@ public struct Checker: Sendable {
         func warn(_ name: String, _ detail: String) { items.append(.init(name: name, status: .warn, detail: detail)) }
         func fail(_ name: String, _ detail: String, code: Int32) {
             items.append(.init(name: name, ok: false, detail: detail))
-            if exit == 0 || code == 77 { exit = code }
+            if exit == ExitStatus.ok.code || code == ExitStatus.credentialRefused.code { exit = code }
         }
         let lever = runtime.lever
         let config = runtime.config
@@ -77,12 +77,12 @@ public struct Checker: Sendable {
                 return true
             } catch let abort as PassAbort {
                 if case .credentialsRefused(let service, let status) = abort {
-                    fail(name, "\(service.rawValue) refused the request (HTTP \(status)): the key lacks this permission or is invalid", code: 77)
+                    fail(name, "\(service.rawValue) refused the request (HTTP \(status)): the key lacks this permission or is invalid", code: ExitStatus.credentialRefused.code)
                 } else {
                     fail(name, abort.description, code: abort.exitCode)
                 }
             } catch {
-                fail(name, "\(error)", code: 78)
+                fail(name, "\(error)", code: ExitStatus.configuration.code)
             }
             return false
         }
@@ -103,8 +103,6 @@ public struct Checker: Sendable {
         }
         var sampleOpportunity: String?
         _ = await probe("lever opportunities (View and manage all opportunities)") {
-            var filter = OpportunityFilter()
-            filter.expand = []
             try await lever.forEachPage("/opportunities", query: { var q = QueryString(); q.add("limit", "1"); return q }(),
                                         as: LeverOpportunity.self) { page in sampleOpportunity = sampleOpportunity ?? page.items.first?.id }
             return "readable"
@@ -146,7 +144,7 @@ public struct Checker: Sendable {
                 } else if key == "sync.newApplicantStage" && value == AppConfig.Defaults.newApplicantStage {
                     items.append(.init(name: "stage \(key)", ok: true, detail: "not listed; falls back to applicant-new"))
                 } else {
-                    fail("stage \(key)", "no Lever stage named or with id \"\(value)\"", code: 78)
+                    fail("stage \(key)", "no Lever stage named or with id \"\(value)\"", code: ExitStatus.configuration.code)
                 }
             }
         }
@@ -158,7 +156,7 @@ public struct Checker: Sendable {
             switch Planner.hubertTemplate(tags: posting.tags) {
             case .none: continue
             case .invalid(let reason, let message):
-                fail("posting \(posting.id) (\(posting.text ?? ""))", "\(reason): \(message)", code: 78)
+                fail("posting \(posting.id) (\(posting.text ?? ""))", "\(reason): \(message)", code: ExitStatus.configuration.code)
             case .template(let template):
                 if templateStatus[template] == nil {
                     let ok = await probe("hubert template \(template)") {
@@ -172,7 +170,7 @@ public struct Checker: Sendable {
                 if status == "active" {
                     items.append(.init(name: "posting \(posting.id) (\(posting.text ?? ""))", ok: true, detail: "template \(template) active"))
                 } else {
-                    fail("posting \(posting.id) (\(posting.text ?? ""))", "template \(template) is \(status)", code: 78)
+                    fail("posting \(posting.id) (\(posting.text ?? ""))", "template \(template) is \(status)", code: ExitStatus.configuration.code)
                 }
             }
         }

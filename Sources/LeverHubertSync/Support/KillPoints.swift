@@ -19,7 +19,7 @@ public enum KillPoint: String, Sendable, CaseIterable {
               let count = Int(spec[spec.index(after: colon)...]) else { return nil }
         return (String(spec[..<colon]), count)
     }()
-    private static let hits = Mutex(0)
+    private static let hits = Locked(0)
 
     /// Marks that execution reached this point.
     public func reached() {
@@ -32,8 +32,8 @@ public enum KillPoint: String, Sendable, CaseIterable {
     }
 }
 
-/// A small lock-protected value (Synchronization's Mutex needs newer platforms on macOS; this works everywhere).
-final class Mutex<Value>: @unchecked Sendable {
+/// A small lock-protected value (named apart from `Synchronization.Mutex`, which needs newer platforms on macOS).
+final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
     init(_ value: Value) { self.value = value }

@@ -80,11 +80,11 @@ public struct SyncEngine: Sendable {
             message = abort.description
             logger.error("pass stopped", metadata: ["reason": "\(abort.description)", "exit": "\(exitCode)"])
         } catch is CancellationError {
-            exitCode = 75
+            exitCode = ExitStatus.temporary.code
             message = "pass stopped by a signal (SIGTERM or SIGINT); what was in flight is settled by the next pass"
             logger.notice("pass stopped by a signal")
         } catch {
-            exitCode = 75
+            exitCode = ExitStatus.temporary.code
             message = "unexpected error: \(error)"
             logger.error("pass failed", metadata: ["error": "\(error)"])
         }

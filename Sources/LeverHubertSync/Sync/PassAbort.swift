@@ -1,0 +1,41 @@
+/// Failures that end the whole pass; each maps to one exit status.
+public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
+    /// 401/403: the credential was refused (exit 77).
+    case credentialsRefused(service: Service, status: Int)
+    /// The service stayed unreachable or overloaded, or the retry budget ran out (exit 75).
+    case unavailable(service: Service, reason: String)
+    /// Configuration missing or invalid (exit 78).
+    case configuration(String)
+    /// Another run holds the lock (exit 75).
+    case locked(String)
+
+    public var description: String {
+        switch self {
+        case .credentialsRefused(let service, let status): "\(service.rawValue) refused the credential (HTTP \(status))"
+        case .unavailable(let service, let reason): "\(service.rawValue) unavailable: \(reason)"
+        case .configuration(let text): "configuration: \(text)"
+        case .locked(let text): text
+        }
+    }
+
+    /// The exit status for this failure.
+    public var status: ExitStatus {
+        switch self {
+        case .credentialsRefused: .credentialRefused
+        case .unavailable, .locked: .temporary
+        case .configuration: .configuration
+        }
+    }
+
+    /// The process exit status for this failure.
+    public var exitCode: Int32 { status.code }
+}
+
+/// How a request may be retried.
+public enum RetryMode: Sendable {
+    /// Safe to repeat (GET, PUT, set-semantics POSTs, POSTs with an Idempotency-Key): retried on 429, 5xx and transport errors.
+    case idempotent
+    /// Not safe to repeat (Lever note POST): retried only when provably not applied (429, not sent);
+    /// otherwise `MaybeAppliedError` is thrown so the caller reads back.
+    case nonIdempotent
+}
