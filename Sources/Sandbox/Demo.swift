@@ -99,7 +99,7 @@ public enum Demo {
             out("== \(title)")
             // One line per candidate, in the order the pass touched them.
             var order: [String] = []
-            var byCandidate: [String: [PlannedAction]] = [:]
+            var byCandidate: [String: [Action]] = [:]
             for action in report.actions {
                 if byCandidate[action.opportunityId] == nil { order.append(action.opportunityId) }
                 byCandidate[action.opportunityId, default: []].append(action)
@@ -109,13 +109,13 @@ public enum Demo {
                 let actions = byCandidate[id] ?? []
                 var parts: [String] = []
                 for action in actions {
-                    switch action.type {
-                    case .invite: parts.append("invited to the Hubert interview for \(postingNames[action.postingId ?? ""] ?? "?")")
-                    case .addTag: parts.append("tagged \"\(action.tag ?? "")\"")
-                    case .removeTag: parts.append("old tag \"\(action.tag ?? "")\" removed")
+                    switch action {
+                    case .invite(_, let posting, _): parts.append("invited to the Hubert interview for \(postingNames[posting] ?? "?")")
+                    case .addTag(_, let tag): parts.append("tagged \"\(tag)\"")
+                    case .removeTag(_, let tag): parts.append("old tag \"\(tag)\" removed")
                     case .addNote: parts.append("note with score and links added")
                     case .addLink: parts.append("Hubert link added")
-                    case .moveStage: parts.append("moved to \(stageNames[action.stageId ?? ""] ?? action.stageId ?? "?")")
+                    case .moveStage(_, let stage): parts.append("moved to \(stageNames[stage] ?? stage)")
                     }
                 }
                 var grade = ""

@@ -33,14 +33,14 @@ enum ReportText {
         return line
     }
 
-    static func describe(_ action: PlannedAction) -> String {
-        switch action.type {
-        case .invite: "invite opportunity \(action.opportunityId) (posting \(action.postingId ?? "?"), template \(action.templateId ?? "?"))"
-        case .addTag: "tag \(action.opportunityId) with \"\(action.tag ?? "")\""
-        case .removeTag: "remove tag \"\(action.tag ?? "")\" from \(action.opportunityId)"
-        case .addNote: "add result note to \(action.opportunityId)"
-        case .addLink: "add link \(action.url ?? "") to \(action.opportunityId)"
-        case .moveStage: "move \(action.opportunityId) to stage \(action.stageId ?? "")"
+    static func describe(_ action: Action) -> String {
+        switch action {
+        case .invite(let id, let posting, let template): "invite opportunity \(id) (posting \(posting), template \(template))"
+        case .addTag(let id, let tag): "tag \(id) with \"\(tag)\""
+        case .removeTag(let id, let tag): "remove tag \"\(tag)\" from \(id)"
+        case .addNote(let id): "add result note to \(id)"
+        case .addLink(let id, let url): "add link \(url) to \(id)"
+        case .moveStage(let id, let stage): "move \(id) to stage \(stage)"
         }
     }
 }

@@ -104,7 +104,7 @@ import Sandbox
         await tick()
         await env.lever.move(referral, to: "applicant-new")
         let report = try await env.pass()
-        #expect(report.actions == [.invite(referral, postingId: posting, templateId: TestEnvironment.templateA)])
+        #expect(report.actions == [.invite(opportunityId: referral, postingId: posting, templateId: TestEnvironment.templateA)])
     }
 
     @Test func badPostingTagsAndUnknownTemplatesAreReportedAndNobodyIsInvited() async throws {
@@ -185,7 +185,7 @@ import Sandbox
         await tick()
         await env.hubert.complete(interview.id, grade: .lead, score: 90)
         let report = try await env.pass(autoMove: autoMove)
-        #expect(report.actions.contains { $0.type == .moveStage && $0.stageId == TestEnvironment.onsite })
+        #expect(report.actions.contains { $0 == .moveStage(opportunityId: $0.opportunityId, stageId: TestEnvironment.onsite) })
         #expect(await env.lever.opportunity(opportunity)?.stage == TestEnvironment.onsite)
     }
 
@@ -235,7 +235,7 @@ import Sandbox
         #expect(await env.snapshot() == before, "a dry run must not write to Lever or Hubert")
         #expect(try await env.store().checkpoints() == checkpointsBefore)
         #expect(try await env.databaseSnapshot() == dbBefore, "a dry run must not change the database")
-        #expect(dry.actions.contains(.invite(newcomer, postingId: posting, templateId: TestEnvironment.templateA)))
+        #expect(dry.actions.contains(.invite(opportunityId: newcomer, postingId: posting, templateId: TestEnvironment.templateA)))
         #expect(dry.actions.contains { $0.type == .moveStage })
 
         let real = try await env.pass(autoMove: Self.autoMove)
@@ -267,7 +267,7 @@ import Sandbox
         let dry = try await env.pass(mode, dryRun: true)
         let backfill = try await env.pass(mode)
         #expect(backfill.exitCode == 0)
-        #expect(backfill.actions == [.invite(past, postingId: posting, templateId: TestEnvironment.templateA)])
+        #expect(backfill.actions == [.invite(opportunityId: past, postingId: posting, templateId: TestEnvironment.templateA)])
         #expect(dry.actions == backfill.actions)
         #expect(await env.interviews(older).isEmpty)
         #expect(try await env.store().checkpoint(SyncEngine.leverStream) == live)
@@ -297,8 +297,8 @@ import Sandbox
         let inA = await env.lever.addOpportunity(name: "In A", emails: ["a@example.com"], posting: a)
         let inB = await env.lever.addOpportunity(name: "In B", emails: ["b@example.com"], posting: b)
         let report = try await env.pass()
-        #expect(Set(report.actions) == [.invite(inA, postingId: a, templateId: TestEnvironment.templateA),
-                                        .invite(inB, postingId: b, templateId: TestEnvironment.templateB)])
+        #expect(Set(report.actions) == [.invite(opportunityId: inA, postingId: a, templateId: TestEnvironment.templateA),
+                                        .invite(opportunityId: inB, postingId: b, templateId: TestEnvironment.templateB)])
     }
 
     @Test func manyPagesAreFollowedWithOpaqueTokens() async throws {

@@ -145,10 +145,11 @@ import Testing
 
     @Test func completedResultGivesTagNoteLinkAndMove() {
         #expect(Planner.planResult(Self.state(.lead)).map(\.type) == [.addTag, .addNote, .addLink, .moveStage])
-        let actions = Planner.planResult(Self.state(.lead))
-        #expect(actions[0].tag == "Hubert: Lead")
-        #expect(actions[2].url == "https://app.hubert.ai/applications/iv1")
-        #expect(actions[3].stageId == "phone")
+        #expect(Planner.planResult(Self.state(.lead)) == [
+            .addTag(opportunityId: "o1", tag: "Hubert: Lead"), .addNote(opportunityId: "o1"),
+            .addLink(opportunityId: "o1", url: "https://app.hubert.ai/applications/iv1"),
+            .moveStage(opportunityId: "o1", stageId: "phone"),
+        ])
     }
 
     @Test func everythingAlreadyThereMeansNothingToDo() {
@@ -160,9 +161,8 @@ import Testing
     @Test func regradeReplacesTheStaleGradeTag() {
         let actions = Planner.planResult(Self.state(.passed, tags: ["Hubert: Lead", "Other"],
                                                     links: ["https://app.hubert.ai/applications/iv1"], target: nil))
-        #expect(actions.map(\.type) == [.removeTag, .addTag, .addNote])
-        #expect(actions[0].tag == "Hubert: Lead")
-        #expect(actions[1].tag == "Hubert: Passed")
+        #expect(actions == [.removeTag(opportunityId: "o1", tag: "Hubert: Lead"),
+                            .addTag(opportunityId: "o1", tag: "Hubert: Passed"), .addNote(opportunityId: "o1")])
     }
 
     @Test func humanMovedTheCandidateSoNoAutoMove() {
@@ -174,6 +174,22 @@ import Testing
         #expect(!Planner.planResult(Self.state(.lead, invitedIn: nil)).contains { $0.type == .moveStage })
         #expect(!Planner.planResult(Self.state(.lead, moved: true)).contains { $0.type == .moveStage })
         #expect(!Planner.planResult(Self.state(.lead, target: nil)).contains { $0.type == .moveStage })
+    }
+
+    @Test("actions encode as docs/cli.md shows them, and decode back", arguments: [
+        (Action.invite(opportunityId: "o", postingId: "p", templateId: "t"),
+         #"{"opportunityId":"o","postingId":"p","templateId":"t","type":"invite"}"#),
+        (.addTag(opportunityId: "o", tag: "Hubert: Lead"), #"{"opportunityId":"o","tag":"Hubert: Lead","type":"addTag"}"#),
+        (.removeTag(opportunityId: "o", tag: "Hubert: Passed"), #"{"opportunityId":"o","tag":"Hubert: Passed","type":"removeTag"}"#),
+        (.addNote(opportunityId: "o"), #"{"opportunityId":"o","type":"addNote"}"#),
+        (.addLink(opportunityId: "o", url: "https://x/y"), #"{"opportunityId":"o","type":"addLink","url":"https://x/y"}"#),
+        (.moveStage(opportunityId: "o", stageId: "s"), #"{"opportunityId":"o","stageId":"s","type":"moveStage"}"#),
+    ] as [(Action, String)])
+    func actionJSON(action: Action, json: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        #expect(String(decoding: try encoder.encode(action), as: UTF8.self) == json)
+        #expect(try JSONDecoder().decode(Action.self, from: Data(json.utf8)) == action)
     }
 
     @Test func noteCarriesGradeScoreThresholdLinksAndMarker() {

@@ -105,7 +105,7 @@ extension SyncEngine {
     /// backup, pruned rows, a new database, an old backfill window).
     func invite(_ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, dryRun: Bool,
                 collector: PassCollector, intentRecorded: Bool = false) async throws {
-        let action = PlannedAction.invite(opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
+        let action = Action.invite(opportunityId: opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
         let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
         if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
             do {

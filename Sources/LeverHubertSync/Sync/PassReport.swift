@@ -33,7 +33,7 @@ public struct PassReport: Codable, Sendable {
     /// True when the configuration paused the sync and the pass did nothing.
     public var paused: Bool
     public var counts: PassCounts
-    public var actions: [PlannedAction]
+    public var actions: [Action]
     public var problems: [Problem]
     public var requests: RequestCounts
     public var exitCode: Int32
@@ -54,7 +54,7 @@ public struct PassReport: Codable, Sendable {
 /// Gathers what concurrent item tasks of one pass found.
 actor PassCollector {
     var counts = PassCounts()
-    var actions: [PlannedAction] = []
+    var actions: [Action] = []
     var problems: [Problem] = []
     /// 64-bit hashes of the opportunity ids examined in this pass: 8 bytes each keeps a 100,000-item scan small.
     var seenOpportunities = Set<UInt64>()
@@ -87,7 +87,7 @@ actor PassCollector {
         return inserted
     }
 
-    func add(_ action: PlannedAction) {
+    func add(_ action: Action) {
         actions.append(action)
         switch action.type {
         case .invite: counts.invitationsSent += 1

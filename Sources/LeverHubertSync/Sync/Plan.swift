@@ -21,22 +21,6 @@ public enum PostingTagVerdict: Sendable, Equatable {
     case invalid(reason: String, message: String)
 }
 
-/// One action of a pass, as listed in `--json` (`actions`).
-public struct PlannedAction: Codable, Sendable, Equatable, Hashable {
-    public enum Kind: String, Codable, Sendable { case invite, addTag, removeTag, addNote, addLink, moveStage }
-    public var type: Kind
-    public var opportunityId: String
-    public var postingId: String?
-    public var templateId: String?
-    public var tag: String?
-    public var url: String?
-    public var stageId: String?
-
-    public static func invite(_ opportunityId: String, postingId: String, templateId: String) -> PlannedAction {
-        PlannedAction(type: .invite, opportunityId: opportunityId, postingId: postingId, templateId: templateId)
-    }
-}
-
 /// Why an opportunity on a tagged posting is not invited (counted as skipped, not a problem).
 public enum SkipReason: String, Sendable, Equatable {
     case beforeTag = "applied_before_tag"
@@ -237,23 +221,23 @@ public enum Planner {
     /// The write-back of one result: the grade tag (stale grade tags removed), one note, the application link,
     /// and the auto-move, which happens only while the opportunity is not archived and still stands in the stage
     /// it was invited in (a human's move is never overridden).
-    public static func planResult(_ state: ResultState) -> [PlannedAction] {
+    public static func planResult(_ state: ResultState) -> [Action] {
         let opportunity = state.opportunity
         let id = opportunity.id
         let wanted = state.result.grade.leverTag
-        var actions: [PlannedAction] = []
+        var actions: [Action] = []
         let present = Set(opportunity.tags)
         for grade in HubertGrade.allCases where grade.leverTag != wanted && present.contains(grade.leverTag) {
-            actions.append(PlannedAction(type: .removeTag, opportunityId: id, tag: grade.leverTag))
+            actions.append(.removeTag(opportunityId: id, tag: grade.leverTag))
         }
-        if !present.contains(wanted) { actions.append(PlannedAction(type: .addTag, opportunityId: id, tag: wanted)) }
-        if !state.noteWritten { actions.append(PlannedAction(type: .addNote, opportunityId: id)) }
+        if !present.contains(wanted) { actions.append(.addTag(opportunityId: id, tag: wanted)) }
+        if !state.noteWritten { actions.append(.addNote(opportunityId: id)) }
         if let url = state.result.applicationUrl, !opportunity.links.contains(url) {
-            actions.append(PlannedAction(type: .addLink, opportunityId: id, url: url))
+            actions.append(.addLink(opportunityId: id, url: url))
         }
         if let target = state.autoMoveStageId, !opportunity.isArchived, !state.alreadyMoved,
            let invitedIn = state.stageAtInvitation, opportunity.stageId == invitedIn, target != invitedIn {
-            actions.append(PlannedAction(type: .moveStage, opportunityId: id, stageId: target))
+            actions.append(.moveStage(opportunityId: id, stageId: target))
         }
         return actions
     }

@@ -188,19 +188,20 @@ extension SyncEngine {
 
     /// Applies a result's steps in order (stale tags off, grade tag, note, link, move). The first step that fails
     /// stops the rest; they stay due with it.
-    private func apply(_ actions: [PlannedAction], interview: HubertInterview, result: HubertResult, fingerprint: String,
+    private func apply(_ actions: [Action], interview: HubertInterview, result: HubertResult, fingerprint: String,
                        marker: String, regrade: Bool, context: PassContext, collector: PassCollector) async throws {
         let opportunityId = interview.externalReference?.opportunityId ?? ""
-        let removals = actions.filter { $0.type == .removeTag }.compactMap(\.tag)
+        let removals = actions.compactMap { if case .removeTag(_, let tag) = $0 { tag } else { nil } }
         if !removals.isEmpty {
             try await lever.removeTags(opportunityId: opportunityId, tags: removals, performAs: context.performAs)
             for action in actions where action.type == .removeTag { await collector.add(action) }
         }
-        for action in actions where action.type != .removeTag {
-            switch action.type {
-            case .addTag:
-                try await lever.addTags(opportunityId: opportunityId, tags: [action.tag ?? result.grade.leverTag],
-                                        performAs: context.performAs)
+        for action in actions {
+            switch action {
+            case .removeTag, .invite:
+                continue
+            case .addTag(_, let tag):
+                try await lever.addTags(opportunityId: opportunityId, tags: [tag], performAs: context.performAs)
                 KillPoint.tagsWritten.reached()
             case .addNote:
                 try await store.recordStepIntent(ResultStepRecord(interviewId: interview.id, fingerprint: fingerprint, step: .note,
@@ -220,16 +221,14 @@ extension SyncEngine {
                 KillPoint.noteAnswered.reached()
                 try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
                                                opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
-            case .addLink:
-                try await lever.addLinks(opportunityId: opportunityId, links: [action.url ?? ""], performAs: context.performAs)
+            case .addLink(_, let url):
+                try await lever.addLinks(opportunityId: opportunityId, links: [url], performAs: context.performAs)
                 KillPoint.linkWritten.reached()
-            case .moveStage:
-                try await lever.moveStage(opportunityId: opportunityId, stageId: action.stageId ?? "", performAs: context.performAs)
+            case .moveStage(_, let stageId):
+                try await lever.moveStage(opportunityId: opportunityId, stageId: stageId, performAs: context.performAs)
                 KillPoint.moveAnswered.reached()
                 try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .move,
                                                opportunityId: opportunityId, now: clock())
-            case .removeTag, .invite:
-                continue
             }
             await collector.add(action)
         }
