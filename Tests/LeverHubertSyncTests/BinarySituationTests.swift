@@ -143,6 +143,13 @@ import Sandbox
         #expect(bad.status == 64)
     }
 
+    @Test("a completion script for each shell", arguments: ["bash", "zsh", "fish"])
+    func completionScripts(_ shell: String) async throws {
+        let result = try await BinaryRunner.run(["--generate-completion-script", shell])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("lever-hubert-sync") && result.stdout.contains("backfill"))
+    }
+
     @Test func demoRefusesADatabaseItDidNotMake() async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()
