@@ -93,6 +93,8 @@ import Testing
         let (config, warnings) = try ConfigLoader.resolve(file, environment: [:])
         #expect(config.lever.apiKey?.value == "file-key")
         #expect(warnings.contains { $0.contains("readable by other users") })
+        chmod(path, 0o440)
+        #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty, "a Secret mounted with fsGroup (0440)")
         chmod(path, 0o600)
         #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty)
     }

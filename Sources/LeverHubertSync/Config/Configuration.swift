@@ -343,7 +343,9 @@ public enum ConfigLoader {
                     throw ConfigError("\(key).apiKeyFile: cannot read a key from \(path)")
                 }
                 if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                   let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                   let mode = attributes[.posixPermissions] as? Int, mode & 0o007 != 0 || mode & 0o020 != 0 {
+                    // World-readable, or writable by the group: a Kubernetes Secret mounted with fsGroup (0440) or a
+                    // systemd credential is group-readable by design and draws no warning.
                     warnings.append("\(key).apiKeyFile \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod 600 it")
                 }
                 return Secret(text)
