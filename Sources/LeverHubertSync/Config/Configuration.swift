@@ -185,6 +185,40 @@ public struct AppConfig: Sendable {
     }
 }
 
+/// A stage the configuration names, with where it is named.
+public struct ConfiguredStage: Sendable, Equatable {
+    /// The key that names it (`sync.newApplicantStage`, `autoMove.lead`, `autoMove.postings.<id>.passed`).
+    public var key: String
+    /// The stage's name or id as written.
+    public var nameOrId: String
+    /// The grade it is the move target of (nil for the New applicant stage).
+    public var grade: HubertGrade?
+    /// The posting it is an override for (nil for the defaults).
+    public var postingId: String?
+}
+
+extension AppConfig {
+    /// Every stage the configuration names, in one list: the New applicant stage, the default moves, the per-posting
+    /// overrides (sorted). `run` resolves them and `check` checks them from this one list.
+    public var configuredStages: [ConfiguredStage] {
+        var stages = [ConfiguredStage(key: "sync.newApplicantStage", nameOrId: newApplicantStage, grade: nil, postingId: nil)]
+        for grade in HubertGrade.allCases {
+            if let stage = autoMove[grade] {
+                stages.append(ConfiguredStage(key: "autoMove.\(GradeStages.key(grade))", nameOrId: stage, grade: grade,
+                                              postingId: nil))
+            }
+        }
+        for (posting, grades) in autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
+            for grade in HubertGrade.allCases {
+                guard let stage = grades[grade] else { continue }
+                stages.append(ConfiguredStage(key: "autoMove.postings.\(posting).\(GradeStages.key(grade))", nameOrId: stage,
+                                              grade: grade, postingId: posting))
+            }
+        }
+        return stages
+    }
+}
+
 /// A configuration problem: exit 78. The message names the key, never a secret's value.
 public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var message: String

@@ -128,17 +128,7 @@ public struct Checker: Sendable {
             warn("lever users / perform-as user", "lever.performAs is not set: writes are made without perform_as")
         }
         if !stages.isEmpty {
-            var named: [(String, String)] = [("sync.newApplicantStage", config.newApplicantStage)]
-            for grade in HubertGrade.allCases {
-                if let s = config.autoMove[grade] { named.append(("autoMove.\(GradeStages.key(grade))", s)) }
-            }
-            for (posting, grades) in config.autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
-                for grade in HubertGrade.allCases {
-                    guard let s = grades[grade] else { continue }
-                    named.append(("autoMove.postings.\(posting).\(GradeStages.key(grade))", s))
-                }
-            }
-            for (key, value) in named {
+            for (key, value) in config.configuredStages.map({ ($0.key, $0.nameOrId) }) {
                 if let id = StageResolver.resolve(value, in: stages) {
                     items.append(.init(name: "stage \(key)", ok: true, detail: "\"\(value)\" is stage \(id)"))
                 } else if key == "sync.newApplicantStage" && value == AppConfig.Defaults.newApplicantStage {

@@ -5,32 +5,26 @@ import Foundation
 extension SyncEngine {
     /// Resolves stage names and the perform-as user to ids (from the store's cache while it is fresh).
     func resolveContext(dryRun: Bool) async throws -> PassContext {
+        let configured = config.configuredStages
         var stages = try await cachedStages(dryRun: dryRun, force: false)
-        if !configuredStagesResolve(in: stages) { stages = try await cachedStages(dryRun: dryRun, force: true) }
-        func stageId(_ nameOrId: String, key: String) throws -> String {
-            if let stage = StageResolver.resolve(nameOrId, in: stages) { return stage }
-            throw PassAbort.configuration("\(key): no Lever stage named or with id \"\(nameOrId)\"")
+        if !configured.allSatisfy({ StageResolver.resolve($0.nameOrId, in: stages) != nil }) {
+            stages = try await cachedStages(dryRun: dryRun, force: true)
         }
-        var newApplicant = StageResolver.resolve(config.newApplicantStage, in: stages)
-        if newApplicant == nil && config.newApplicantStage == AppConfig.Defaults.newApplicantStage {
-            newApplicant = "applicant-new"
-        }
-        guard let newApplicantStageId = newApplicant else {
-            throw PassAbort.configuration("sync.newApplicantStage: no Lever stage named or with id \"\(config.newApplicantStage)\"")
-        }
-        var autoMove: [HubertGrade: String] = [:]
-        for grade in HubertGrade.allCases {
-            if let stage = config.autoMove[grade] { autoMove[grade] = try stageId(stage, key: "autoMove") }
-        }
-        var byPosting: [String: [HubertGrade: String]] = [:]
-        for (posting, grades) in config.autoMoveByPosting {
-            for grade in HubertGrade.allCases {
-                if let stage = grades[grade] { byPosting[posting, default: [:]][grade] = try stageId(stage, key: "autoMove.postings.\(posting)") }
+        var context = PassContext(newApplicantStageId: "", performAs: nil, autoMove: [:], autoMoveByPosting: [:])
+        for stage in configured {
+            var id = StageResolver.resolve(stage.nameOrId, in: stages)
+            if id == nil, stage.grade == nil, stage.nameOrId == AppConfig.Defaults.newApplicantStage { id = "applicant-new" }
+            guard let id else {
+                throw PassAbort.configuration("\(stage.key): no Lever stage named or with id \"\(stage.nameOrId)\"")
+            }
+            switch (stage.grade, stage.postingId) {
+            case (nil, _): context.newApplicantStageId = id
+            case (let grade?, nil): context.autoMove[grade] = id
+            case (let grade?, let posting?): context.autoMoveByPosting[posting, default: [:]][grade] = id
             }
         }
-        let performAs = try await resolvePerformAs(dryRun: dryRun)
-        return PassContext(newApplicantStageId: newApplicantStageId, performAs: performAs, autoMove: autoMove,
-                           autoMoveByPosting: byPosting)
+        context.performAs = try await resolvePerformAs(dryRun: dryRun)
+        return context
     }
 
     /// The account's stages, cached in the store for `cacheMinutes`.
@@ -46,14 +40,6 @@ extension SyncEngine {
             try await store.cacheLookup("lever.stages", value: String(decoding: data, as: UTF8.self), now: now)
         }
         return stages
-    }
-
-    /// Whether every stage the configuration names is among `stages`.
-    func configuredStagesResolve(in stages: [LeverStage]) -> Bool {
-        var names = [config.newApplicantStage]
-        for grade in HubertGrade.allCases { if let s = config.autoMove[grade] { names.append(s) } }
-        for grades in config.autoMoveByPosting.values { for grade in HubertGrade.allCases { if let s = grades[grade] { names.append(s) } } }
-        return names.allSatisfy { StageResolver.resolve($0, in: stages) != nil }
     }
 
     /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address), by the same rules as
