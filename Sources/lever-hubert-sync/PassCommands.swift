@@ -92,7 +92,8 @@ enum PassRunner {
         let lock: RunLock?
         do {
             // A dry run creates and changes no file: no lock file, no directory, the database opened read-only.
-            lock = dryRun ? try RunLock.ifPresent(databasePath: config.databasePath)
+            // With Lever OAuth a dry run refreshes a rotating token like any run, so it takes the real lock.
+            lock = dryRun && config.lever.oauth == nil ? try RunLock.ifPresent(databasePath: config.databasePath)
                 : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {
             return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)", runId: runId, mode: mode.name,
@@ -118,31 +119,38 @@ enum PassRunner {
         var engine = runtime.engine(store: store)
         let progress = TerminalProgress.forStderr()
         engine.progress = progress?.sink
-        let passEngine = engine
-        let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId) }
         // SIGTERM/SIGINT: stop cooperatively. Transfers in flight are aborted (within about a second), what was
         // begun is left to the ledger's rules (intents stay pending and are settled next pass), the run is recorded
-        // with exit 75 and the finish ping is sent. Should the pass not unwind in time, a last resort records the
-        // run and exits 75 within 10 s of the signal.
+        // with exit 75 and the finish ping is sent. The watcher is in place before the pass starts; should the pass
+        // not unwind in time, a last resort records the run, and the process exits 75 within 10 s of the signal.
+        let passEngine = engine
         let finished = Once()
         let stopping = Once()
         let signalLogger = logger
+        let passTask = Locked<Task<PassReport, Never>?>(nil)
+        let started = Date().millis
         let watcher = SignalWatcher { number in
             guard stopping.set() else { return }
             signalLogger.notice("signal received: stopping the pass", metadata: ["signal": "\(number)"])
             runtime.abort.trip()
-            pass.cancel()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 8) {
+            passTask.withLock { $0?.cancel() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 7) {
                 guard !finished.isSet else { return }
                 Task.detached {
-                    try? await store.recordRunEnd(id: runId, exitCode: ExitStatus.temporary.code, countsJSON: "{}", leverRequests: 0,
-                                                  hubertRequests: 0, message: "stopped by a signal; the pass did not unwind in time",
+                    try? await store.recordRunEnd(id: runId, kind: mode.name, startedAt: started,
+                                                  exitCode: ExitStatus.temporary.code, countsJSON: "{}", leverRequests: 0,
+                                                  hubertRequests: 0,
+                                                  message: "stopped by a signal; the pass did not unwind in time",
                                                   now: Date().millis)
                     if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
-                    exit(ExitStatus.temporary.code)
                 }
             }
+            // Whatever is still running then: the promise is an exit within 10 s of the signal.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) { _exit(ExitStatus.temporary.code) }
         }
+        let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId) }
+        passTask.withLock { $0 = pass }
+        if stopping.isSet { pass.cancel() }
         let report = await pass.value
         _ = finished.set()
         progress?.finish()

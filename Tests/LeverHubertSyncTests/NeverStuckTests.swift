@@ -163,14 +163,50 @@ import Sandbox
         let sixDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 6 * Self.day, tweak: Self.noLookback)
         #expect(sixDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" }, "still tried")
         let eightDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 8 * Self.day, tweak: Self.noLookback)
-        #expect(eightDays.exitCode == 0)
-        #expect(eightDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_given_up" }, "\(eightDays.problems)")
+        #expect(eightDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" },
+                "past the period but only two failed passes: tried a third time")
+        let laterStill = try await env.pass(autoMove: Self.autoMove, clockOffset: 8 * Self.day + 60_000, tweak: Self.noLookback)
+        #expect(laterStill.exitCode == 0)
+        #expect(laterStill.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_given_up" }, "\(laterStill.problems)")
         await env.lever.clearLog()
         let nineDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 9 * Self.day, tweak: Self.noLookback)
         #expect(nineDays.exitCode == 0)
         #expect(!(await env.lever.requestLog.contains("PUT /v1/opportunities/\(ada)/stage")), "given up: not tried again")
         let due = try #require(try await env.store().dueResult(interviewId: (await env.interviews(ada)).first!.id))
         #expect(due.state == .givenUp)
+    }
+
+    @Test func anOpportunityLeverAnswersWithGarbageIsItsProblemNotThePasss() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        #expect(try await env.pass(tweak: Self.noLookback).exitCode == 0)
+        await tick()
+        let (odd, first) = try await Self.invited(env, posting: posting, name: "Odd Record")
+        let (fine, second) = try await Self.invited(env, posting: posting, name: "Fine Record")
+        await env.hubert.complete(first, grade: .lead, score: 90)
+        await env.hubert.complete(second, grade: .passed, score: 60)
+        await env.lever.setRawOpportunity(odd, json: Data(#"{"id": 42, "name": ["not", "a", "name"]}"#.utf8), posting: posting)
+        let report = try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback)
+        #expect(report.exitCode == 0, "one unreadable opportunity does not stop every pass: \(report.message ?? "")")
+        #expect(report.problems.contains { $0.opportunityId == odd && $0.reason == "write_back_failed" }, "\(report.problems)")
+        #expect(await env.lever.notesOf(fine).count == 1)
+    }
+
+    @Test func anAnonymizedCandidateWithAResultIsNeitherWrittenNorRemembered() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        #expect(try await env.pass(tweak: Self.noLookback).exitCode == 0)
+        await tick()
+        let (gone, interview) = try await Self.invited(env, posting: posting, name: "Erased Person")
+        await env.hubert.complete(interview, grade: .lead, score: 90)
+        let anonymized = #"{"id": "\#(gone)", "name": null, "emails": [], "isAnonymized": true, "stage": "applicant-new", "#
+            + #""applications": [{"id": "a", "posting": "\#(posting)", "createdAt": 1}], "tags": [], "links": []}"#
+        await env.lever.setRawOpportunity(gone, json: Data(anonymized.utf8), posting: posting)
+        let report = try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback)
+        #expect(report.exitCode == 0)
+        #expect(!report.actions.contains { $0.opportunityId == gone }, "nothing written for an anonymized candidate")
+        #expect(await env.lever.notesOf(gone).isEmpty)
+        #expect(!(try await env.databaseSnapshot()).contains(gone), "and no row names them")
     }
 
     // MARK: 2. Time is not monotonic
@@ -306,6 +342,30 @@ import Sandbox
         #expect(try await env.store().appliedFingerprint(interviewId: interview) != nil, "the ledger knows the result again")
         await tick()
         #expect(try await env.pass(autoMove: Self.autoMove).actions.isEmpty)
+    }
+
+    @Test func aRestoreNeverMovesACandidateAHumanMovedAfterTheInvitation() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let backupPath = env.directory.appendingPathComponent("before.sqlite3").path
+        try Self.backup(env, to: backupPath)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        #expect(try await env.pass(autoMove: Self.autoMove).counts.invitationsSent == 1)
+        await tick()
+        await env.lever.move(ada, to: TestEnvironment.onsite)  // a recruiter's decision
+        try Self.restore(env, from: backupPath)
+        await tick()
+        let replay = try await env.pass(autoMove: Self.autoMove)
+        #expect(replay.exitCode == 0)
+        #expect(replay.counts.invitationsSent == 0, "Hubert answered with the first interview: no e-mail, not counted")
+        #expect(await env.hubert.emailsSent.values.reduce(0, +) == 1)
+        let interview = try #require(await env.interviews(ada).first)
+        await env.hubert.complete(interview.id, grade: .lead, score: 95)
+        await tick()
+        let result = try await env.pass(autoMove: Self.autoMove)
+        #expect(result.exitCode == 0)
+        #expect(!result.actions.contains { $0.type == .moveStage }, "the human's move stands: \(result.actions)")
+        #expect(await env.lever.opportunity(ada)?.stage == TestEnvironment.onsite)
     }
 
     @Test func aBackupOlderThanHubertsKeyMemoryInvitesNobodyTwice() async throws {

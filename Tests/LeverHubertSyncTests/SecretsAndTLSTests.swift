@@ -116,7 +116,8 @@ import Sandbox
             Issue.record("a server signed by an unknown CA must be refused")
         } catch let failure as TransportFailure {
             guard case .notSent(let code, _) = failure else { Issue.record("expected notSent, got \(failure)"); return }
-            #expect(code == 60, "CURLE_PEER_FAILED_VERIFICATION")
+            // 60 (CURLE_PEER_FAILED_VERIFICATION) as a rule; 35 when the server drops the refused handshake first.
+            #expect([60, 35].contains(code), "refused in the handshake: \(code)")
         }
     }
 

@@ -351,7 +351,7 @@ public enum ConfigLoader {
     }
 
     /// Days without a result after which `status` calls an invitation stale.
-    public static func staleAfterDays(_ file: ConfigFile) -> Int { max(1, file.sync?.staleAfterDays ?? 7) }
+    public static func staleAfterDays(_ file: ConfigFile) -> Int { min(3650, max(1, file.sync?.staleAfterDays ?? 7)) }
 
     /// Turns the file form into run settings, applying `${VAR}` expansion and environment overrides.
     public static func resolve(_ file: ConfigFile, databaseOverride: String? = nil, environment: [String: String])
@@ -429,16 +429,17 @@ public enum ConfigLoader {
         for (key, ca) in [("lever.caFile", lever.caFile), ("hubert.caFile", hubert.caFile)] {
             if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw ConfigError("\(key): cannot read \(ca)") }
         }
-        guard lever.requestsPerSecond > 0, hubert.requestsPerSecond > 0 else {
-            throw ConfigError("requestsPerSecond must be greater than 0")
+        guard (0.01...1_000_000).contains(lever.requestsPerSecond), (0.01...1_000_000).contains(hubert.requestsPerSecond) else {
+            throw ConfigError("requestsPerSecond must be between 0.01 and 1000000")
         }
 
         var retry = RetryPolicy()
         if let r = file.sync?.retry {
-            retry.maxAttempts = max(1, r.maxAttempts ?? retry.maxAttempts)
-            retry.baseDelayMs = max(0, r.baseDelayMs ?? retry.baseDelayMs)
-            retry.maxDelayMs = max(retry.baseDelayMs, r.maxDelayMs ?? retry.maxDelayMs)
-            retry.budget = max(0, r.budget ?? retry.budget)
+            // Bounded so that no delay or count built from them can overflow.
+            retry.maxAttempts = min(100, max(1, r.maxAttempts ?? retry.maxAttempts))
+            retry.baseDelayMs = min(3_600_000, max(0, r.baseDelayMs ?? retry.baseDelayMs))
+            retry.maxDelayMs = min(3_600_000, max(retry.baseDelayMs, r.maxDelayMs ?? retry.maxDelayMs))
+            retry.budget = min(1_000_000, max(0, r.budget ?? retry.budget))
         }
         let lookback = file.sync?.lookbackMinutes ?? AppConfig.Defaults.lookbackMinutes
         guard (0...10_080).contains(lookback) else { throw ConfigError("sync.lookbackMinutes must be between 0 and 10080 (a week)") }
@@ -454,7 +455,7 @@ public enum ConfigLoader {
             lever: lever, hubert: hubert,
             newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage") ?? AppConfig.Defaults.newApplicantStage,
             lookbackMinutes: lookback,
-            concurrency: max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency),
+            concurrency: min(64, max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency)),
             requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
             cacheMinutes: min(10_080, max(0, file.sync?.cacheMinutes ?? 60)),

@@ -127,6 +127,8 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
     public var externalReference: HubertExternalReference?
     public var status: String
     public var updatedAt: Millis?
+    /// When Hubert created the invitation.
+    public var invitedAt: Millis?
     public var result: HubertResult?
     /// The grade of a completed interview's result when it is none this tool knows (the result is then nil): such
     /// a result is reported and stays due, never recorded as written back.
@@ -137,7 +139,7 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
         self.status = status; self.updatedAt = updatedAt; self.result = result; self.unknownGrade = unknownGrade
     }
     struct RawResult: Decodable { var grade: String? }
-    enum CodingKeys: String, CodingKey { case id, templateId, externalReference, status, updatedAt, result }
+    enum CodingKeys: String, CodingKey { case id, templateId, externalReference, status, updatedAt, invitedAt, result }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
@@ -145,6 +147,7 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
         externalReference = c.lenient(HubertExternalReference.self, .externalReference)
         status = c.lenient(String.self, .status) ?? "invited"
         updatedAt = c.lenient(String.self, .updatedAt).flatMap(RFC3339.parse)
+        invitedAt = c.lenient(String.self, .invitedAt).flatMap(RFC3339.parse)
         result = c.lenient(HubertResult.self, .result)
         if result == nil, let raw = c.lenient(RawResult.self, .result) {
             unknownGrade = raw.grade.map { String($0.prefix(40)) } ?? "(none)"

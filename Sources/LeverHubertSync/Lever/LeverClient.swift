@@ -45,6 +45,11 @@ public struct LeverClient: Sendable {
             } catch {
                 attempt += 1
                 if attempt > malformedPageRetries {
+                    // One item that cannot be read is that item's problem; a list every pass needs stops the pass.
+                    if scope == .item {
+                        throw APIError(service: .lever, status: response.status, code: "malformed_response",
+                                       message: "the answer for \(path) could not be read")
+                    }
                     throw PassAbort.unavailable(service: .lever, reason: "malformed response from \(path)")
                 }
             }
@@ -192,13 +197,16 @@ public struct LeverClient: Sendable {
         try await forEachPage("/opportunities/deleted", query: query, as: LeverDeletedOpportunity.self, handle)
     }
 
-    private func write(_ method: HTTPMethod, _ path: String, performAs: String?, body: [String: Any],
-                       mode: RetryMode = .idempotent) async throws -> HTTPResponseMessage {
+    private func write(_ method: HTTPMethod, _ path: String, performAs: String?, body: some Encodable & Sendable,
+                       mode: RetryMode = .idempotent, freshConnection: Bool = false) async throws -> HTTPResponseMessage {
         var query = QueryString()
         if let performAs { query.add("perform_as", performAs) }
-        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
-        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data), mode: mode,
-                                   scope: .item)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(body)
+        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data,
+                                                      freshConnection: freshConnection),
+                                   mode: mode, scope: .item)
     }
 
     /// Adds tags (set semantics: repeating is harmless).
@@ -218,7 +226,9 @@ public struct LeverClient: Sendable {
 
     /// Moves the opportunity to a stage (`PUT …/stage`; repeating is harmless).
     public func moveStage(opportunityId: String, stageId: String, performAs: String?) async throws {
-        _ = try await write(.put, "/opportunities/\(Self.pathSegment(opportunityId))/stage", performAs: performAs, body: ["stage": stageId])
+        _ = try await write(.put, "/opportunities/\(Self.pathSegment(opportunityId))/stage", performAs: performAs, body: ["stage": stageId],
+                      // A move replayed seconds later by libcurl could undo a human's move made in between.
+                      freshConnection: true)
     }
 
     /// Creates a note. **Not idempotent**: guard with the ledger; throws `MaybeAppliedError` when the outcome is unknown.

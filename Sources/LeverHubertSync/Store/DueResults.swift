@@ -57,20 +57,26 @@ extension Store {
         }
     }
 
-    /// Gives a due result up: it is no longer tried, and `status` shows it.
-    public func giveUpResult(interviewId: String, now: Millis) async throws {
+    /// Gives a due result up: it is no longer tried, and `status` shows it (the row is made if there was none, so a
+    /// result only a pending step remembered is not picked up again).
+    public func giveUpResult(_ due: DueResult, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE result_due SET state = 'given_up', last_attempt_ms = ? WHERE interview_id = ?",
-                           arguments: [now, interviewId])
+            try db.execute(sql: """
+                INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts,
+                    last_error)
+                VALUES (?, ?, ?, 'given_up', ?, ?, ?, ?)
+                ON CONFLICT (interview_id) DO UPDATE SET state = 'given_up', last_attempt_ms = excluded.last_attempt_ms
+                """, arguments: [due.interviewId, due.opportunityId, due.fingerprint, due.firstDue, now, due.attempts,
+                                 due.lastError])
         }
     }
 
     /// Interviews whose write-back is not finished: a due version, or a step recorded and not confirmed.
     public func unfinishedResults() async throws -> [DueResult] {
         try await writer.read { db in
-            var rows = try Row.fetchAll(db, sql: "SELECT * FROM result_due WHERE state = 'due' ORDER BY first_due_ms")
-                .map(Self.due)
-            let known = Set(rows.map(\.interviewId))
+            let all = try Row.fetchAll(db, sql: "SELECT * FROM result_due ORDER BY first_due_ms").map(Self.due)
+            let known = Set(all.map(\.interviewId))
+            var rows = all.filter { $0.state == .due }
             for row in try Row.fetchAll(db, sql: """
                 SELECT interview_id, opportunity_id, fingerprint, min(updated_ms) AS since FROM result_step
                 WHERE state = 'pending' GROUP BY interview_id

@@ -268,12 +268,20 @@ public final class Store: Sendable {
     }
 
     /// Records that Hubert has the invitation.
-    public func recordInvitationSent(opportunityId: String, templateId: String, interviewId: String, status: String, now: Millis) async throws {
+    /// `stageAtInvitation`: when given, replaces the stage recorded with the intent — for an interview Hubert already
+    /// had (a restored or pruned ledger), the stage the candidate stood in when Hubert invited them, or nil when it
+    /// cannot be known (then no auto-move is ever made for it).
+    public func recordInvitationSent(opportunityId: String, templateId: String, interviewId: String, status: String,
+                                     stageAtInvitation: String?? = .none, now: Millis) async throws {
         try await writer.write { db in
             try db.execute(sql: """
                 UPDATE invitation SET state = 'sent', interview_id = ?, interview_status = ?, sent_ms = coalesce(sent_ms, ?), updated_ms = ?
                 WHERE opportunity_id = ? AND template_id = ?
                 """, arguments: [interviewId, status, now, now, opportunityId, templateId])
+            if case .some(let stage) = stageAtInvitation {
+                try db.execute(sql: "UPDATE invitation SET stage_at_invitation = ? WHERE opportunity_id = ? AND template_id = ?",
+                               arguments: [stage, opportunityId, templateId])
+            }
         }
     }
 
@@ -440,13 +448,18 @@ public final class Store: Sendable {
     }
 
     /// Records the end of a run with its counts and exit status.
-    public func recordRunEnd(id: String, exitCode: Int32, countsJSON: String, leverRequests: Int, hubertRequests: Int,
-                             message: String?, now: Millis) async throws {
+    /// Also inserts the row when the start was never recorded (a pass cancelled by a signal before it could be).
+    public func recordRunEnd(id: String, kind: String = "run", startedAt: Millis? = nil, exitCode: Int32, countsJSON: String,
+                             leverRequests: Int, hubertRequests: Int, message: String?, now: Millis) async throws {
         try await writer.write { db in
             try db.execute(sql: """
-                UPDATE run SET finished_ms = ?, exit_code = ?, counts_json = ?, lever_requests = ?, hubert_requests = ?, message = ?
-                WHERE id = ?
-                """, arguments: [now, exitCode, countsJSON, leverRequests, hubertRequests, message, id])
+                INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET finished_ms = excluded.finished_ms, exit_code = excluded.exit_code,
+                    counts_json = excluded.counts_json, lever_requests = excluded.lever_requests,
+                    hubert_requests = excluded.hubert_requests, message = excluded.message
+                """, arguments: [id, kind, startedAt ?? now, now, exitCode, countsJSON, leverRequests, hubertRequests,
+                                 message])
         }
     }
 

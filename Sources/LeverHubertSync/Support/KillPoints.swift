@@ -33,11 +33,13 @@ public enum KillPoint: String, Sendable, CaseIterable {
 }
 
 /// A small lock-protected value (named apart from `Synchronization.Mutex`, which needs newer platforms on macOS).
-final class Locked<Value>: @unchecked Sendable {
+public final class Locked<Value>: @unchecked Sendable {
     private var value: Value
     private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) -> T) -> T {
+    /// A lock around `value`.
+    public init(_ value: Value) { self.value = value }
+    /// Runs `body` with the value, under the lock.
+    public func withLock<T>(_ body: (inout Value) -> T) -> T {
         lock.lock()
         defer { lock.unlock() }
         return body(&value)

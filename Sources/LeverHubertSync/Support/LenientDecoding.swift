@@ -7,11 +7,15 @@ extension KeyedDecodingContainer {
     }
 
     /// A millisecond timestamp given as an integer, a float or a numeric string; nil otherwise.
+    /// Values beyond ±10^15 ms (the year 33658) are no timestamps; refusing them keeps every later difference of
+    /// two timestamps far from overflowing.
     func milliseconds(_ key: Key) -> Int64? {
-        if let value = lenient(Int64.self, key) { return value }
+        let limit: Int64 = 1_000_000_000_000_000
+        func bounded(_ value: Int64) -> Int64? { (-limit...limit).contains(value) ? value : nil }
+        if let value = lenient(Int64.self, key) { return bounded(value) }
         // A float outside Int64's range (1e300, or what a hostile server sends) must not trap the conversion.
-        if let value = lenient(Double.self, key), value.isFinite, abs(value) < 9.2e18 { return Int64(value.rounded(.down)) }
-        if let text = lenient(String.self, key), let value = Int64(text) { return value }
+        if let value = lenient(Double.self, key), value.isFinite, abs(value) <= Double(limit) { return Int64(value.rounded(.down)) }
+        if let text = lenient(String.self, key), let value = Int64(text) { return bounded(value) }
         return nil
     }
 

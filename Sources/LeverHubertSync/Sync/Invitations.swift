@@ -51,13 +51,18 @@ extension SyncEngine {
             // Lever did not expand the application: ask for it.
             do {
                 postingId = try await lever.applications(opportunityId: opportunity.id).lazy.compactMap(\.postingId).first
-            } catch let error as APIError where error.status == 403 {
-                await collector.add(Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error),
+            } catch let error as APIError {
+                await collector.add(error.status == 403
+                                    ? Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error)
+                                    : Problem(opportunityId: opportunity.id, reason: "undecodable_opportunity",
+                                              message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
                                     failed: true)
                 return
             }
         }
         guard let postingId, let posting = postings[postingId] else { return }
+        // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
+        guard !(await collector.isForbidden(template: posting.templateId)) else { return }
         // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
         var decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
                                                 window: window, backfill: backfill, alreadyInvited: false, now: clock())
@@ -136,19 +141,50 @@ extension SyncEngine {
             KillPoint.invitationIntentRecorded.reached()
         }
         do {
-            let (interview, _) = try await hubert.invite(templateId: posting.templateId, candidate: candidate,
-                                                         reference: reference, idempotencyKey: key)
+            let (interview, created) = try await hubert.invite(templateId: posting.templateId, candidate: candidate,
+                                                               reference: reference, idempotencyKey: key)
             KillPoint.invitationAnswered.reached()
-            try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
-                                                 interviewId: interview.id, status: interview.status, now: clock())
-            await collector.add(action)
+            // A 200 is an interview Hubert already had under the key (a restored ledger): no e-mail went out now, and
+            // the stage the candidate stood in when it did is taken from the history, not from today's stage.
+            try await store.recordInvitationSent(
+                opportunityId: opportunity.id, templateId: posting.templateId, interviewId: interview.id,
+                status: interview.status,
+                stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)), now: clock())
+            if created {
+                await collector.add(action)
+            } else {
+                logger.info("already invited: Hubert answered with the first interview", metadata: [
+                    "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)",
+                ])
+            }
             try await store.clearOpportunityProblems(opportunityId: opportunity.id)
             logger.info("invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
         } catch let error as APIError {
-            if error.status == 409, let found = try? await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
-                try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
-                                                     interviewId: found.id, status: found.status, now: clock())
-                return
+            if error.status == 409 {
+                // Same key, another body (the candidate's data changed): the first interview stands.
+                let found: HubertInterview?
+                do {
+                    found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId)
+                } catch let lookup as APIError {
+                    await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId,
+                                                reason: "invitation_unconfirmed",
+                                                message: "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup)); settled next pass"),
+                                        failed: true)
+                    return
+                }
+                if let found {
+                    try await store.recordInvitationSent(
+                        opportunityId: opportunity.id, templateId: posting.templateId, interviewId: found.id,
+                        status: found.status, stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+                        now: clock())
+                    return
+                }
+            }
+            if error.status == 403 {
+                // Per template (docs/hubert-api.md): remembered, so no one else on it is sent and refused one by one.
+                await collector.forbid(template: posting.templateId)
+                try await store.cacheTemplate(posting.templateId, status: TemplateStatus.forbidden.stored, threshold: nil,
+                                              now: clock())
             }
             let reason = error.status == 403 ? "template_forbidden" : error.code ?? "hubert_\(error.status)"
             try await store.recordInvitationRefused(opportunityId: opportunity.id, templateId: posting.templateId,
@@ -172,7 +208,9 @@ extension SyncEngine {
                                       appliedAt: opportunity.appliedAt)
         try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
         try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
-                                             interviewId: found.id, status: found.status, now: clock())
+                                             interviewId: found.id, status: found.status,
+                                             stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+                                             now: clock())
     }
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
@@ -183,7 +221,7 @@ extension SyncEngine {
     /// can be. One that never can be (template forbidden or inactive, posting no longer tagged, the candidate archived
     /// or without an e-mail) is closed as refused and reported, not retried forever; one that stays unconfirmed for
     /// `sync.giveUpAfterDays` is given up. An opportunity Lever deleted is forgotten quietly.
-    func settlePendingInvitations(postings: PostingScan, dryRun: Bool, collector: PassCollector) async throws {
+    func settlePendingInvitations(postings: PostingScan, skewed: Bool, dryRun: Bool, collector: PassCollector) async throws {
         for pending in try await store.pendingInvitations() {
             let problemBase = Problem(opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
             func close(_ reason: String, _ why: String, failed: Bool = true) async throws {
@@ -214,20 +252,27 @@ extension SyncEngine {
                 }
                 continue
             }
+            // A posting that could not be read this pass says nothing about its tag: the intent waits.
+            if postings.undecodable.contains(pending.postingId) { continue }
             if let refusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId) {
                 try await close(refusal.reason, refusal.why)
                 continue
             }
-            if clock() - pending.createdAt > giveUpMs {
+            if !skewed, clock() - pending.createdAt > giveUpMs {
                 try await close("invitation_given_up", "unconfirmed for more than \(config.giveUpAfterDays) days")
                 continue
             }
             let opportunity: LeverOpportunity?
             do {
                 opportunity = try await lever.opportunity(id: pending.opportunityId)
-            } catch let error as APIError where error.status == 403 {
-                await collector.add(Self.forbidden(pending.opportunityId, postingId: pending.postingId,
-                                                   what: "reading it to settle its invitation", error), failed: true)
+            } catch let error as APIError {
+                await collector.add(error.status == 403
+                                    ? Self.forbidden(pending.opportunityId, postingId: pending.postingId,
+                                                     what: "reading it to settle its invitation", error)
+                                    : Problem(opportunityId: pending.opportunityId, postingId: pending.postingId,
+                                              reason: "invitation_unconfirmed",
+                                              message: "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"),
+                                    failed: true)
                 continue
             }
             guard let opportunity else {

@@ -62,6 +62,11 @@ actor PassCollector {
     var seenInterviews = Set<UInt64>()
     /// Opportunities Lever no longer has, forgotten in this pass: nothing found about them is recorded.
     var erased = Set<String>()
+    /// Templates Hubert answered 403 for in this pass.
+    var forbiddenTemplates = Set<String>()
+
+    func forbid(template: String) { forbiddenTemplates.insert(template) }
+    func isForbidden(template: String) -> Bool { forbiddenTemplates.contains(template) }
 
     /// Marks an interview as processed in this pass; false when it was already.
     func firstSightOfInterview(_ interviewId: String) -> Bool {

@@ -170,6 +170,15 @@ public enum Planner {
         return false
     }
 
+    /// The stage an opportunity stood in at `time`, from its stage history; nil when the history cannot say (then
+    /// the sync never auto-moves it: a wrong move overrides a human).
+    public static func stageAt(_ opportunity: LeverOpportunity, time: Millis?) -> String? {
+        guard let time else { return nil }
+        let changes = opportunity.stageChanges.filter { $0.updatedAt != nil }
+        guard !changes.isEmpty else { return nil }
+        return changes.last(where: { ($0.updatedAt ?? .max) <= time })?.toStageId
+    }
+
     // MARK: Notes
 
     /// A short stable hash (FNV-1a, 64 bit) in hex.

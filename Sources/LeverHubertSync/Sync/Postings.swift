@@ -36,6 +36,8 @@ struct PostingScan: Sendable {
     var usable: [String: TaggedPosting] = [:]
     /// The template each tagged posting names, whatever its status, and that status.
     var tagged: [String: (template: String, status: TemplateStatus)] = [:]
+    /// Postings that could not be read this pass: nothing is concluded about their tags.
+    var undecodable: Set<String> = []
 
     /// Why an invitation for (posting, template) can no longer be sent; nil while it can.
     func refusal(postingId: String, templateId: String) -> (reason: String, why: String)? {
@@ -68,6 +70,7 @@ extension SyncEngine {
         try await lever.forEachPostingPage { page in
             await collector.postingsScanned(page.data.count)
             for failure in page.failures {
+                if let id = failure.id { scan.undecodable.insert(id) }
                 await collector.add(Problem(postingId: failure.id, reason: "undecodable_posting",
                                             message: "posting \(failure.id ?? "without id") could not be read: \(failure.reason)"))
             }
@@ -139,6 +142,9 @@ extension SyncEngine {
             }
         } catch let error as APIError where error.status == 403 {
             status = .forbidden
+        } catch let error as APIError {
+            // Not an answer about the template (a 400, an unreadable body): not cached, asked again next pass.
+            return .inactive("unreadable (\(error))")
         }
         if !dryRun { try await store.cacheTemplate(templateId, status: status.stored, threshold: threshold, now: now) }
         return status

@@ -5,6 +5,9 @@ import Logging
 /// each step through the ledger. A version of a result is recorded as due before its first step; a step that fails
 /// leaves it due, so later passes try again whatever the Hubert checkpoint does, until it is written or given up.
 extension SyncEngine {
+    /// Failed passes a write-back needs, beside `sync.giveUpAfterDays`, before it is given up.
+    static let attemptsBeforeGivingUp = 3
+
     /// Completed, expired and cancelled interviews updated since `since` (and not after `until`, for a backfill).
     /// `revive`: a result given up earlier is tried again (a backfill over its window is how an operator asks).
     func scanResults(since: Millis, until: Millis?, postingIds: Set<String> = [], revive: Bool = false,
@@ -33,10 +36,13 @@ extension SyncEngine {
 
     /// Results an earlier pass recorded as due (or began and did not confirm): fetched again and written back;
     /// given up after `sync.giveUpAfterDays` and reported.
-    func settleUnfinishedResults(mode: PassMode, context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
+    /// `skewed`: the clock was found out of step in this pass; nothing is given up on its word.
+    func settleUnfinishedResults(mode: PassMode, skewed: Bool, context: PassContext, dryRun: Bool,
+                                 collector: PassCollector) async throws {
         for due in try await store.unfinishedResults() {
-            if clock() - due.firstDue > giveUpMs {
-                if !dryRun { try await store.giveUpResult(interviewId: due.interviewId, now: clock()) }
+            // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
+            if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
+                if !dryRun { try await store.giveUpResult(due, now: clock()) }
                 await collector.add(Problem(opportunityId: due.opportunityId, reason: "write_back_given_up",
                                             message: "the Hubert result of interview \(due.interviewId) could not be written to "
                                                 + "opportunity \(due.opportunityId) for \(config.giveUpAfterDays) days and is given up"
@@ -56,7 +62,7 @@ extension SyncEngine {
             }
             guard let interview else {
                 // Hubert no longer has it: nothing left to write.
-                if !dryRun { try await store.giveUpResult(interviewId: due.interviewId, now: clock()) }
+                if !dryRun { try await store.giveUpResult(due, now: clock()) }
                 continue
             }
             try await processInterview(interview, revive: false, context: context, dryRun: dryRun, collector: collector)
@@ -69,6 +75,12 @@ extension SyncEngine {
         guard let reference = interview.externalReference, reference.source == "lever" else { return }
         guard await collector.firstSightOfInterview(interview.id) else { return }
         let opportunityId = reference.opportunityId
+        guard !opportunityId.trimmingCharacters(in: .whitespaces).isEmpty else {
+            await collector.add(Problem(postingId: reference.postingId, reason: "invalid_reference",
+                                        message: "Hubert interview \(interview.id) names no Lever opportunity; nothing is written"),
+                                failed: true)
+            return
+        }
         guard !(await collector.isErased(opportunityId)) else { return }
         if interview.status == "completed", interview.result == nil {
             // A grade this version does not know: report it and leave it due, never record it as written.
@@ -97,18 +109,22 @@ extension SyncEngine {
         let opportunity: LeverOpportunity?
         do {
             opportunity = try await lever.opportunity(id: opportunityId)
-        } catch let error as APIError where error.status == 403 {
+        } catch let error as APIError {
+            // One opportunity Lever refuses or answers oddly for: its problem, kept due; the pass goes on.
             if !dryRun {
                 try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
                                               now: clock())
                 try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
             }
-            await collector.add(Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading it", error),
+            await collector.add(error.status == 403
+                                ? Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading it", error)
+                                : Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "write_back_failed",
+                                          message: "reading opportunity \(opportunityId) failed: \(error); tried again next pass"),
                                 failed: true)
             return
         }
-        guard let opportunity else {
-            // Deleted in Lever: its result is skipped quietly and nothing of it stays in the store.
+        guard let opportunity, !opportunity.isAnonymized else {
+            // Deleted or anonymized in Lever: its result is skipped quietly and nothing of it stays in the store.
             try await erase(opportunityId, dryRun: dryRun, collector: collector)
             return
         }

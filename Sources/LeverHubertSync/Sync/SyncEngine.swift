@@ -101,7 +101,8 @@ public struct SyncEngine: Sendable {
                 do {
                     try await store.recordProblems(report.problems, runId: runId, now: finished)
                     let counts = String(data: (try? JSONEncoder().encode(report.counts)) ?? Data(), encoding: .utf8) ?? "{}"
-                    try await store.recordRunEnd(id: runId, exitCode: exitCode, countsJSON: counts,
+                    try await store.recordRunEnd(id: runId, kind: report.mode, startedAt: started, exitCode: exitCode,
+                                                 countsJSON: counts,
                                                  leverRequests: report.requests.lever,
                                                  hubertRequests: report.requests.hubert, message: message, now: finished)
                     let c = report.counts
@@ -136,7 +137,7 @@ public struct SyncEngine: Sendable {
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
         let postings = try await scanPostings(mode: mode, previousCheckpoint: windows.leverCheckpoint, started: started,
                                               dryRun: dryRun, collector: collector)
-        try await settlePendingInvitations(postings: postings, dryRun: dryRun, collector: collector)
+        try await settlePendingInvitations(postings: postings, skewed: windows.skewed, dryRun: dryRun, collector: collector)
 
         let window: ClosedRange<Millis>?
         let backfill: Bool
@@ -159,7 +160,8 @@ public struct SyncEngine: Sendable {
                                         dryRun: dryRun, collector: collector)
         }()
         async let results: Void = {
-            try await settleUnfinishedResults(mode: mode, context: context, dryRun: dryRun, collector: collector)
+            try await settleUnfinishedResults(mode: mode, skewed: windows.skewed, context: context, dryRun: dryRun,
+                                              collector: collector)
             switch mode {
             case .live:
                 if let since = windows.hubertSince {
@@ -173,12 +175,19 @@ public struct SyncEngine: Sendable {
         try await invitations
         try await results
 
-        // Retention: forget what Lever deleted; prune what is old.
-        if case .live = mode, !dryRun, let leverCheckpoint = windows.leverCheckpoint {
-            try await purgeDeleted(since: max(0, min(leverCheckpoint, started) - lookbackMs), collector: collector,
-                                   logger: logger)
-            let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
-            if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
+        // Erasure: what either side forgot during the pass is purged once more after both (a row written by the
+        // other side in between goes too). Retention: forget what Lever deleted; prune what is old — but not on the
+        // word of a clock found out of step (it would prune the history the next window is anchored on).
+        if !dryRun {
+            let erased = await collector.erased
+            if !erased.isEmpty { try await store.purge(opportunityIds: Array(erased)) }
+        }
+        if case .live = mode, !dryRun, let window = windows.lever {
+            try await purgeDeleted(since: window.lowerBound, collector: collector, logger: logger)
+            if !windows.skewed {
+                let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
+                if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
+            }
         }
 
         // Record: the checkpoint moves only now that the whole window is processed.
@@ -197,6 +206,8 @@ public struct SyncEngine: Sendable {
         var lever: ClosedRange<Millis>?
         /// Where Hubert's list starts (nil on the first pass).
         var hubertSince: Millis?
+        /// Whether a checkpoint lay in the future (the clock stepped back).
+        var skewed = false
     }
 
     /// Reads the checkpoints and turns them into windows that never trap: a checkpoint in the future (the clock ran
@@ -206,9 +217,8 @@ public struct SyncEngine: Sendable {
         let leverCheckpoint = try await store.checkpoint(Self.leverStream)
         let hubertCheckpoint = try await store.checkpoint(Self.hubertStream)
         var anchor: Millis?
-        if [leverCheckpoint, hubertCheckpoint].contains(where: { ($0 ?? 0) > started }) {
-            anchor = try await store.lastCleanRunStart(notAfter: started)
-        }
+        let skewed = [leverCheckpoint, hubertCheckpoint].contains(where: { ($0 ?? 0) > started })
+        if skewed { anchor = try await store.lastCleanRunStart(notAfter: started) }
         func start(_ checkpoint: Millis?, stream: String) -> Millis? {
             guard let checkpoint else { return nil }
             let (start, skew) = Planner.windowStart(checkpoint: checkpoint, now: started, lookbackMs: lookbackMs,
@@ -224,7 +234,7 @@ public struct SyncEngine: Sendable {
         }
         let leverStart = start(leverCheckpoint, stream: Self.leverStream)
         return Windows(leverCheckpoint: leverCheckpoint, lever: leverStart.map { Planner.range($0, started) },
-                       hubertSince: start(hubertCheckpoint, stream: Self.hubertStream))
+                       hubertSince: start(hubertCheckpoint, stream: Self.hubertStream), skewed: skewed)
     }
 
     /// Reads Lever's deleted opportunities since `since` and purges what the store holds about them.
