@@ -111,16 +111,8 @@ extension SyncEngine {
             opportunity = try await lever.opportunity(id: opportunityId)
         } catch let error as APIError {
             // One opportunity Lever refuses or answers oddly for: its problem, kept due; the pass goes on.
-            if !dryRun {
-                try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
-                                              now: clock())
-                try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-            }
-            await collector.add(error.status == 403
-                                ? Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading it", error)
-                                : Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "write_back_failed",
-                                          message: "reading opportunity \(opportunityId) failed: \(error); tried again next pass"),
-                                failed: true)
+            try await itemFailed(error, reading: "it", interviewId: interview.id, opportunityId: opportunityId,
+                                 postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun, collector: collector)
             return
         }
         guard let opportunity, !opportunity.isAnonymized else {
@@ -139,16 +131,9 @@ extension SyncEngine {
             do {
                 notes = try await lever.notes(opportunityId: opportunityId)
             } catch let error as APIError {
-                if !dryRun {
-                    try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId,
-                                                  fingerprint: fingerprint, now: clock())
-                    try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-                }
-                await collector.add(error.status == 403
-                                    ? Self.forbidden(opportunityId, postingId: reference.postingId, what: "reading its notes", error)
-                                    : Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "write_back_failed",
-                                              message: "reading the notes of opportunity \(opportunityId) failed: \(error)"),
-                                    failed: true)
+                try await itemFailed(error, reading: "its notes", interviewId: interview.id, opportunityId: opportunityId,
+                                     postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun,
+                                     collector: collector)
                 return
             }
             if notes.contains(where: { $0.texts.contains { $0.contains(marker) } }) {
@@ -200,6 +185,23 @@ extension SyncEngine {
                                         message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
                                 failed: true)
         }
+    }
+
+    /// A read about one result's opportunity failed: the result is kept due with the error, and the problem is
+    /// reported (`opportunity_forbidden` for a 403, else `write_back_failed`); the pass goes on.
+    private func itemFailed(_ error: APIError, reading what: String, interviewId: String, opportunityId: String,
+                            postingId: String?, fingerprint: String, dryRun: Bool, collector: PassCollector) async throws {
+        if !dryRun {
+            try await store.markResultDue(interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint,
+                                          now: clock())
+            try await store.recordResultAttemptFailed(interviewId: interviewId, error: "\(error)", now: clock())
+        }
+        await collector.add(error.status == 403
+                            ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
+                            : Problem(opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                                      message: "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
+                                          + "failed: \(error); tried again next pass"),
+                            failed: true)
     }
 
     /// Applies a result's steps in order (stale tags off, grade tag, note, link, move). The first step that fails
