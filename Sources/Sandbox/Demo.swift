@@ -31,29 +31,43 @@ public enum Demo {
     }
 
     /// Runs the demo, printing as it goes through `say`. `databasePath` nil uses a temporary directory.
-    public static func run(databasePath: String? = nil, logger: Logger, say: @Sendable (String) -> Void) async throws -> Outcome {
+    public static func run(databasePath: String? = nil, logger: Logger, say: @Sendable (String) -> Void) async throws
+        -> Outcome
+    {
         var lines: [String] = []
-        func out(_ text: String) { lines.append(text); say(text) }
+        func out(_ text: String) {
+            lines.append(text)
+            say(text)
+        }
 
         let lever = LeverSandbox(apiKey: leverKey, rateLimit: (10, 20))
         let hubert = HubertSandbox(apiKey: hubertKey)
         let leverServer = try await SandboxHTTPServer(service: lever)
         let hubertServer = try await SandboxHTTPServer(service: hubert)
-        defer { Task { await leverServer.stop(); await hubertServer.stop() } }
+        defer {
+            Task {
+                await leverServer.stop()
+                await hubertServer.stop()
+            }
+        }
 
         await hubert.addTemplate(id: warehouseTemplate, name: "Warehouse Associate — Stockholm", threshold: 70)
         await hubert.addTemplate(id: supportTemplate, name: "Customer Support Agent", threshold: 60)
-        let warehouse = await lever.addPosting(text: "Warehouse Associate", tags: ["Hubert: \(warehouseTemplate)", "Stockholm"])
+        let warehouse = await lever.addPosting(
+            text: "Warehouse Associate", tags: ["Hubert: \(warehouseTemplate)", "Stockholm"])
         let support = await lever.addPosting(text: "Customer Support Agent", tags: ["Hubert: \(supportTemplate)"])
         _ = await lever.addPosting(text: "Office Manager", tags: ["Full-time"])
         _ = await lever.addPosting(text: "Forklift Driver", tags: ["Hubert: 12345"])
         var names: [String: String] = [:]
         var postingNames = [warehouse: "Warehouse Associate", support: "Customer Support Agent"]
         postingNames[""] = ""
-        func add(_ name: String?, _ email: [String], _ posting: String, stage: String = "applicant-new",
-                 contactAllowed: Bool? = nil, archived: Bool = false) async -> String {
-            let id = await lever.addOpportunity(name: name, emails: email, posting: posting, stage: stage,
-                                                contactAllowed: contactAllowed, archived: archived)
+        func add(
+            _ name: String?, _ email: [String], _ posting: String, stage: String = "applicant-new",
+            contactAllowed: Bool? = nil, archived: Bool = false
+        ) async -> String {
+            let id = await lever.addOpportunity(
+                name: name, emails: email, posting: posting, stage: stage,
+                contactAllowed: contactAllowed, archived: archived)
             names[id] = name ?? "(no name)"
             return id
         }
@@ -76,8 +90,10 @@ public enum Demo {
                 \(support):
                   lead: Onsite interview
             """
-        let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), databaseOverride: path,
-                                              environment: ["LEVER_API_KEY": leverKey, "HUBERT_API_KEY": hubertKey]).config
+        let config = try ConfigLoader.resolve(
+            ConfigLoader.parse(yaml: yaml), databaseOverride: path,
+            environment: ["LEVER_API_KEY": leverKey, "HUBERT_API_KEY": hubertKey]
+        ).config
         // The demo moves checkpoints and writes its own sample data: never onto a real database.
         if FileManager.default.fileExists(atPath: path) {
             let existing = try? Store(readOnlyPath: path)
@@ -110,7 +126,8 @@ public enum Demo {
                 var parts: [String] = []
                 for action in actions {
                     switch action {
-                    case .invite(_, let posting, _): parts.append("invited to the Hubert interview for \(postingNames[posting] ?? "?")")
+                    case .invite(_, let posting, _):
+                        parts.append("invited to the Hubert interview for \(postingNames[posting] ?? "?")")
                     case .addTag(_, let tag): parts.append("tagged \"\(tag)\"")
                     case .removeTag(_, let tag): parts.append("old tag \"\(tag)\" removed")
                     case .addNote: parts.append("note with score and links added")
@@ -119,13 +136,19 @@ public enum Demo {
                     }
                 }
                 var grade = ""
-                if actions.contains(where: { $0.type == .addNote }), let interview = await hubert.interviews(opportunityId: id).first,
-                   let result = interview.result {
-                    grade = "graded \(result.grade.label) (\(Int(result.score ?? 0)), threshold \(Int(result.threshold ?? 0))): "
+                if actions.contains(where: { $0.type == .addNote }),
+                    let interview = await hubert.interviews(opportunityId: id).first,
+                    let result = interview.result
+                {
+                    grade =
+                        "graded \(result.grade.label) (\(Int(result.score ?? 0)), threshold \(Int(result.threshold ?? 0))): "
                 }
                 out("   \(who) — \(grade)\(parts.joined(separator: ", "))")
             }
-            for problem in report.problems where problemsSeen.insert("\(problem.reason)|\(problem.opportunityId ?? "")|\(problem.postingId ?? "")").inserted {
+            for problem in report.problems
+            where problemsSeen.insert("\(problem.reason)|\(problem.opportunityId ?? "")|\(problem.postingId ?? "")")
+                .inserted
+            {
                 let who = problem.opportunityId.flatMap { names[$0] }.map { "\($0) — " } ?? ""
                 out("   ⚠ needs a human: \(who)\(problem.message)")
             }
@@ -133,12 +156,16 @@ public enum Demo {
                 out("   (\(report.counts.skipped) not invited: archived, or asked not to be contacted)")
             }
             if report.actions.isEmpty { out("   nothing to do: everything is in sync") }
-            out("   [pass \(report.runId.prefix(8)): exit \(report.exitCode), \(report.requests.lever) Lever and \(report.requests.hubert) Hubert requests]")
+            out(
+                "   [pass \(report.runId.prefix(8)): exit \(report.exitCode), \(report.requests.lever) Lever and \(report.requests.hubert) Hubert requests]"
+            )
             return report
         }
 
         out("Lever and Hubert sandboxes are running on \(await leverServer.origin) and \(await hubertServer.origin).")
-        out("Postings: Warehouse Associate and Customer Support Agent carry a Hubert tag; Forklift Driver's tag is malformed.")
+        out(
+            "Postings: Warehouse Associate and Customer Support Agent carry a Hubert tag; Forklift Driver's tag is malformed."
+        )
         _ = await pass("First pass: the sync learns which postings take part (nobody who applied earlier is invited)")
 
         _ = await add("Ada Lovelace", ["ada@example.com"], warehouse)
@@ -153,7 +180,9 @@ public enum Demo {
         _ = await pass("New applicants arrived (and a referral was moved to New applicant)")
 
         var byName: [String: String] = [:]
-        for (id, name) in names { if let interview = await hubert.interviews(opportunityId: id).first { byName[name] = interview.id } }
+        for (id, name) in names {
+            if let interview = await hubert.interviews(opportunityId: id).first { byName[name] = interview.id }
+        }
         if let id = byName["Ada Lovelace"] { await hubert.complete(id, grade: .lead, score: 86) }
         if let id = byName["Grace Brewster Murray Hopper"] { await hubert.complete(id, grade: .passed, score: 64) }
         if let id = byName["Alan Turing"] { await hubert.complete(id, grade: .notQualified, score: 20) }
@@ -167,7 +196,9 @@ public enum Demo {
 
         let status = try await StatusReport.load(store: store, now: Date().millis)
         out("")
-        out("Ledger: \(status.invitations.sent + status.invitations.completed + status.invitations.expired) invitations, \(status.invitations.completed) completed, \(status.invitations.expired) expired; \(status.problems.count) problems need a human.")
+        out(
+            "Ledger: \(status.invitations.sent + status.invitations.completed + status.invitations.expired) invitations, \(status.invitations.completed) completed, \(status.invitations.expired) expired; \(status.problems.count) problems need a human."
+        )
         var duplicates = 0
         for (_, count) in await hubert.emailsSent where count > 1 { duplicates += 1 }
         out("Duplicate invitation e-mails: \(duplicates). Database: \(path)")
@@ -178,4 +209,3 @@ public enum Demo {
         return Outcome(reports: reports, lines: lines)
     }
 }
-

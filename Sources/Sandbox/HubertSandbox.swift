@@ -62,9 +62,10 @@ public actor HubertSandbox: SandboxService {
         interview.status = "completed"
         interview.completedAt = interview.completedAt ?? at
         interview.updatedAt = at
-        interview.result = HubertResult(grade: grade, score: score, threshold: threshold,
-                                        applicationUrl: "https://app.hubert.ai/applications/\(interview.id)",
-                                        summaryUrl: "https://app.hubert.ai/applications/\(interview.id)/summary")
+        interview.result = HubertResult(
+            grade: grade, score: score, threshold: threshold,
+            applicationUrl: "https://app.hubert.ai/applications/\(interview.id)",
+            summaryUrl: "https://app.hubert.ai/applications/\(interview.id)/summary")
         interviews[interviewId] = interview
     }
 
@@ -103,7 +104,9 @@ public actor HubertSandbox: SandboxService {
 
     // MARK: HTTP
 
-    private func error(_ status: Int, _ code: String, _ message: String, headers: [String: String] = [:]) -> SandboxResponse {
+    private func error(_ status: Int, _ code: String, _ message: String, headers: [String: String] = [:])
+        -> SandboxResponse
+    {
         .json(status, ["error": ["code": code, "message": message]], headers: headers)
     }
 
@@ -120,10 +123,12 @@ public actor HubertSandbox: SandboxService {
         }
         if faults.storm429 > 0 {
             faults.storm429 -= 1
-            return error(429, "rate_limited", "Too many requests", headers: ["Retry-After": faults.stormRetryAfterValue])
+            return error(
+                429, "rate_limited", "Too many requests", headers: ["Retry-After": faults.stormRetryAfterValue])
         }
         if let wait = rateLimit?.take() {
-            return error(429, "rate_limited", "Too many requests", headers: ["Retry-After": String(Int(wait.rounded(.up)))])
+            return error(
+                429, "rate_limited", "Too many requests", headers: ["Retry-After": String(Int(wait.rounded(.up)))])
         }
         if faults.serverErrorRate > 0 && Double.random(in: 0..<1) < faults.serverErrorRate {
             return error(503, "unavailable", "Service unavailable")
@@ -134,12 +139,16 @@ public actor HubertSandbox: SandboxService {
         var response: SandboxResponse
         switch (request.method, rest.count, rest.first) {
         case ("GET", 2, "interview-templates"):
-            if forbiddenTemplates.contains(rest[1]) { return error(403, "forbidden", "This key may not use the template") }
+            if forbiddenTemplates.contains(rest[1]) {
+                return error(403, "forbidden", "This key may not use the template")
+            }
             guard let template = templates[rest[1]] else { return error(404, "not_found", "Unknown template") }
             response = .json(200, ["data": render(template)])
         case ("POST", 1, "interviews"):
             response = createInterview(request)
-            if (200..<300).contains(response.status), faults.lostResponseRate > 0, Double.random(in: 0..<1) < faults.lostResponseRate {
+            if (200..<300).contains(response.status), faults.lostResponseRate > 0,
+                Double.random(in: 0..<1) < faults.lostResponseRate
+            {
                 response.delayMs += faults.lostResponseDelayMs
             }
         case ("GET", 1, "interviews"):
@@ -157,21 +166,30 @@ public actor HubertSandbox: SandboxService {
     }
 
     private func render(_ template: HubertTemplate) -> Any {
-        ["id": template.id, "name": template.name ?? NSNull(), "status": template.status,
-         "threshold": template.threshold ?? NSNull(), "language": "en"] as [String: Any]
+        [
+            "id": template.id, "name": template.name ?? NSNull(), "status": template.status,
+            "threshold": template.threshold ?? NSNull(), "language": "en",
+        ] as [String: Any]
     }
 
     private func render(_ i: Interview) -> Any {
         [
             "id": i.id, "templateId": i.templateId,
-            "externalReference": ["source": "lever", "opportunityId": i.opportunityId, "postingId": i.postingId ?? NSNull()] as [String: Any],
-            "candidate": ["firstName": i.firstName, "lastName": i.lastName ?? NSNull(), "email": i.email,
-                          "phoneNumber": i.phoneNumber ?? NSNull()] as [String: Any],
+            "externalReference": [
+                "source": "lever", "opportunityId": i.opportunityId, "postingId": i.postingId ?? NSNull(),
+            ] as [String: Any],
+            "candidate": [
+                "firstName": i.firstName, "lastName": i.lastName ?? NSNull(), "email": i.email,
+                "phoneNumber": i.phoneNumber ?? NSNull(),
+            ] as [String: Any],
             "status": i.status, "invitedAt": RFC3339.format(i.invitedAt),
             "completedAt": i.completedAt.map(RFC3339.format) ?? NSNull(), "updatedAt": RFC3339.format(i.updatedAt),
             "result": i.result.map { r in
-                ["grade": rawGrades[i.id] ?? r.grade.rawValue, "score": r.score ?? NSNull(), "threshold": r.threshold ?? NSNull(),
-                 "applicationUrl": r.applicationUrl ?? NSNull(), "summaryUrl": r.summaryUrl ?? NSNull()] as [String: Any]
+                [
+                    "grade": rawGrades[i.id] ?? r.grade.rawValue, "score": r.score ?? NSNull(),
+                    "threshold": r.threshold ?? NSNull(),
+                    "applicationUrl": r.applicationUrl ?? NSNull(), "summaryUrl": r.summaryUrl ?? NSNull(),
+                ] as [String: Any]
             } ?? NSNull(),
         ] as [String: Any]
     }
@@ -181,10 +199,11 @@ public actor HubertSandbox: SandboxService {
             return error(400, "bad_request", "Idempotency-Key header is required")
         }
         guard let body = (try? JSONSerialization.jsonObject(with: request.body)) as? [String: Any],
-              let templateId = body["templateId"] as? String,
-              let candidate = body["candidate"] as? [String: Any],
-              let reference = body["externalReference"] as? [String: Any],
-              let opportunityId = reference["opportunityId"] as? String else {
+            let templateId = body["templateId"] as? String,
+            let candidate = body["candidate"] as? [String: Any],
+            let reference = body["externalReference"] as? [String: Any],
+            let opportunityId = reference["opportunityId"] as? String
+        else {
             return error(400, "bad_request", "templateId, candidate and externalReference.opportunityId are required")
         }
         let canonical = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? request.body
@@ -192,10 +211,14 @@ public actor HubertSandbox: SandboxService {
             guard previous.body == canonical else {
                 return error(409, "idempotency_conflict", "Idempotency-Key reused with a different body")
             }
-            guard let interview = interviews[previous.interviewId] else { return error(404, "not_found", "Unknown interview") }
+            guard let interview = interviews[previous.interviewId] else {
+                return error(404, "not_found", "Unknown interview")
+            }
             return .json(200, ["data": render(interview)])
         }
-        if forbiddenTemplates.contains(templateId) { return error(403, "forbidden", "This key may not use the template") }
+        if forbiddenTemplates.contains(templateId) {
+            return error(403, "forbidden", "This key may not use the template")
+        }
         guard let template = templates[templateId] else { return error(404, "not_found", "Unknown template") }
         guard template.isActive else { return error(422, "template_inactive", "Template is not active") }
         guard let firstName = candidate["firstName"] as? String, !firstName.isEmpty else {
@@ -223,7 +246,9 @@ public actor HubertSandbox: SandboxService {
     private func listInterviews(_ request: SandboxRequest) -> SandboxResponse {
         var since: Millis?
         if let text = request.value("updatedSince") {
-            guard let parsed = RFC3339.parse(text) else { return error(400, "bad_request", "updatedSince must be RFC 3339") }
+            guard let parsed = RFC3339.parse(text) else {
+                return error(400, "bad_request", "updatedSince must be RFC 3339")
+            }
             since = parsed
         }
         let statuses = Set(request.values("status"))
@@ -239,7 +264,8 @@ public actor HubertSandbox: SandboxService {
                 return error(400, "invalid_cursor", "Cursor is stale")
             }
             guard let data = Data(base64Encoded: cursor), let text = String(data: data, encoding: .utf8),
-                  let bar = text.firstIndex(of: "|"), let at = Millis(text[..<bar]) else {
+                let bar = text.firstIndex(of: "|"), let at = Millis(text[..<bar])
+            else {
                 return error(400, "invalid_cursor", "Cursor is invalid")
             }
             let id = String(text[text.index(after: bar)...])

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A loopback HTTP/1.1 proxy in front of a sandbox that keeps client connections alive, as every real Lever and
@@ -56,7 +56,9 @@ public final class KeepAliveProxy: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 64) == 0 else {
             close(fd)
@@ -136,8 +138,9 @@ public final class KeepAliveProxy: @unchecked Sendable {
         var index = 0
         while let request = Self.readRequest(client, buffer: &buffer) {
             index += 1
-            var entry = Entry(connection: connection, indexOnConnection: index, method: request.method,
-                              path: String(request.target.prefix { $0 != "?" }), dropped: nil)
+            var entry = Entry(
+                connection: connection, indexOnConnection: index, method: request.method,
+                path: String(request.target.prefix { $0 != "?" }), dropped: nil)
             guard let answer = forward(request.raw) else { return }
             entry.dropped = rule(entry)
             lock.withLock { entries.append(entry) }
@@ -204,7 +207,9 @@ public final class KeepAliveProxy: @unchecked Sendable {
         defer { close(fd) }
         var address = Self.loopback(port: upstreamPort)
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard connected == 0, Self.writeAll(fd, raw) else { return nil }
         var answer = [UInt8]()

@@ -109,14 +109,17 @@ public actor LeverSandbox: SandboxService {
 
     /// Adds an applicant to a posting (created now, in `stage`).
     @discardableResult
-    public func addOpportunity(name: String?, emails: [String], posting: String?, stage: String = "applicant-new",
-                               phones: [String] = [], contactAllowed: Bool? = nil, archived: Bool = false,
-                               createdAt: Millis? = nil, id: String? = nil) -> String {
+    public func addOpportunity(
+        name: String?, emails: [String], posting: String?, stage: String = "applicant-new",
+        phones: [String] = [], contactAllowed: Bool? = nil, archived: Bool = false,
+        createdAt: Millis? = nil, id: String? = nil
+    ) -> String {
         let id = id ?? newId()
         let at = createdAt ?? now()
         orderDirty = true
         opportunities[id] = Opportunity(
-            id: id, name: name, emails: emails, phones: phones, contact: newId(), postingId: posting, applicationId: newId(),
+            id: id, name: name, emails: emails, phones: phones, contact: newId(), postingId: posting,
+            applicationId: newId(),
             stage: stage, stageChanges: [(stage, at, nil)], archivedAt: archived ? at : nil, tags: [], links: [],
             createdAt: at, updatedAt: at, lastAdvancedAt: at, contactAllowed: contactAllowed)
         return id
@@ -127,9 +130,10 @@ public actor LeverSandbox: SandboxService {
         let at = createdAt ?? now()
         orderDirty = true
         if opportunities[id] == nil {
-            opportunities[id] = Opportunity(id: id, name: nil, emails: [], phones: [], contact: newId(), postingId: posting,
-                                            applicationId: newId(), stage: "applicant-new", stageChanges: [], archivedAt: nil,
-                                            tags: [], links: [], createdAt: at, updatedAt: at, lastAdvancedAt: at, contactAllowed: nil)
+            opportunities[id] = Opportunity(
+                id: id, name: nil, emails: [], phones: [], contact: newId(), postingId: posting,
+                applicationId: newId(), stage: "applicant-new", stageChanges: [], archivedAt: nil,
+                tags: [], links: [], createdAt: at, updatedAt: at, lastAdvancedAt: at, contactAllowed: nil)
         }
         rawOverrides[id] = json
     }
@@ -178,7 +182,8 @@ public actor LeverSandbox: SandboxService {
     public func setIgnoresExpand(_ value: Bool) { ignoresExpand = value }
 
     /// Turns on the OAuth token endpoint (`POST /oauth/token`, refresh grant with rotation) and Bearer auth.
-    public func enableOAuth(clientId: String, clientSecret: String, refreshToken: String, accessTTLSeconds: Int = 3600) {
+    public func enableOAuth(clientId: String, clientSecret: String, refreshToken: String, accessTTLSeconds: Int = 3600)
+    {
         oauthClient = (clientId, clientSecret)
         self.refreshToken = refreshToken
         self.accessTTLSeconds = accessTTLSeconds
@@ -193,13 +198,16 @@ public actor LeverSandbox: SandboxService {
     private func tokenEndpoint(_ request: SandboxRequest) -> SandboxResponse {
         var form: [String: String] = [:]
         for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).removingPercentEncoding ?? String($0) }
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).removingPercentEncoding ?? String($0)
+            }
             if parts.count == 2 { form[parts[0]] = parts[1] }
         }
         guard let client = oauthClient, form["client_id"] == client.id, form["client_secret"] == client.secret else {
             return .json(401, ["error": "invalid_client", "error_description": "Unknown client"])
         }
-        guard form["grant_type"] == "refresh_token", let presented = form["refresh_token"], presented == refreshToken else {
+        guard form["grant_type"] == "refresh_token", let presented = form["refresh_token"], presented == refreshToken
+        else {
             return .json(400, ["error": "invalid_grant", "error_description": "Invalid refresh token"])
         }
         let access = "at-" + newId()
@@ -207,8 +215,12 @@ public actor LeverSandbox: SandboxService {
         accessTokens[access] = now() + Millis(accessTTLSeconds) * 1000
         refreshToken = rotated
         tokenRefreshes += 1
-        return .json(200, ["access_token": access, "refresh_token": rotated, "token_type": "Bearer",
-                           "scope": "opportunities:read:admin offline_access", "expires_in": accessTTLSeconds])
+        return .json(
+            200,
+            [
+                "access_token": access, "refresh_token": rotated, "token_type": "Bearer",
+                "scope": "opportunities:read:admin offline_access", "expires_in": accessTTLSeconds,
+            ])
     }
 
     private func authorized(_ header: String?) -> Bool {
@@ -261,8 +273,9 @@ public actor LeverSandbox: SandboxService {
         }
         if faults.storm429 > 0 {
             faults.storm429 -= 1
-            return .json(429, ["code": "TooManyRequests", "message": "Rate limit exceeded"],
-                         headers: faults.stormRetryAfter ? ["Retry-After": faults.stormRetryAfterValue] : [:])
+            return .json(
+                429, ["code": "TooManyRequests", "message": "Rate limit exceeded"],
+                headers: faults.stormRetryAfter ? ["Retry-After": faults.stormRetryAfterValue] : [:])
         }
         if rateLimit?.take() != nil {
             return error(429, "TooManyRequests", "Rate limit exceeded")
@@ -290,14 +303,16 @@ public actor LeverSandbox: SandboxService {
         case ("GET", 3, "opportunities") where rest[2] == "applications": response = listApplications(rest[1])
         case ("POST", 3, "opportunities"): response = writeOpportunity(rest[1], action: rest[2], request)
         case ("PUT", 3, "opportunities") where rest[2] == "stage": response = moveStage(rest[1], request)
-        case ("GET", 1, "stages"): response = .json(200, ["data": stages.map { ["id": $0.id, "text": $0.text] }, "hasNext": false])
+        case ("GET", 1, "stages"):
+            response = .json(200, ["data": stages.map { ["id": $0.id, "text": $0.text] }, "hasNext": false])
         case ("GET", 1, "users"): response = listUsers(request)
         case ("GET", 2, "users"): response = getUser(rest[1])
         case ("GET", 1, "tags"): response = listTags()
         default: response = error(404, "ResourceNotFound", "Unknown path or method")
         }
         if isWrite, (200..<300).contains(response.status), faults.lostResponseRate > 0,
-           Double.random(in: 0..<1) < faults.lostResponseRate {
+            Double.random(in: 0..<1) < faults.lostResponseRate
+        {
             response.delayMs += faults.lostResponseDelayMs
         }
         if !isWrite, response.status == 200, faults.malformedRate > 0, Double.random(in: 0..<1) < faults.malformedRate {
@@ -314,7 +329,8 @@ public actor LeverSandbox: SandboxService {
             return nil
         }
         guard let data = offset.data(using: .utf8), let array = try? JSONSerialization.jsonObject(with: data) as? [Any],
-              array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String else { return nil }
+            array.count == 2, let at = (array[0] as? NSNumber)?.int64Value, let id = array[1] as? String
+        else { return nil }
         return (at, id)
     }
 
@@ -325,12 +341,16 @@ public actor LeverSandbox: SandboxService {
     }
 
     // Paging: order by (createdAt, id); the token is a URL-encoded JSON array [createdAt, "id"], like real Lever's.
-    private func page<T>(_ items: [T], key: (T) -> (Millis, String), request: SandboxRequest,
-                         render: (T) -> Any) -> SandboxResponse {
+    private func page<T>(
+        _ items: [T], key: (T) -> (Millis, String), request: SandboxRequest,
+        render: (T) -> Any
+    ) -> SandboxResponse {
         let limit = min(100, max(1, Int(request.value("limit") ?? "100") ?? 100))
         var sorted = items.sorted { key($0) < key($1) }
         if request.value("offset") != nil {
-            guard let (at, id) = offsetKey(request) else { return error(400, "BadRequestError", "Invalid offset token") }
+            guard let (at, id) = offsetKey(request) else {
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
             sorted = sorted.filter { key($0) > (at, id) }
         }
         let slice = Array(sorted.prefix(limit))
@@ -379,7 +399,11 @@ public actor LeverSandbox: SandboxService {
             case "\r": out += "\\r"
             case "\t": out += "\\t"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""
@@ -393,36 +417,46 @@ public actor LeverSandbox: SandboxService {
         if let raw = rawOverrides[o.id] { return String(decoding: raw, as: UTF8.self) }
         let expand = ignoresExpand ? [] : expand
         let stageText = stages.first { $0.id == o.stage }?.text ?? o.stage
-        let stage = expand.contains("stage") ? "{\"id\":\(Self.q(o.stage)),\"text\":\(Self.q(stageText))}" : Self.q(o.stage)
-        let applications = expand.contains("applications")
+        let stage =
+            expand.contains("stage") ? "{\"id\":\(Self.q(o.stage)),\"text\":\(Self.q(stageText))}" : Self.q(o.stage)
+        let applications =
+            expand.contains("applications")
             ? "[{\"id\":\(Self.q(o.applicationId)),\"opportunityId\":\(Self.q(o.id)),\"type\":\"posting\",\"posting\":\(Self.q(o.postingId)),\"createdAt\":\(o.createdAt),\"archived\":null,\"customQuestions\":[]}]"
             : "[\(Self.q(o.applicationId))]"
         let changes = o.stageChanges.enumerated().map { index, change in
             "{\"toStageId\":\(Self.q(change.stage)),\"toStageIndex\":\(index),\"updatedAt\":\(change.at),\"userId\":\(Self.q(change.userId))}"
         }.joined(separator: ",")
-        let archived = o.archivedAt.map { "{\"archivedAt\":\($0),\"reason\":\"63dd55b2-a99f-4e7b-985f-22c7bf80ab42\"}" } ?? "null"
-        let protection = o.contactAllowed.map {
-            "{\"store\":{\"allowed\":true,\"expiresAt\":null},\"contact\":{\"allowed\":\($0),\"expiresAt\":null}}"
-        } ?? "null"
+        let archived =
+            o.archivedAt.map { "{\"archivedAt\":\($0),\"reason\":\"63dd55b2-a99f-4e7b-985f-22c7bf80ab42\"}" } ?? "null"
+        let protection =
+            o.contactAllowed.map {
+                "{\"store\":{\"allowed\":true,\"expiresAt\":null},\"contact\":{\"allowed\":\($0),\"expiresAt\":null}}"
+            } ?? "null"
         let parts: [String] = [
-            "\"id\":\(Self.q(o.id))", "\"name\":\(Self.q(o.name))", "\"contact\":\(Self.q(o.contact))", "\"headline\":\"\"",
+            "\"id\":\(Self.q(o.id))", "\"name\":\(Self.q(o.name))", "\"contact\":\(Self.q(o.contact))",
+            "\"headline\":\"\"",
             "\"location\":\"\"", "\"emails\":[\(o.emails.map { Self.q($0) }.joined(separator: ","))]",
             "\"phones\":[\(o.phones.map { "{\"type\":\"mobile\",\"value\":\(Self.q($0))}" }.joined(separator: ","))]",
-            "\"confidentiality\":\"non-confidential\"", "\"tags\":[\(o.tags.map { Self.q($0) }.joined(separator: ","))]",
-            "\"links\":[\(o.links.map { Self.q($0) }.joined(separator: ","))]", "\"sources\":[\"Job site\"]", "\"origin\":\"applied\"",
+            "\"confidentiality\":\"non-confidential\"",
+            "\"tags\":[\(o.tags.map { Self.q($0) }.joined(separator: ","))]",
+            "\"links\":[\(o.links.map { Self.q($0) }.joined(separator: ","))]", "\"sources\":[\"Job site\"]",
+            "\"origin\":\"applied\"",
             "\"createdAt\":\(o.createdAt)", "\"updatedAt\":\(o.updatedAt)", "\"lastAdvancedAt\":\(o.lastAdvancedAt)",
-            "\"lastInteractionAt\":\(o.updatedAt)", "\"snoozedUntil\":null", "\"isAnonymized\":false", "\"followers\":[]",
+            "\"lastInteractionAt\":\(o.updatedAt)", "\"snoozedUntil\":null", "\"isAnonymized\":false",
+            "\"followers\":[]",
             "\"stageChanges\":[\(changes)]",
             "\"urls\":{\"list\":\"https://hire.lever.co/candidates\",\"show\":\"https://hire.lever.co/candidates/\(o.id)\"}",
-            "\"archived\":\(archived)", "\"dataProtection\":\(protection)", "\"stage\":\(stage)", "\"applications\":\(applications)",
+            "\"archived\":\(archived)", "\"dataProtection\":\(protection)", "\"stage\":\(stage)",
+            "\"applications\":\(applications)",
         ]
         return "{" + parts.joined(separator: ",") + "}"
     }
 
     /// `{"data": <opportunity>}`.
     private func opportunityResponse(_ o: Opportunity, expand: Set<String> = []) -> SandboxResponse {
-        SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"],
-                        body: Data("{\"data\":\(renderText(o, expand: expand))}".utf8))
+        SandboxResponse(
+            status: 200, headers: ["Content-Type": "application/json; charset=utf-8"],
+            body: Data("{\"data\":\(renderText(o, expand: expand))}".utf8))
     }
 
     private func range(_ request: SandboxRequest, _ name: String) -> (Millis?, Millis?)? {
@@ -441,7 +475,8 @@ public actor LeverSandbox: SandboxService {
 
     private func listOpportunities(_ request: SandboxRequest) -> SandboxResponse {
         guard let created = range(request, "created_at"), let advanced = range(request, "advanced_at"),
-              let updated = range(request, "updated_at") else {
+            let updated = range(request, "updated_at")
+        else {
             return error(400, "BadRequestError", "Timestamps must be integer milliseconds")
         }
         let postingIds = Set(request.values("posting_id"))
@@ -456,10 +491,13 @@ public actor LeverSandbox: SandboxService {
         // Start after the offset token's key (and not before created_at_start); the order is the paging order.
         var after: (Millis, String) = (created.0.map { $0 - 1 } ?? Millis.min, "\u{10FFFF}")
         if request.value("offset") != nil {
-            guard let (at, id) = offsetKey(request) else { return error(400, "BadRequestError", "Invalid offset token") }
+            guard let (at, id) = offsetKey(request) else {
+                return error(400, "BadRequestError", "Invalid offset token")
+            }
             if (at, id) > after { after = (at, id) }
         }
-        var low = 0, high = order.count
+        var low = 0
+        var high = order.count
         while low < high {
             let mid = (low + high) / 2
             if (order[mid].at, order[mid].id) <= after { low = mid + 1 } else { high = mid }
@@ -472,9 +510,11 @@ public actor LeverSandbox: SandboxService {
             if let end = created.1, key.at > end { break }
             guard let o = opportunities[key.id] else { continue }
             guard postingIds.isEmpty || o.postingId.map(postingIds.contains) == true,
-                  stageIds.isEmpty || stageIds.contains(o.stage),
-                  Self.within(o.createdAt, created), Self.within(o.lastAdvancedAt, advanced), Self.within(o.updatedAt, updated),
-                  archived == nil || (archived == "true") == (o.archivedAt != nil) else { continue }
+                stageIds.isEmpty || stageIds.contains(o.stage),
+                Self.within(o.createdAt, created), Self.within(o.lastAdvancedAt, advanced),
+                Self.within(o.updatedAt, updated),
+                archived == nil || (archived == "true") == (o.archivedAt != nil)
+            else { continue }
             matches.append(o)
         }
         let slice = matches.prefix(limit)
@@ -483,36 +523,58 @@ public actor LeverSandbox: SandboxService {
         if matches.count > limit, let last = slice.last {
             text += ",\"next\":" + Self.q(Self.offsetToken(last.createdAt, last.id))
         }
-        return SandboxResponse(status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: Data((text + "}").utf8))
+        return SandboxResponse(
+            status: 200, headers: ["Content-Type": "application/json; charset=utf-8"], body: Data((text + "}").utf8))
     }
 
     private func listDeleted(_ request: SandboxRequest) -> SandboxResponse {
         let start = request.value("deleted_at_start").flatMap { Millis($0) } ?? 0
         let items = deleted.filter { $0.at >= start }
-        return page(items, key: { ($0.at, $0.id) }, request: request, render: { ["id": $0.id, "deletedAt": $0.at] as [String: Any] })
+        return page(
+            items, key: { ($0.at, $0.id) }, request: request,
+            render: { ["id": $0.id, "deletedAt": $0.at] as [String: Any] })
     }
 
     private func getOpportunity(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
-        guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        guard let o = opportunities[id] else {
+            return error(404, "ResourceNotFound", "opportunities \(id) was not found")
+        }
         return opportunityResponse(o, expand: Set(request.values("expand")))
     }
 
     private func listNotes(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
-        guard opportunities[id] != nil else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        guard opportunities[id] != nil else {
+            return error(404, "ResourceNotFound", "opportunities \(id) was not found")
+        }
         let items = notes[id] ?? []
-        return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: { note in
-            [
-                "id": note.id, "text": "Note", "user": note.userId ?? NSNull(), "secret": false, "createdAt": note.createdAt,
-                "completedAt": NSNull(), "deletedAt": NSNull(),
-                "fields": [["type": "note", "text": "Note", "value": note.text, "createdAt": note.createdAt] as [String: Any]],
-            ] as [String: Any]
-        })
+        return page(
+            items, key: { ($0.createdAt, $0.id) }, request: request,
+            render: { note in
+                [
+                    "id": note.id, "text": "Note", "user": note.userId ?? NSNull(), "secret": false,
+                    "createdAt": note.createdAt,
+                    "completedAt": NSNull(), "deletedAt": NSNull(),
+                    "fields": [
+                        ["type": "note", "text": "Note", "value": note.text, "createdAt": note.createdAt]
+                            as [String: Any]
+                    ],
+                ] as [String: Any]
+            })
     }
 
     private func listApplications(_ id: String) -> SandboxResponse {
-        guard let o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
-        return .json(200, ["data": [["id": o.applicationId, "posting": o.postingId ?? NSNull(), "createdAt": o.createdAt] as [String: Any]],
-                           "hasNext": false])
+        guard let o = opportunities[id] else {
+            return error(404, "ResourceNotFound", "opportunities \(id) was not found")
+        }
+        return .json(
+            200,
+            [
+                "data": [
+                    ["id": o.applicationId, "posting": o.postingId ?? NSNull(), "createdAt": o.createdAt]
+                        as [String: Any]
+                ],
+                "hasNext": false,
+            ])
     }
 
     private func performAs(_ request: SandboxRequest) -> (ok: Bool, userId: String?) {
@@ -525,7 +587,9 @@ public actor LeverSandbox: SandboxService {
     }
 
     private func writeOpportunity(_ id: String, action: String, _ request: SandboxRequest) -> SandboxResponse {
-        guard var o = opportunities[id] else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        guard var o = opportunities[id] else {
+            return error(404, "ResourceNotFound", "opportunities \(id) was not found")
+        }
         let actor = performAs(request)
         guard actor.ok else { return error(400, "BadRequestError", "perform_as user was not found") }
         guard let body = body(request) else { return error(400, "BadRequestError", "Request body must be JSON") }
@@ -559,11 +623,17 @@ public actor LeverSandbox: SandboxService {
     }
 
     private func moveStage(_ id: String, _ request: SandboxRequest) -> SandboxResponse {
-        guard opportunities[id] != nil else { return error(404, "ResourceNotFound", "opportunities \(id) was not found") }
+        guard opportunities[id] != nil else {
+            return error(404, "ResourceNotFound", "opportunities \(id) was not found")
+        }
         let actor = performAs(request)
         guard actor.ok else { return error(400, "BadRequestError", "perform_as user was not found") }
-        guard let stage = body(request)?["stage"] as? String else { return error(400, "BadRequestError", "Missing stage") }
-        guard stages.contains(where: { $0.id == stage }) else { return error(404, "ResourceNotFound", "stages \(stage) was not found") }
+        guard let stage = body(request)?["stage"] as? String else {
+            return error(400, "BadRequestError", "Missing stage")
+        }
+        guard stages.contains(where: { $0.id == stage }) else {
+            return error(404, "ResourceNotFound", "stages \(stage) was not found")
+        }
         if opportunities[id]?.stage != stage { move(id, to: stage, by: actor.userId) }
         return opportunityResponse(opportunities[id]!)
     }
@@ -575,20 +645,26 @@ public actor LeverSandbox: SandboxService {
     }
 
     private func renderUser(_ user: (id: String, name: String, email: String)) -> Any {
-        ["id": user.id, "name": user.name, "username": user.email.split(separator: "@").first.map(String.init) ?? "",
-         "email": user.email, "accessRole": "admin",
-         "deactivatedAt": deactivatedUsers.contains(user.id) ? 1_750_000_000_000 as Any : NSNull(),
-         "createdAt": 1_700_000_000_000] as [String: Any]
+        [
+            "id": user.id, "name": user.name, "username": user.email.split(separator: "@").first.map(String.init) ?? "",
+            "email": user.email, "accessRole": "admin",
+            "deactivatedAt": deactivatedUsers.contains(user.id) ? 1_750_000_000_000 as Any : NSNull(),
+            "createdAt": 1_700_000_000_000,
+        ] as [String: Any]
     }
 
     private func getUser(_ id: String) -> SandboxResponse {
-        guard let user = users.first(where: { $0.id == id }) else { return error(404, "ResourceNotFound", "user was not found") }
+        guard let user = users.first(where: { $0.id == id }) else {
+            return error(404, "ResourceNotFound", "user was not found")
+        }
         return .json(200, ["data": renderUser(user)])
     }
 
     private func listTags() -> SandboxResponse {
         var counts: [String: Int] = [:]
         for o in opportunities.values { for tag in o.tags { counts[tag, default: 0] += 1 } }
-        return .json(200, ["data": counts.sorted { $0.key < $1.key }.map { ["text": $0.key, "count": $0.value] as [String: Any] }])
+        return .json(
+            200,
+            ["data": counts.sorted { $0.key < $1.key }.map { ["text": $0.key, "count": $0.value] as [String: Any] }])
     }
 }

@@ -10,8 +10,14 @@ public struct SandboxRequest: Sendable {
     public var headers: [String: String]
     public var body: Data
 
-    public init(method: String, path: String, query: [(name: String, value: String)], headers: [String: String], body: Data) {
-        self.method = method; self.path = path; self.query = query; self.headers = headers; self.body = body
+    public init(
+        method: String, path: String, query: [(name: String, value: String)], headers: [String: String], body: Data
+    ) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
     }
 
     /// Every value of a repeatable query key.
@@ -28,12 +34,17 @@ public struct SandboxResponse: Sendable {
     public var delayMs: Int = 0
 
     public init(status: Int, headers: [String: String] = [:], body: Data = Data(), delayMs: Int = 0) {
-        self.status = status; self.headers = headers; self.body = body; self.delayMs = delayMs
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.delayMs = delayMs
     }
 
     /// A JSON answer from plain values (dictionaries, arrays, strings, numbers, NSNull).
     public static func json(_ status: Int, _ object: Any, headers: [String: String] = [:]) -> SandboxResponse {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data("{}".utf8)
         var all = headers
         all["Content-Type"] = "application/json; charset=utf-8"
         return SandboxResponse(status: status, headers: all, body: data)
@@ -66,7 +77,9 @@ public final class SandboxHTTPServer: Sendable {
             for (name, value) in answer.headers { responseHeaders[HTTPHeader(name)] = value }
             // A new connection per request avoids the Nagle/delayed-ACK stall of a reused one (FlyingFox sets no TCP_NODELAY).
             responseHeaders[.connection] = "close"
-            return HTTPResponse(statusCode: HTTPStatusCode(answer.status, phrase: "Status"), headers: responseHeaders, body: answer.body)
+            return HTTPResponse(
+                statusCode: HTTPStatusCode(answer.status, phrase: "Status"), headers: responseHeaders, body: answer.body
+            )
         }
         self.server = server
         self.task = Task { try await server.run() }

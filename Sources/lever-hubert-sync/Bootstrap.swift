@@ -17,12 +17,16 @@ enum Bootstrap {
     /// Reports a failure before any pass started and returns its exit status. With `--json` it prints the same
     /// object a finished pass prints (`PassReport.early`: run id, exit code, message, zero counts, no actions or
     /// problems), so a consumer reads one schema whatever happened.
-    static func fail(_ common: CommonOptions, code: Int32, message: String, runId: String? = nil, mode: String = "run",
-                     dryRun: Bool = false) -> Int32 {
+    static func fail(
+        _ common: CommonOptions, code: Int32, message: String, runId: String? = nil, mode: String = "run",
+        dryRun: Bool = false
+    ) -> Int32 {
         FileHandle.standardError.write(Data("lever-hubert-sync: \(message)\n".utf8))
         if common.json {
-            Output.json(PassReport.early(runId: runId ?? UUID().uuidString.lowercased(), mode: mode, dryRun: dryRun,
-                                         exitCode: code, message: message, now: Date().millis))
+            Output.json(
+                PassReport.early(
+                    runId: runId ?? UUID().uuidString.lowercased(), mode: mode, dryRun: dryRun,
+                    exitCode: code, message: message, now: Date().millis))
         }
         return code
     }

@@ -7,7 +7,8 @@ import Sandbox
 /// `demo`: the built-in sandboxes with sample data and real passes against them; no credentials, no network.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Runs real passes against the built-in Lever and Hubert sandboxes (no credentials needed).")
+        commandName: "demo",
+        abstract: "Runs real passes against the built-in Lever and Hubert sandboxes (no credentials needed).")
 
     @Option(name: .long, help: "SQLite database path (default: a new temporary file).")
     var database: String?

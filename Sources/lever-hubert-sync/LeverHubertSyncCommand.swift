@@ -21,6 +21,8 @@ struct CommonOptions: ParsableArguments {
     var logFormat: StderrLogHandler.Format?
 }
 
+// The log level is parsed straight from the command line; swift-log does not declare this conformance itself.
+// swift-format-ignore: AvoidRetroactiveConformances
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 @main

@@ -7,7 +7,8 @@ import Logging
 /// `run`: one reconciling pass over everything new since the last checkpoint.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "One reconciling pass: everything new since the last checkpoint (what cron runs).")
+        commandName: "run", abstract: "One reconciling pass: everything new since the last checkpoint (what cron runs)."
+    )
 
     @OptionGroup var common: CommonOptions
 
@@ -59,8 +60,10 @@ struct BackfillCommand: AsyncParsableCommand {
     func run() async throws {
         let start = DateArgument.parse(since, endOfDay: false) ?? 0
         let end = until.flatMap { DateArgument.parse($0, endOfDay: true) } ?? Date().millis
-        throw ExitCode(await PassRunner.execute(common: common, mode: .backfill(since: start, until: end, postingIds: posting),
-                                                dryRun: dryRun, metricsFile: metricsFile))
+        throw ExitCode(
+            await PassRunner.execute(
+                common: common, mode: .backfill(since: start, until: end, postingIds: posting),
+                dryRun: dryRun, metricsFile: metricsFile))
     }
 }
 
@@ -81,26 +84,34 @@ enum PassRunner {
         logger[metadataKey: "run.id"] = "\(runId)"
         let config: AppConfig
         do {
-            let loaded = try ConfigLoader.load(path: common.config, databaseOverride: common.database,
-                                               environment: ProcessInfo.processInfo.environment)
+            let loaded = try ConfigLoader.load(
+                path: common.config, databaseOverride: common.database,
+                environment: ProcessInfo.processInfo.environment)
             config = loaded.config
-            for warning in loaded.warnings { logger.warning("configuration warning", metadata: ["detail": "\(warning)"]) }
+            for warning in loaded.warnings {
+                logger.warning("configuration warning", metadata: ["detail": "\(warning)"])
+            }
         } catch {
-            return Bootstrap.fail(common, code: ExitStatus.configuration.code, message: "\(error)", runId: runId, mode: mode.name,
-                                 dryRun: dryRun)
+            return Bootstrap.fail(
+                common, code: ExitStatus.configuration.code, message: "\(error)", runId: runId, mode: mode.name,
+                dryRun: dryRun)
         }
         let lock: RunLock?
         do {
             // A dry run creates and changes no file: no lock file, no directory, the database opened read-only.
             // With Lever OAuth a dry run refreshes a rotating token like any run, so it takes the real lock.
-            lock = dryRun && config.lever.oauth == nil ? try RunLock.ifPresent(databasePath: config.databasePath)
+            lock =
+                dryRun && config.lever.oauth == nil
+                ? try RunLock.ifPresent(databasePath: config.databasePath)
                 : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {
-            return Bootstrap.fail(common, code: abort.exitCode, message: "\(abort)", runId: runId, mode: mode.name,
-                                 dryRun: dryRun)
+            return Bootstrap.fail(
+                common, code: abort.exitCode, message: "\(abort)", runId: runId, mode: mode.name,
+                dryRun: dryRun)
         } catch {
-            return Bootstrap.fail(common, code: ExitStatus.temporary.code, message: "\(error)", runId: runId, mode: mode.name,
-                                 dryRun: dryRun)
+            return Bootstrap.fail(
+                common, code: ExitStatus.temporary.code, message: "\(error)", runId: runId, mode: mode.name,
+                dryRun: dryRun)
         }
         let store: Store
         do {
@@ -109,12 +120,15 @@ enum PassRunner {
             // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
             let code = (error as? DatabaseError)?.resultCode
             let temporary = code == .SQLITE_BUSY || code == .SQLITE_LOCKED
-            return Bootstrap.fail(common, code: temporary ? ExitStatus.temporary.code : ExitStatus.configuration.code,
-                                  message: "cannot open the database \(config.databasePath): \(error)",
-                                  runId: runId, mode: mode.name, dryRun: dryRun)
+            return Bootstrap.fail(
+                common, code: temporary ? ExitStatus.temporary.code : ExitStatus.configuration.code,
+                message: "cannot open the database \(config.databasePath): \(error)",
+                runId: runId, mode: mode.name, dryRun: dryRun)
         }
         let ping = config.healthcheckURL.map { HealthPing(url: $0) }
-        if let ping, !dryRun, await !ping.ping("start", runId: runId) { logger.warning("health-check start ping failed") }
+        if let ping, !dryRun, await !ping.ping("start", runId: runId) {
+            logger.warning("health-check start ping failed")
+        }
         let runtime = SyncRuntime(config: config, logger: logger)
         var engine = runtime.engine(store: store)
         let progress = TerminalProgress.forStderr()
@@ -137,11 +151,12 @@ enum PassRunner {
             DispatchQueue.global().asyncAfter(deadline: .now() + 7) {
                 guard !finished.isSet else { return }
                 Task.detached {
-                    try? await store.recordRunEnd(id: runId, kind: mode.name, startedAt: started,
-                                                  exitCode: ExitStatus.temporary.code, countsJSON: "{}", leverRequests: 0,
-                                                  hubertRequests: 0,
-                                                  message: "stopped by a signal; the pass did not unwind in time",
-                                                  now: Date().millis)
+                    try? await store.recordRunEnd(
+                        id: runId, kind: mode.name, startedAt: started,
+                        exitCode: ExitStatus.temporary.code, countsJSON: "{}", leverRequests: 0,
+                        hubertRequests: 0,
+                        message: "stopped by a signal; the pass did not unwind in time",
+                        now: Date().millis)
                     if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
                 }
             }
@@ -159,24 +174,32 @@ enum PassRunner {
             logger.notice("dry run: the metrics file is left as it is", metadata: ["path": "\(metricsFile)"])
         } else if let metricsFile {
             do {
-                let status = try await StatusReport.load(store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)
+                let status = try await StatusReport.load(
+                    store: store, now: Date().millis, staleAfterDays: config.staleAfterDays)
                 let previous = try? String(contentsOfFile: metricsFile, encoding: .utf8)
-                let text = MetricsFile.render(report: report, status: status, lastSuccess: try await store.lastSuccess(),
-                                              httpCounts: await runtime.requests.snapshot(),
-                                              counters: try await store.counters(), previous: previous,
-                                              now: Date().millis)
+                let text =
+                    MetricsFile.render(
+                        report: report, status: status, lastSuccess: try await store.lastSuccess(),
+                        httpCounts: await runtime.requests.snapshot(),
+                        counters: try await store.counters(), previous: previous,
+                        now: Date().millis)
                     + FunnelMetrics.latencyHistogram(latencies: try await store.inviteLatencies(runId: report.runId))
                 try MetricsFile.write(text, to: metricsFile)
             } catch {
                 logger.warning("could not write the metrics file", metadata: ["error": "\(error)"])
             }
         }
-        if let ping, !dryRun, await !ping.ping(HealthPing.suffix(exitCode: report.exitCode), runId: runId,
-                                                body: ReportText.summaryLine(report)) {
+        if let ping, !dryRun,
+            await !ping.ping(
+                HealthPing.suffix(exitCode: report.exitCode), runId: runId,
+                body: ReportText.summaryLine(report))
+        {
             logger.warning("health-check ping failed")
         }
         // Close the database before the lock goes: the WAL is folded back, and a reader (a dry run) finds one file.
-        do { try store.close() } catch { logger.warning("could not close the database", metadata: ["error": "\(error)"]) }
+        do { try store.close() } catch {
+            logger.warning("could not close the database", metadata: ["error": "\(error)"])
+        }
         withExtendedLifetime(lock) {}
         withExtendedLifetime(watcher) {}
         if common.json {

@@ -9,9 +9,15 @@ enum ReportText {
         let what = report.mode == "backfill" ? "Backfill" : "Pass"
         lines.append("\(what) \(report.runId)\(report.dryRun ? " (dry run: nothing written)" : "")")
         lines.append("  postings scanned: \(c.postingsScanned), opportunities scanned: \(c.opportunitiesScanned)")
-        lines.append("  invitations\(report.dryRun ? " to send" : " sent"): \(c.invitationsSent), results written back: \(c.resultsApplied)")
-        lines.append("  tags +\(c.tagsAdded)/-\(c.tagsRemoved), notes \(c.notesAdded), links \(c.linksAdded), stage moves \(c.stageMoves)")
-        lines.append("  skipped: \(c.skipped), failed: \(c.failed), requests: Lever \(report.requests.lever), Hubert \(report.requests.hubert)")
+        lines.append(
+            "  invitations\(report.dryRun ? " to send" : " sent"): \(c.invitationsSent), results written back: \(c.resultsApplied)"
+        )
+        lines.append(
+            "  tags +\(c.tagsAdded)/-\(c.tagsRemoved), notes \(c.notesAdded), links \(c.linksAdded), stage moves \(c.stageMoves)"
+        )
+        lines.append(
+            "  skipped: \(c.skipped), failed: \(c.failed), requests: Lever \(report.requests.lever), Hubert \(report.requests.hubert)"
+        )
         if !report.actions.isEmpty {
             lines.append("Actions:")
             for action in report.actions { lines.append("  " + describe(action)) }
@@ -27,7 +33,8 @@ enum ReportText {
     /// One line for a health-check body and logs: mode, exit, what was done, what failed.
     static func summaryLine(_ report: PassReport) -> String {
         let c = report.counts
-        var line = "\(report.mode) \(report.runId) exit \(report.exitCode): \(c.invitationsSent) invited, "
+        var line =
+            "\(report.mode) \(report.runId) exit \(report.exitCode): \(c.invitationsSent) invited, "
             + "\(c.resultsApplied) results written, \(report.problems.count) problems, \(c.failed) failed"
         if let message = report.message { line += " — \(message)" }
         return line
@@ -35,7 +42,8 @@ enum ReportText {
 
     static func describe(_ action: Action) -> String {
         switch action {
-        case .invite(let id, let posting, let template): "invite opportunity \(id) (posting \(posting), template \(template))"
+        case .invite(let id, let posting, let template):
+            "invite opportunity \(id) (posting \(posting), template \(template))"
         case .addTag(let id, let tag): "tag \(id) with \"\(tag)\""
         case .removeTag(let id, let tag): "remove tag \"\(tag)\" from \(id)"
         case .addNote(let id): "add result note to \(id)"

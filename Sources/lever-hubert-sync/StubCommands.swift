@@ -4,7 +4,8 @@ import LeverHubertSync
 
 /// `status`: checkpoints, pending and failed items, the last runs.
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Checkpoints, pending and failed items, the last runs.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Checkpoints, pending and failed items, the last runs.")
     @OptionGroup var common: CommonOptions
     @Option(name: .long, help: "Also write the funnel page (one self-contained HTML file, mode 0644) to this path.")
     var html: String?
@@ -16,8 +17,10 @@ struct StatusCommand: AsyncParsableCommand {
         }
     }
     func run() async throws {
-        throw ExitCode(await StatusRunner.execute(common: common, html: html,
-                                                  since: since.flatMap { DateArgument.parse($0, endOfDay: false) }))
+        throw ExitCode(
+            await StatusRunner.execute(
+                common: common, html: html,
+                since: since.flatMap { DateArgument.parse($0, endOfDay: false) }))
     }
 }
 
@@ -28,8 +31,9 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Validates configuration, credentials, permissions, stages and posting tags, without writing.")
     @OptionGroup var common: CommonOptions
 
-    @Flag(name: .long,
-          help: "Validate the configuration file and environment only, without any request (exit 0 or 78).")
+    @Flag(
+        name: .long,
+        help: "Validate the configuration file and environment only, without any request (exit 0 or 78).")
     var offline = false
 
     func run() async throws {

@@ -7,8 +7,9 @@ import Sandbox
 /// targets. It asserts nothing in CI; it prints whether each target is met.
 @main
 struct Bench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "lhs-bench",
-                                                    abstract: "Benchmarks lever-hubert-sync against the sandboxes.")
+    static let configuration = CommandConfiguration(
+        commandName: "lhs-bench",
+        abstract: "Benchmarks lever-hubert-sync against the sandboxes.")
 
     @Option(help: "The lever-hubert-sync binary to measure (build it with -c release).")
     var binary = ".build/release/lever-hubert-sync"
@@ -40,7 +41,9 @@ struct Bench: AsyncParsableCommand {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("no binary at \(binary): run `swift build -c release` first")
         }
-        print("lever-hubert-sync benchmark — binary \(binary), latency \(latencyMs) ms, sandbox limits Lever \(leverRate)/s, Hubert \(hubertRate)/s")
+        print(
+            "lever-hubert-sync benchmark — binary \(binary), latency \(latencyMs) ms, sandbox limits Lever \(leverRate)/s, Hubert \(hubertRate)/s"
+        )
         var verdicts: [String] = []
         if wants("idle") { verdicts.append(try await idle()) }
         if wants("writes") { verdicts.append(try await writes()) }
@@ -64,7 +67,8 @@ struct Bench: AsyncParsableCommand {
         init(leverClientRate: Double, hubertClientRate: Double, concurrency: Int = 8) async throws {
             lever = LeverSandbox(apiKey: Bench.leverKey)
             hubert = HubertSandbox(apiKey: Bench.hubertKey, rateLimit: nil)
-            let l = try await SandboxHTTPServer(service: lever), h = try await SandboxHTTPServer(service: hubert)
+            let l = try await SandboxHTTPServer(service: lever)
+            let h = try await SandboxHTTPServer(service: hubert)
             servers = [l, h]
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-bench-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -94,9 +98,12 @@ struct Bench: AsyncParsableCommand {
         }
 
         func run(_ binary: String, _ extra: [String] = []) async throws -> (ChildRun, [String: Any]) {
-            let child = try await Spawn.run(binary, ["run", "--json", "--config", config] + extra,
-                                            environment: ["LEVER_API_KEY": Bench.leverKey, "HUBERT_API_KEY": Bench.hubertKey,
-                                                          "PATH": "/usr/bin:/bin"].merging(extraEnvironment) { $1 })
+            let child = try await Spawn.run(
+                binary, ["run", "--json", "--config", config] + extra,
+                environment: [
+                    "LEVER_API_KEY": Bench.leverKey, "HUBERT_API_KEY": Bench.hubertKey,
+                    "PATH": "/usr/bin:/bin",
+                ].merging(extraEnvironment) { $1 })
             let json = (try? JSONSerialization.jsonObject(with: Data(child.stdout.utf8))) as? [String: Any] ?? [:]
             guard child.status == 0 else {
                 throw ValidationError("pass failed with exit \(child.status): \(child.stderr.suffix(500))")
@@ -124,27 +131,37 @@ struct Bench: AsyncParsableCommand {
         try await Task.sleep(for: .milliseconds(5))
         let (child, json) = try await rig.run(binary)
         let (lever, hubert) = Self.requests(json)
-        print(String(format: "  Lever requests %d, Hubert requests %d, wall %.3f s (process start to exit)", lever, hubert, child.wallSeconds))
+        print(
+            String(
+                format: "  Lever requests %d, Hubert requests %d, wall %.3f s (process start to exit)", lever, hubert,
+                child.wallSeconds))
         await rig.stop()
-        return "idle pass: \(lever) Lever (≤ 5) and \(hubert) Hubert (≤ 1) requests — \(lever <= 5 && hubert <= 1 ? "MET" : "NOT MET")"
+        return
+            "idle pass: \(lever) Lever (≤ 5) and \(hubert) Hubert (≤ 1) requests — \(lever <= 5 && hubert <= 1 ? "MET" : "NOT MET")"
     }
 
     func writes() async throws -> String {
         print("\n[writes] one pass with \(invitations) invitations and \(results) results")
-        let leverClient = leverRate * 0.9, hubertClient = hubertRate * 0.9
+        let leverClient = leverRate * 0.9
+        let hubertClient = hubertRate * 0.9
         let rig = try await Rig(leverClientRate: leverClient, hubertClientRate: hubertClient, concurrency: 16)
         let posting = await rig.lever.addPosting(text: "Bench", tags: ["Hubert: \(Bench.template)"])
         _ = try await rig.run(binary)
         try await Task.sleep(for: .milliseconds(5))
         var invited: [String] = []
-        for i in 0..<results { invited.append(await rig.lever.addOpportunity(name: "Result \(i)", emails: ["r\(i)@x.example"], posting: posting)) }
+        for i in 0..<results {
+            invited.append(
+                await rig.lever.addOpportunity(name: "Result \(i)", emails: ["r\(i)@x.example"], posting: posting))
+        }
         _ = try await rig.run(binary)
         for (i, id) in invited.enumerated() {
             if let interview = await rig.hubert.interviews(opportunityId: id).first {
                 await rig.hubert.complete(interview.id, grade: HubertGrade.allCases[i % 3], score: Double(40 + i % 60))
             }
         }
-        for i in 0..<invitations { _ = await rig.lever.addOpportunity(name: "New \(i)", emails: ["n\(i)@x.example"], posting: posting) }
+        for i in 0..<invitations {
+            _ = await rig.lever.addOpportunity(name: "New \(i)", emails: ["n\(i)@x.example"], posting: posting)
+        }
         try await Task.sleep(for: .milliseconds(5))
         await rig.lever.setRateLimit((leverRate, 20))
         await rig.hubert.setRateLimit((hubertRate, 10))
@@ -161,33 +178,54 @@ struct Bench: AsyncParsableCommand {
             .compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
         let bound = max(Double(lever) / leverClient, Double(hubert) / hubertClient)
         let ratio = child.wallSeconds / bound
-        print("  invitations sent \(counts["invitationsSent"] ?? "?"), results applied \(counts["resultsApplied"] ?? "?")")
-        print(String(format: "  Lever requests %d at %.0f/s, Hubert requests %d at %.0f/s → lower bound %.1f s", lever, leverClient, hubert, hubertClient, bound))
-        print(String(format: "  wall %.1f s (process start to exit), ratio %.3f, 429s received %d, CPU %.1f s, peak RSS %.1f MB",
-                     child.wallSeconds, ratio, throttled, child.cpuSeconds, child.peakRSSMegabytes))
+        print(
+            "  invitations sent \(counts["invitationsSent"] ?? "?"), results applied \(counts["resultsApplied"] ?? "?")"
+        )
+        print(
+            String(
+                format: "  Lever requests %d at %.0f/s, Hubert requests %d at %.0f/s → lower bound %.1f s", lever,
+                leverClient, hubert, hubertClient, bound))
+        print(
+            String(
+                format:
+                    "  wall %.1f s (process start to exit), ratio %.3f, 429s received %d, CPU %.1f s, peak RSS %.1f MB",
+                child.wallSeconds, ratio, throttled, child.cpuSeconds, child.peakRSSMegabytes))
         await rig.stop()
-        let ok = ratio <= 1.15 && throttled == 0 && (counts["invitationsSent"] as? Int) == invitations && (counts["resultsApplied"] as? Int) == results
-        return String(format: "write pass: %.3f × the lower bound (≤ 1.15), %d 429s (0) — %@", ratio, throttled, ok ? "MET" : "NOT MET")
+        let ok =
+            ratio <= 1.15 && throttled == 0 && (counts["invitationsSent"] as? Int) == invitations
+            && (counts["resultsApplied"] as? Int) == results
+        return String(
+            format: "write pass: %.3f × the lower bound (≤ 1.15), %d 429s (0) — %@", ratio, throttled,
+            ok ? "MET" : "NOT MET")
     }
 
     func scanPass() async throws -> String {
         print("\n[scan] a pass that scans \(scan) opportunities (no rate limit, no latency)")
         var rig = try await Rig(leverClientRate: 1_000_000, hubertClientRate: 1_000_000, concurrency: scanConcurrency)
-        for pair in env { if let eq = pair.firstIndex(of: "=") { rig.extraEnvironment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...]) } }
+        for pair in env {
+            if let eq = pair.firstIndex(of: "=") {
+                rig.extraEnvironment[String(pair[..<eq])] = String(pair[pair.index(after: eq)...])
+            }
+        }
         let posting = await rig.lever.addPosting(text: "Scan", tags: ["Hubert: \(Bench.template)"])
         _ = try await rig.run(binary)
         try await Task.sleep(for: .milliseconds(5))
         for i in 0..<scan {
-            _ = await rig.lever.addOpportunity(name: "Archived Applicant \(i)", emails: ["a\(i)@x.example"], posting: posting, archived: true)
+            _ = await rig.lever.addOpportunity(
+                name: "Archived Applicant \(i)", emails: ["a\(i)@x.example"], posting: posting, archived: true)
         }
         let (child, json) = try await rig.run(binary)
         let counts = json["counts"] as? [String: Any] ?? [:]
         let (lever, _) = Self.requests(json)
-        print(String(format: "  scanned %@ opportunities in %d Lever requests; wall %.1f s, CPU %.2f s, peak RSS %.1f MB",
-                     "\(counts["opportunitiesScanned"] ?? "?")", lever, child.wallSeconds, child.cpuSeconds, child.peakRSSMegabytes))
+        print(
+            String(
+                format: "  scanned %@ opportunities in %d Lever requests; wall %.1f s, CPU %.2f s, peak RSS %.1f MB",
+                "\(counts["opportunitiesScanned"] ?? "?")", lever, child.wallSeconds, child.cpuSeconds,
+                child.peakRSSMegabytes))
         await rig.stop()
-        return String(format: "scan of %d: peak RSS %.1f MB (< 64 MB) — %@", scan, child.peakRSSMegabytes,
-                      child.peakRSSMegabytes < 64 && (counts["opportunitiesScanned"] as? Int) == scan ? "MET" : "NOT MET")
+        return String(
+            format: "scan of %d: peak RSS %.1f MB (< 64 MB) — %@", scan, child.peakRSSMegabytes,
+            child.peakRSSMegabytes < 64 && (counts["opportunitiesScanned"] as? Int) == scan ? "MET" : "NOT MET")
     }
 
     /// This process's resident set size, from /proc/self/statm.
@@ -203,15 +241,17 @@ struct Bench: AsyncParsableCommand {
         let lever = LeverSandbox(apiKey: Bench.leverKey)
         let posting = await lever.addPosting(text: "Decode", tags: ["Hubert: \(Bench.template)"])
         for i in 0..<100 {
-            let id = await lever.addOpportunity(name: "Decode Person \(i)", emails: ["d\(i)@x.example"], posting: posting,
-                                                phones: ["+46 70 123 45 \(i)"])
+            let id = await lever.addOpportunity(
+                name: "Decode Person \(i)", emails: ["d\(i)@x.example"], posting: posting,
+                phones: ["+46 70 123 45 \(i)"])
             await lever.move(id, to: "lead-reached-out")
             await lever.move(id, to: "applicant-new")
         }
-        let request = SandboxRequest(method: "GET", path: "/v1/opportunities",
-                                     query: [("expand", "applications"), ("expand", "stage"), ("limit", "100")],
-                                     headers: ["authorization": "Basic " + Data((Bench.leverKey + ":").utf8).base64EncodedString()],
-                                     body: Data())
+        let request = SandboxRequest(
+            method: "GET", path: "/v1/opportunities",
+            query: [("expand", "applications"), ("expand", "stage"), ("limit", "100")],
+            headers: ["authorization": "Basic " + Data((Bench.leverKey + ":").utf8).base64EncodedString()],
+            body: Data())
         let renderStart = Date()
         for _ in 0..<20 { _ = await lever.respond(request) }
         let renderMs = Date().timeIntervalSince(renderStart) / 20 * 1000
@@ -221,12 +261,19 @@ struct Bench: AsyncParsableCommand {
         let rssBefore = Self.residentMegabytes()
         let started = Date()
         var decoded = 0
-        for _ in 0..<rounds { decoded += try JSONDecoder().decode(LeverPage<LeverOpportunity>.self, from: body).items.count }
+        for _ in 0..<rounds {
+            decoded += try JSONDecoder().decode(LeverPage<LeverOpportunity>.self, from: body).items.count
+        }
         let seconds = Date().timeIntervalSince(started)
-        print(String(format: "  resident memory %.1f MB before, %.1f MB after decoding", rssBefore, Self.residentMegabytes()))
+        print(
+            String(
+                format: "  resident memory %.1f MB before, %.1f MB after decoding", rssBefore, Self.residentMegabytes())
+        )
 
-        print(String(format: "  %d opportunities (%d pages of %.1f kB) in %.2f s: %.0f opportunities/s, %.1f MB/s",
-                     decoded, rounds, Double(body.count) / 1024, seconds, Double(decoded) / seconds,
-                     Double(body.count * rounds) / seconds / 1_048_576))
+        print(
+            String(
+                format: "  %d opportunities (%d pages of %.1f kB) in %.2f s: %.0f opportunities/s, %.1f MB/s",
+                decoded, rounds, Double(body.count) / 1024, seconds, Double(decoded) / seconds,
+                Double(body.count * rounds) / seconds / 1_048_576))
     }
 }

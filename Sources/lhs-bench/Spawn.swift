@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A finished child process with its resource usage.
@@ -21,7 +22,8 @@ enum Spawn {
     static func run(_ path: String, _ arguments: [String], environment: [String: String]) async throws -> ChildRun {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let out = dir.appendingPathComponent("out").path, err = dir.appendingPathComponent("err").path
+        let out = dir.appendingPathComponent("out").path
+        let err = dir.appendingPathComponent("err").path
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -61,10 +63,11 @@ enum Spawn {
         let wall = Date().timeIntervalSince(started)
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        let result = ChildRun(status: exit, wallSeconds: wall, cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
-                              peakRSSMegabytes: peak.peakKilobytes / 1024,
-                              stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-                              stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        let result = ChildRun(
+            status: exit, wallSeconds: wall, cpuSeconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            peakRSSMegabytes: peak.peakKilobytes / 1024,
+            stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
         try? FileManager.default.removeItem(at: dir)
         return result
     }
@@ -80,11 +83,23 @@ final class PeakSampler: @unchecked Sendable {
     init(pid: pid_t) { self.pid = pid }
 
     var finished: Bool {
-        get { lock.lock(); defer { lock.unlock() }; return done }
-        set { lock.lock(); done = newValue; lock.unlock() }
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return done
+        }
+        set {
+            lock.lock()
+            done = newValue
+            lock.unlock()
+        }
     }
 
-    var peakKilobytes: Double { lock.lock(); defer { lock.unlock() }; return peak }
+    var peakKilobytes: Double {
+        lock.lock()
+        defer { lock.unlock() }
+        return peak
+    }
 
     func sample() {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return }

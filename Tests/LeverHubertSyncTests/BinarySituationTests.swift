@@ -1,14 +1,17 @@
 import Foundation
 import GRDB
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Situations of real operation staged against the built binary, as cron runs it.
 @Suite struct BinarySituationTests {
     func writeConfig(_ env: TestEnvironment, databasePath: String? = nil) throws -> String {
         var text = env.yaml()
-        if let databasePath { text = text.replacingOccurrences(of: "path: \(env.databasePath)", with: "path: \(databasePath)") }
+        if let databasePath {
+            text = text.replacingOccurrences(of: "path: \(env.databasePath)", with: "path: \(databasePath)")
+        }
         let path = env.directory.appendingPathComponent("lever-hubert-sync.yml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
@@ -21,7 +24,8 @@ import Sandbox
         while let url = enumerator?.nextObject() as? URL {
             let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
             let data = FileManager.default.contents(atPath: url.path) ?? Data()
-            result[url.path] = "\(attributes[.size] ?? 0) \(attributes[.modificationDate] ?? "") \(FNV1a.hash(data.base64EncodedString()))"
+            result[url.path] =
+                "\(attributes[.size] ?? 0) \(attributes[.modificationDate] ?? "") \(FNV1a.hash(data.base64EncodedString()))"
         }
         return result
     }
@@ -32,7 +36,8 @@ import Sandbox
         let database = env.directory.appendingPathComponent("state/deeper/sync.sqlite3").path
         let config = try writeConfig(env, databasePath: database)
         let before = try Self.tree(env.directory)
-        let dry = try await BinaryRunner.run(["run", "--dry-run", "--json", "--config", config], environment: env.environment)
+        let dry = try await BinaryRunner.run(
+            ["run", "--dry-run", "--json", "--config", config], environment: env.environment)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(try Self.tree(env.directory) == before, "no lock file, no directory, no database")
         #expect(!FileManager.default.fileExists(atPath: env.directory.appendingPathComponent("state").path))
@@ -47,7 +52,8 @@ import Sandbox
         _ = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         let before = try Self.tree(env.directory)
         try await Task.sleep(for: .milliseconds(20))
-        let dry = try await BinaryRunner.run(["run", "--dry-run", "--json", "--config", config], environment: env.environment)
+        let dry = try await BinaryRunner.run(
+            ["run", "--dry-run", "--json", "--config", config], environment: env.environment)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect((dry.json?["actions"] as? [Any])?.count == 1)
         let after = try Self.tree(env.directory)
@@ -66,7 +72,9 @@ import Sandbox
         let dry = try await BinaryRunner.run(["run", "--dry-run", "--config", config], environment: env.environment)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(try Self.tree(env.directory) == before)
-        let migrated = try await DatabaseQueue(path: env.databasePath).read { try Schema.migrator.appliedIdentifiers($0) }
+        let migrated = try await DatabaseQueue(path: env.databasePath).read {
+            try Schema.migrator.appliedIdentifiers($0)
+        }
         #expect(!migrated.contains("v3-due-results"), "the file is never migrated by a dry run")
     }
 
@@ -81,15 +89,19 @@ import Sandbox
         withExtendedLifetime(holder) {}
     }
 
-    @Test("a stored checkpoint in the future is no crash (it was SIGILL, exit 132)",
-          arguments: [3_600_000, 10 * 365 * 86_400_000] as [Millis])
+    @Test(
+        "a stored checkpoint in the future is no crash (it was SIGILL, exit 132)",
+        arguments: [3_600_000, 10 * 365 * 86_400_000] as [Millis])
     func aCheckpointInTheFutureThroughTheBinary(_ ahead: Millis) async throws {
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()
         let config = try writeConfig(env)
         #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
-        try await env.store().setCheckpoints([SyncEngine.leverStream: Date().millis + ahead,
-                                              SyncEngine.hubertStream: Date().millis + ahead], now: Date().millis)
+        try await env.store().setCheckpoints(
+            [
+                SyncEngine.leverStream: Date().millis + ahead,
+                SyncEngine.hubertStream: Date().millis + ahead,
+            ], now: Date().millis)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         let result = try await BinaryRunner.run(["run", "--json", "--config", config], environment: env.environment)
         #expect(result.status == 0, "\(result.stderr)")
@@ -109,7 +121,9 @@ import Sandbox
         #expect(runs.count == 2)
         let unfinished = try #require(runs.first)
         #expect(unfinished["runId"] as? String == "killed-run", "newest first")
-        #expect(unfinished.keys.contains("exitCode") && unfinished["exitCode"] is NSNull, "exitCode is null while unfinished")
+        #expect(
+            unfinished.keys.contains("exitCode") && unfinished["exitCode"] is NSNull,
+            "exitCode is null while unfinished")
         let finished = try #require(runs.last)
         #expect(finished["mode"] as? String == "run")
         #expect(finished["dryRun"] as? Bool == false)
@@ -127,8 +141,9 @@ import Sandbox
         _ = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
         let page = env.directory.appendingPathComponent("funnel.html").path
-        let status = try await BinaryRunner.run(["status", "--json", "--html", page, "--since", "2020-01-01", "--config", config],
-                                                environment: env.environment)
+        let status = try await BinaryRunner.run(
+            ["status", "--json", "--html", page, "--since", "2020-01-01", "--config", config],
+            environment: env.environment)
         #expect(status.status == 0, "\(status.stderr)")
         let funnel = try #require(status.json?["funnel"] as? [[String: Any]])
         #expect(funnel.count == 1)
@@ -139,7 +154,8 @@ import Sandbox
         #expect(html.contains("Warehouse &lt;Night&gt; &amp; Day"))
         let mode = try FileManager.default.attributesOfItem(atPath: page)[.posixPermissions] as? Int
         #expect(mode == 0o644)
-        let bad = try await BinaryRunner.run(["status", "--since", "yesterday", "--config", config], environment: env.environment)
+        let bad = try await BinaryRunner.run(
+            ["status", "--since", "yesterday", "--config", config], environment: env.environment)
         #expect(bad.status == 64)
     }
 

@@ -1,13 +1,15 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// The release surface of docs/cli.md, driven through the built binary.
 @Suite struct CLITests {
     func writeConfig(_ env: TestEnvironment, _ text: String? = nil) throws -> String {
         let path = env.directory.appendingPathComponent("lever-hubert-sync.yml").path
-        try (text ?? env.yaml(autoMove: "autoMove:\n  lead: Phone screen")).write(toFile: path, atomically: true, encoding: .utf8)
+        try (text ?? env.yaml(autoMove: "autoMove:\n  lead: Phone screen")).write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -25,8 +27,10 @@ import Sandbox
         #expect(json["runId"] is String)
         #expect(json["dryRun"] as? Bool == false)
         let counts = try #require(json["counts"] as? [String: Any])
-        for key in ["postingsScanned", "opportunitiesScanned", "invitationsSent", "resultsApplied", "tagsAdded", "tagsRemoved",
-                    "notesAdded", "linksAdded", "stageMoves", "skipped", "failed"] {
+        for key in [
+            "postingsScanned", "opportunitiesScanned", "invitationsSent", "resultsApplied", "tagsAdded", "tagsRemoved",
+            "notesAdded", "linksAdded", "stageMoves", "skipped", "failed",
+        ] {
             #expect(counts[key] is Int, "counts.\(key)")
         }
         #expect(counts["invitationsSent"] as? Int == 1)
@@ -47,7 +51,8 @@ import Sandbox
         _ = try await BinaryRunner.run(["run", "--config", config], environment: env.environment)
         await tick()
         _ = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
-        let dry = try await BinaryRunner.run(["run", "--dry-run", "--json", "--config", config], environment: env.environment)
+        let dry = try await BinaryRunner.run(
+            ["run", "--dry-run", "--json", "--config", config], environment: env.environment)
         #expect(dry.status == 0)
         #expect(dry.json?["dryRun"] as? Bool == true)
         #expect((dry.json?["actions"] as? [Any])?.count == 1)
@@ -72,7 +77,8 @@ import Sandbox
         #expect(try await BinaryRunner.run(["run", "--no-such-flag"]).status == 64)
         #expect(try await BinaryRunner.run(["backfill"]).status == 64, "--since is required")
         #expect(try await BinaryRunner.run(["backfill", "--since", "yesterday-ish"]).status == 64)
-        #expect(try await BinaryRunner.run(["backfill", "--since", "2026-11-20", "--until", "2026-11-01"]).status == 64)
+        #expect(
+            try await BinaryRunner.run(["backfill", "--since", "2026-11-20", "--until", "2026-11-01"]).status == 64)
     }
 
     @Test func missingOrInvalidConfigurationExits78() async throws {
@@ -82,10 +88,12 @@ import Sandbox
         let noKey = try await BinaryRunner.run(["run", "--json"], directory: env.directory)
         #expect(noKey.status == 78)
         #expect(noKey.stderr.contains("apiKey"))
-        let plainHTTP = try writeConfig(env, env.yaml().replacingOccurrences(of: env.leverOrigin, with: "http://lever.example.com"))
+        let plainHTTP = try writeConfig(
+            env, env.yaml().replacingOccurrences(of: env.leverOrigin, with: "http://lever.example.com"))
         #expect(try await BinaryRunner.run(["run", "--config", plainHTTP], environment: env.environment).status == 78)
-        let unwritable = try await BinaryRunner.run(["run", "--config", try writeConfig(env), "--database", "/proc/no/such/db.sqlite3"],
-                                                    environment: env.environment)
+        let unwritable = try await BinaryRunner.run(
+            ["run", "--config", try writeConfig(env), "--database", "/proc/no/such/db.sqlite3"],
+            environment: env.environment)
         #expect(unwritable.status == 78, "a database path that cannot be created is configuration")
         let badStage = try writeConfig(env, env.yaml(autoMove: "autoMove:\n  lead: No Such Stage"))
         let stage = try await BinaryRunner.run(["run", "--config", badStage], environment: env.environment)
@@ -105,7 +113,8 @@ import Sandbox
         wrongHubert["HUBERT_API_KEY"] = "wrong-key"
         let hubert = try await BinaryRunner.run(["run", "--config", config], environment: wrongHubert)
         #expect(hubert.status == 77)
-        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == nil, "no checkpoint after a refused credential")
+        #expect(
+            try await env.store().checkpoint(SyncEngine.leverStream) == nil, "no checkpoint after a refused credential")
     }
 
     @Test func aSecondRunAgainstTheSameDatabaseExits75AtOnce() async throws {
@@ -126,7 +135,9 @@ import Sandbox
         let config = try writeConfig(env)
         _ = try await BinaryRunner.run(["run", "--config", config], environment: env.environment)
         await tick()
-        for i in 0..<10 { _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting) }
+        for i in 0..<10 {
+            _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting)
+        }
         var slow = SandboxFaults()
         slow.latencyMs = 150
         await env.lever.setFaults(slow)
@@ -146,11 +157,13 @@ import Sandbox
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()
         let config = try writeConfig(env)
-        let past = await env.lever.addOpportunity(name: "Past", emails: ["p@example.com"], posting: posting,
-                                                  createdAt: Date().millis - 2 * 86_400_000)
+        let past = await env.lever.addOpportunity(
+            name: "Past", emails: ["p@example.com"], posting: posting,
+            createdAt: Date().millis - 2 * 86_400_000)
         let since = RFC3339.format(Date().millis - 3 * 86_400_000)
-        let result = try await BinaryRunner.run(["backfill", "--since", since, "--posting", posting, "--json", "--config", config],
-                                                environment: env.environment)
+        let result = try await BinaryRunner.run(
+            ["backfill", "--since", since, "--posting", posting, "--json", "--config", config],
+            environment: env.environment)
         #expect(result.status == 0, "\(result.stderr)")
         let actions = try #require(result.json?["actions"] as? [[String: Any]])
         #expect(actions.map { $0["opportunityId"] as? String } == [past])
@@ -162,16 +175,19 @@ import Sandbox
         let posting = await env.taggedPosting()
         let config = try writeConfig(env)
         for i in 0..<250 {
-            _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting,
-                                              archived: true, createdAt: Date().millis - 86_400_000 + Millis(i))
+            _ = await env.lever.addOpportunity(
+                name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting,
+                archived: true, createdAt: Date().millis - 86_400_000 + Millis(i))
         }
         let since = RFC3339.format(Date().millis - 2 * 86_400_000)
         let command = "\(BinaryRunner.binary.path) backfill --since \(since) --config \(config) --log-level error"
-        let tty = try await BinaryRunner.run(["-qec", command, "/dev/null"], environment: env.environment,
-                                             executable: URL(fileURLWithPath: "/usr/bin/script"))
+        let tty = try await BinaryRunner.run(
+            ["-qec", command, "/dev/null"], environment: env.environment,
+            executable: URL(fileURLWithPath: "/usr/bin/script"))
         #expect(tty.status == 0, "\(tty.stdout)")
         #expect(tty.stdout.contains("lever opportunities:") && tty.stdout.contains("pages"), "\(tty.stdout)")
-        let cron = try await BinaryRunner.run(["backfill", "--since", since, "--config", config], environment: env.environment)
+        let cron = try await BinaryRunner.run(
+            ["backfill", "--since", since, "--config", config], environment: env.environment)
         #expect(cron.status == 0)
         #expect(!cron.stderr.contains("pages,"), "no progress line when stderr is not a terminal")
     }

@@ -62,7 +62,8 @@ import Testing
         let file = try ConfigLoader.parse(yaml: Self.sampleYAML(.file))
         let decoded = Self.propertyPaths(file)
         let tree = Set(ConfigKeyTree.file.leaves.map(\.path))
-        let onlyDecoded = Set(decoded.keys).subtracting(tree), onlyTree = tree.subtracting(decoded.keys)
+        let onlyDecoded = Set(decoded.keys).subtracting(tree)
+        let onlyTree = tree.subtracting(decoded.keys)
         #expect(Set(decoded.keys) == tree, "only in ConfigFile: \(onlyDecoded); only in the tree: \(onlyTree)")
         #expect(
             decoded.filter { !$0.value }.isEmpty,

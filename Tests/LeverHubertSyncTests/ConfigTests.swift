@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LeverHubertSync
 
 @Suite struct ConfigTests {
@@ -20,27 +21,27 @@ import Testing
 
     @Test func theContractExampleParses() throws {
         let yaml = """
-        lever:
-          baseURL: https://api.lever.co/v1
-          apiKey: ${LEVER_API_KEY}
-          performAs: sync-bot@example.com
-          requestsPerSecond: 8
-        hubert:
-          baseURL: https://api.hubert.ai
-          apiKey: ${HUBERT_API_KEY}
-        sync:
-          newApplicantStage: New applicant
-          lookbackMinutes: 10
-        autoMove:
-          lead: Phone screen
-          passed: null
-          notQualified: null
-          postings:
-            f2f01e16-27f8-4711-a728-7d49499795a0:
-              lead: Onsite interview
-        database:
-          path: lever-hubert-sync.sqlite3
-        """
+            lever:
+              baseURL: https://api.lever.co/v1
+              apiKey: ${LEVER_API_KEY}
+              performAs: sync-bot@example.com
+              requestsPerSecond: 8
+            hubert:
+              baseURL: https://api.hubert.ai
+              apiKey: ${HUBERT_API_KEY}
+            sync:
+              newApplicantStage: New applicant
+              lookbackMinutes: 10
+            autoMove:
+              lead: Phone screen
+              passed: null
+              notQualified: null
+              postings:
+                f2f01e16-27f8-4711-a728-7d49499795a0:
+                  lead: Onsite interview
+            database:
+              path: lever-hubert-sync.sqlite3
+            """
         let config = try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), environment: keys).config
         #expect(config.lever.apiKey?.value == "lk")
         #expect(config.hubert.apiKey.value == "hk")
@@ -71,11 +72,13 @@ import Testing
         }
     }
 
-    @Test("http only for loopback", arguments: [
-        ("http://127.0.0.1:8080/v1", true), ("http://localhost/v1", true), ("http://[::1]:80/v1", true),
-        ("https://api.lever.co/v1", true), ("http://api.lever.co/v1", false), ("http://10.0.0.1/v1", false),
-        ("ftp://x/v1", false), ("not a url", false),
-    ])
+    @Test(
+        "http only for loopback",
+        arguments: [
+            ("http://127.0.0.1:8080/v1", true), ("http://localhost/v1", true), ("http://[::1]:80/v1", true),
+            ("https://api.lever.co/v1", true), ("http://api.lever.co/v1", false), ("http://10.0.0.1/v1", false),
+            ("ftp://x/v1", false), ("not a url", false),
+        ])
     func baseURLs(url: String, accepted: Bool) {
         let ok = (try? ConfigLoader.validateBaseURL(url, key: "k")) != nil
         #expect(ok == accepted)
@@ -94,7 +97,8 @@ import Testing
         #expect(config.lever.apiKey?.value == "file-key")
         #expect(warnings.contains { $0.contains("readable by other users") })
         chmod(path, 0o440)
-        #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty, "a Secret mounted with fsGroup (0440)")
+        #expect(
+            try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty, "a Secret mounted with fsGroup (0440)")
         chmod(path, 0o600)
         #expect(try ConfigLoader.resolve(file, environment: [:]).warnings.isEmpty)
     }
@@ -154,9 +158,14 @@ import Testing
 
 @Suite struct HubertWireTests {
     @Test func anInvitationBodySendsAbsentValuesAsNull() throws {
-        struct Body: Encodable { var candidate: HubertCandidate; var externalReference: HubertExternalReference }
-        let data = try JSONEncoder().encode(Body(candidate: HubertCandidate(firstName: "Cher", lastName: nil, email: "c@example.com", phoneNumber: nil),
-                                                 externalReference: HubertExternalReference(opportunityId: "o", postingId: nil)))
+        struct Body: Encodable {
+            var candidate: HubertCandidate
+            var externalReference: HubertExternalReference
+        }
+        let data = try JSONEncoder().encode(
+            Body(
+                candidate: HubertCandidate(firstName: "Cher", lastName: nil, email: "c@example.com", phoneNumber: nil),
+                externalReference: HubertExternalReference(opportunityId: "o", postingId: nil)))
         let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let candidate = try #require(json["candidate"] as? [String: Any])
         #expect(candidate["lastName"] is NSNull)
@@ -167,14 +176,14 @@ import Testing
 
     @Test func interviewsDecodeAsTheContractShowsThem() throws {
         let json = """
-        {"data": {"id": "iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C", "templateId": "61f080d9414018eda48a7380",
-          "externalReference": {"source": "lever", "opportunityId": "250d8f03-738a-4bba-a671-8a3d73477145", "postingId": "f2f01e16-27f8-4711-a728-7d49499795a0"},
-          "candidate": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phoneNumber": null},
-          "status": "completed", "invitedAt": "2026-11-26T10:00:00.000Z", "completedAt": "2026-11-26T12:41:07.512Z",
-          "updatedAt": "2026-11-26T12:41:07.512Z", "newField": {"x": 1},
-          "result": {"grade": "lead", "score": 82.5, "threshold": 70, "applicationUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C",
-                     "summaryUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C/summary"}}}
-        """
+            {"data": {"id": "iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C", "templateId": "61f080d9414018eda48a7380",
+              "externalReference": {"source": "lever", "opportunityId": "250d8f03-738a-4bba-a671-8a3d73477145", "postingId": "f2f01e16-27f8-4711-a728-7d49499795a0"},
+              "candidate": {"firstName": "Ada", "lastName": "Lovelace", "email": "ada@example.com", "phoneNumber": null},
+              "status": "completed", "invitedAt": "2026-11-26T10:00:00.000Z", "completedAt": "2026-11-26T12:41:07.512Z",
+              "updatedAt": "2026-11-26T12:41:07.512Z", "newField": {"x": 1},
+              "result": {"grade": "lead", "score": 82.5, "threshold": 70, "applicationUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C",
+                         "summaryUrl": "https://app.hubert.ai/applications/iv_01JD2X8Q4J6S4ZB3TQ7N5W9K1C/summary"}}}
+            """
         let interview = try JSONDecoder().decode(HubertEnvelope<HubertInterview>.self, from: Data(json.utf8)).data
         #expect(interview.isCompleted)
         #expect(interview.result?.grade == .lead)
@@ -186,7 +195,10 @@ import Testing
 
 @Suite struct StrictConfigTests {
     func message(_ yaml: String) -> String? {
-        do { _ = try ConfigLoader.parse(yaml: yaml); return nil } catch { return "\(error)" }
+        do {
+            _ = try ConfigLoader.parse(yaml: yaml)
+            return nil
+        } catch { return "\(error)" }
     }
 
     @Test func aYAMLSyntaxErrorNamesLineAndColumnButNeverTheLineText() {
@@ -204,28 +216,37 @@ import Testing
     }
 
     @Test func aProblemThatQuotesTheDocumentIsReplaced() {
-        #expect(YAMLSyntax.sanitized("found sk-FAKE-7f3a9c here", yaml: "a: sk-FAKE-7f3a9c")
+        #expect(
+            YAMLSyntax.sanitized("found sk-FAKE-7f3a9c here", yaml: "a: sk-FAKE-7f3a9c")
                 == "the text there is not valid YAML")
         #expect(YAMLSyntax.sanitized("could not find expected ':'", yaml: "a: b") == "could not find expected ':'")
     }
 
-    @Test("unknown keys are refused by full path, with the nearest key", arguments: [
-        ("sync:\n  newApplicantStag: x", "sync.newApplicantStag: unknown key; did you mean newApplicantStage?"),
-        ("lever:\n  apikey: x", "lever.apikey: unknown key; did you mean apiKey?"),
-        ("levr:\n  apiKey: x", "levr: unknown key; did you mean lever?"),
-        ("lever:\n  oauth:\n    clientSecrt: x", "lever.oauth.clientSecrt: unknown key; did you mean clientSecret?"),
-        ("sync:\n  retry:\n    budgett: 3", "sync.retry.budgett: unknown key; did you mean budget?"),
-        ("autoMove:\n  postings:\n    p-1:\n      leed: Onsite",
-         "autoMove.postings.p-1.leed: unknown key; did you mean lead?"),
-        ("database:\n  completelyDifferent: 1", "database.completelyDifferent: unknown key"),
-        ("sync:\n  lookback: 5", "sync.lookback: unknown key; did you mean lookbackMinutes?"),
-    ])
+    @Test(
+        "unknown keys are refused by full path, with the nearest key",
+        arguments: [
+            ("sync:\n  newApplicantStag: x", "sync.newApplicantStag: unknown key; did you mean newApplicantStage?"),
+            ("lever:\n  apikey: x", "lever.apikey: unknown key; did you mean apiKey?"),
+            ("levr:\n  apiKey: x", "levr: unknown key; did you mean lever?"),
+            (
+                "lever:\n  oauth:\n    clientSecrt: x",
+                "lever.oauth.clientSecrt: unknown key; did you mean clientSecret?"
+            ),
+            ("sync:\n  retry:\n    budgett: 3", "sync.retry.budgett: unknown key; did you mean budget?"),
+            (
+                "autoMove:\n  postings:\n    p-1:\n      leed: Onsite",
+                "autoMove.postings.p-1.leed: unknown key; did you mean lead?"
+            ),
+            ("database:\n  completelyDifferent: 1", "database.completelyDifferent: unknown key"),
+            ("sync:\n  lookback: 5", "sync.lookback: unknown key; did you mean lookbackMinutes?"),
+        ])
     func unknownKey(yaml: String, expected: String) {
         #expect(message(yaml) == expected)
     }
 
     @Test func freeFormPostingIdsAndNullsAreAccepted() throws {
-        let yaml = "autoMove:\n  passed: null\n  postings:\n"
+        let yaml =
+            "autoMove:\n  passed: null\n  postings:\n"
             + "    any-id-1:\n      lead: A\n    any-id-2:\n      lead: null\n"
         let file = try ConfigLoader.parse(yaml: yaml)
         #expect(file.autoMove?.postings?["any-id-1"]?.lead == "A")
@@ -234,34 +255,41 @@ import Testing
     @Test func aWrongTypeNamesTheKeyNotTheValue() {
         #expect(message("sync:\n  lookbackMinutes: sk-FAKE-secret") == "sync.lookbackMinutes: expected a whole number")
         #expect(message("sync:\n  paused: maybe-secret") == "sync.paused: expected true or false")
-        #expect(message("autoMove:\n  postings:\n    p-1:\n      lead: [a, b]") == "autoMove.postings.p-1.lead: expected text")
+        #expect(
+            message("autoMove:\n  postings:\n    p-1:\n      lead: [a, b]")
+                == "autoMove.postings.p-1.lead: expected text")
         #expect(message("lever: [sk-FAKE-in-a-list]") == "lever: expected a mapping of keys")
         #expect(message("- a\n- b") == "configuration file: the top level must be a mapping of keys")
     }
 
     @Test func everyKeyTheTestsAndTheDemoWriteIsKnown() throws {
         let leaves = Set(ConfigKeyTree.file.leaves.map(\.path))
-        for path in ["lever.baseURL", "lever.apiKey", "lever.performAs", "lever.requestsPerSecond", "lever.burst",
-                     "hubert.baseURL", "hubert.apiKey", "hubert.requestsPerSecond", "hubert.burst",
-                     "sync.lookbackMinutes",
-                     "sync.concurrency", "sync.retry.maxAttempts", "sync.retry.baseDelayMs", "sync.retry.maxDelayMs",
-                     "sync.retry.budget", "autoMove.lead", "autoMove.passed", "autoMove.postings.*.lead",
-                     "database.path",
-                     "healthcheck.url", "lever.oauth.clientId", "lever.oauth.clientSecret", "lever.oauth.refreshToken",
-                     "lever.oauth.tokenURL", "lever.oauth.tokenFile"] {
+        for path in [
+            "lever.baseURL", "lever.apiKey", "lever.performAs", "lever.requestsPerSecond", "lever.burst",
+            "hubert.baseURL", "hubert.apiKey", "hubert.requestsPerSecond", "hubert.burst",
+            "sync.lookbackMinutes",
+            "sync.concurrency", "sync.retry.maxAttempts", "sync.retry.baseDelayMs", "sync.retry.maxDelayMs",
+            "sync.retry.budget", "autoMove.lead", "autoMove.passed", "autoMove.postings.*.lead",
+            "database.path",
+            "healthcheck.url", "lever.oauth.clientId", "lever.oauth.clientSecret", "lever.oauth.refreshToken",
+            "lever.oauth.tokenURL", "lever.oauth.tokenFile",
+        ] {
             #expect(leaves.contains(path), "\(path)")
         }
     }
 }
 
 @Suite struct LeverBaseURLTests {
-    @Test("a Lever base URL without /v1 gets it; another path is refused", arguments: [
-        ("https://api.lever.co", "https://api.lever.co/v1"), ("https://api.lever.co/", "https://api.lever.co/v1"),
-        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"), ("https://api.lever.co/v1", "https://api.lever.co/v1"),
-        ("https://api.lever.co/v1/", "https://api.lever.co/v1"),
-        ("https://proxy.example/lever/v1", "https://proxy.example/lever/v1"),
-        ("https://api.lever.co/v2", nil), ("https://api.lever.co/api", nil), ("https://api.lever.co/v1?x=1", nil),
-    ] as [(String, String?)])
+    @Test(
+        "a Lever base URL without /v1 gets it; another path is refused",
+        arguments: [
+            ("https://api.lever.co", "https://api.lever.co/v1"), ("https://api.lever.co/", "https://api.lever.co/v1"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1"),
+            ("https://api.lever.co/v1", "https://api.lever.co/v1"),
+            ("https://api.lever.co/v1/", "https://api.lever.co/v1"),
+            ("https://proxy.example/lever/v1", "https://proxy.example/lever/v1"),
+            ("https://api.lever.co/v2", nil), ("https://api.lever.co/api", nil), ("https://api.lever.co/v1?x=1", nil),
+        ] as [(String, String?)])
     func normalized(input: String, expected: String?) {
         #expect((try? ConfigLoader.leverAPIBase(input)) == expected)
     }
@@ -286,7 +314,9 @@ import Testing
 @Suite struct YAMLSyntaxPositionTests {
     @Test func anUnterminatedQuoteNamesTheLineWhereItBeganNotOnlyTheEndOfTheFile() {
         var text = ""
-        do { _ = try ConfigLoader.parse(yaml: "lever:\n  apiKey: \"sk-FAKE-unterminated\nhubert:\n  apiKey: x\n") } catch {
+        do {
+            _ = try ConfigLoader.parse(yaml: "lever:\n  apiKey: \"sk-FAKE-unterminated\nhubert:\n  apiKey: x\n")
+        } catch {
             text = "\(error)"
         }
         #expect(text.contains("that begins at line 2, column 11"), "\(text)")

@@ -1,16 +1,21 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Runs the built binary against the sandboxes and kills it with SIGKILL at many points of a pass — including
 /// between a write and its ledger record — then runs it to completion: every eligible opportunity has exactly one
 /// Hubert interview, every result exactly one note and the right tag, link and move; nothing is missing.
 @Suite struct CrashTests {
     /// Kill points reached once per item (so the n-th item's visit can be the one killed), and how often each is tried.
-    static let invitePoints: [(KillPoint, Int)] = [(.invitationIntentRecorded, 3), (.invitationAnswered, 3), (.beforeCheckpoint, 1)]
-    static let resultPoints: [(KillPoint, Int)] = [(.noteIntentRecorded, 2), (.noteAnswered, 2), (.tagsWritten, 2), (.linkWritten, 2),
-                                                   (.moveAnswered, 2), (.resultRecorded, 2), (.beforeCheckpoint, 1)]
+    static let invitePoints: [(KillPoint, Int)] = [
+        (.invitationIntentRecorded, 3), (.invitationAnswered, 3), (.beforeCheckpoint, 1),
+    ]
+    static let resultPoints: [(KillPoint, Int)] = [
+        (.noteIntentRecorded, 2), (.noteAnswered, 2), (.tagsWritten, 2), (.linkWritten, 2),
+        (.moveAnswered, 2), (.resultRecorded, 2), (.beforeCheckpoint, 1),
+    ]
 
     @Test func killedAtEveryPointThenRunToCompletion() async throws {
         let env = try await TestEnvironment()
@@ -25,9 +30,13 @@ import Sandbox
         #expect(try await run().status == 0)
         await tick()
         var eligible: [String] = []
-        for i in 0..<40 { eligible.append(await env.lever.addOpportunity(name: "Person \(i)", emails: ["p\(i)@x.example"], posting: posting)) }
+        for i in 0..<40 {
+            eligible.append(
+                await env.lever.addOpportunity(name: "Person \(i)", emails: ["p\(i)@x.example"], posting: posting))
+        }
 
-        var tried = 0, killed = 0
+        var tried = 0
+        var killed = 0
         func killRun(_ point: KillPoint, _ n: Int) async throws {
             let result = try await run(killAt: "\(point.rawValue):\(n)")
             tried += 1
@@ -61,9 +70,11 @@ import Sandbox
         final = try await run()
         #expect(final.status == 0, "\(final.stderr)")
         let idle = try await run()
-        #expect((idle.json?["actions"] as? [Any])?.isEmpty == true, "after recovery nothing is left to do: \(idle.stdout)")
+        #expect(
+            (idle.json?["actions"] as? [Any])?.isEmpty == true, "after recovery nothing is left to do: \(idle.stdout)")
 
-        var duplicates = 0, missing = 0
+        var duplicates = 0
+        var missing = 0
         for id in eligible {
             let interviews = await env.interviews(id)
             if interviews.isEmpty { missing += 1 }
@@ -89,7 +100,10 @@ import Sandbox
         #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
         await tick()
         var eligible: [String] = []
-        for i in 0..<5 { eligible.append(await env.lever.addOpportunity(name: "Random \(i)", emails: ["r\(i)@x.example"], posting: posting)) }
+        for i in 0..<5 {
+            eligible.append(
+                await env.lever.addOpportunity(name: "Random \(i)", emails: ["r\(i)@x.example"], posting: posting))
+        }
         var faults = SandboxFaults()
         faults.latencyMs = 15
         await env.lever.setFaults(faults)
@@ -99,13 +113,15 @@ import Sandbox
             if round == 8 {
                 for (index, id) in eligible.enumerated() {
                     if let interview = await env.interviews(id).first {
-                        await env.hubert.complete(interview.id, grade: index.isMultiple(of: 2) ? .lead : .notQualified, score: 77)
+                        await env.hubert.complete(
+                            interview.id, grade: index.isMultiple(of: 2) ? .lead : .notQualified, score: 77)
                     }
                 }
                 phase = 1
             }
             let log = env.directory.appendingPathComponent("run-\(round).log")
-            let process = try BinaryRunner.start(["run", "--config", config], environment: env.environment, output: log)
+            let process = try BinaryRunner.start(
+                ["run", "--config", config], environment: env.environment, output: log)
             try await Task.sleep(for: .milliseconds(Int.random(in: 20...260)))
             kill(process.processIdentifier, SIGKILL)
             while process.isRunning { try await Task.sleep(for: .milliseconds(5)) }
@@ -113,13 +129,16 @@ import Sandbox
         #expect(phase == 1)
         await env.lever.setFaults(SandboxFaults())
         await env.hubert.setFaults(SandboxFaults())
-        for _ in 0..<2 { #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0) }
+        for _ in 0..<2 {
+            #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
+        }
         for (index, id) in eligible.enumerated() {
             #expect(await env.interviews(id).count == 1)
             for interview in await env.interviews(id) {
                 #expect(await env.hubert.emailsSent[interview.id] == 1)
                 if interview.status != "completed" {
-                    await env.hubert.complete(interview.id, grade: index.isMultiple(of: 2) ? .lead : .notQualified, score: 77)
+                    await env.hubert.complete(
+                        interview.id, grade: index.isMultiple(of: 2) ? .lead : .notQualified, score: 77)
                 }
             }
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Real passes over real loopback HTTP against the sandboxes, with a real SQLite file.
 @Suite struct EndToEndTests {
@@ -24,11 +25,14 @@ import Sandbox
         let env = try await TestEnvironment()
         let posting = try await Self.baseline(env)
         let untagged = await env.lever.addPosting(text: "Office", tags: ["Full-time"])
-        let ada = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting, phones: ["+4670"])
+        let ada = await env.lever.addOpportunity(
+            name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting, phones: ["+4670"])
         let cher = await env.lever.addOpportunity(name: "Cher", emails: ["cher@example.com"], posting: posting)
         let noEmail = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
-        let archived = await env.lever.addOpportunity(name: "Old Hand", emails: ["old@example.com"], posting: posting, archived: true)
-        let optedOut = await env.lever.addOpportunity(name: "Opt Out", emails: ["o@example.com"], posting: posting, contactAllowed: false)
+        let archived = await env.lever.addOpportunity(
+            name: "Old Hand", emails: ["old@example.com"], posting: posting, archived: true)
+        let optedOut = await env.lever.addOpportunity(
+            name: "Opt Out", emails: ["o@example.com"], posting: posting, contactAllowed: false)
         let elsewhere = await env.lever.addOpportunity(name: "Other", emails: ["x@example.com"], posting: untagged)
 
         let report = try await env.pass()
@@ -59,7 +63,8 @@ import Sandbox
         for count in await env.hubert.emailsSent.values { #expect(count == 1) }
         #expect(await env.hubert.interviews.count == 2)
 
-        let record = try #require(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA))
+        let record = try #require(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA))
         #expect(record.state == .sent)
         #expect(record.stageAtInvitation == "applicant-new")
     }
@@ -98,20 +103,25 @@ import Sandbox
     @Test func aCandidateMovedIntoNewApplicantIsInvited() async throws {
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()
-        let referral = await env.lever.addOpportunity(name: "Referred Person", emails: ["r@example.com"], posting: posting, stage: "lead-new")
+        let referral = await env.lever.addOpportunity(
+            name: "Referred Person", emails: ["r@example.com"], posting: posting, stage: "lead-new")
         await tick()
         _ = try await env.pass()
         await tick()
         await env.lever.move(referral, to: "applicant-new")
         let report = try await env.pass()
-        #expect(report.actions == [.invite(opportunityId: referral, postingId: posting, templateId: TestEnvironment.templateA)])
+        #expect(
+            report.actions == [
+                .invite(opportunityId: referral, postingId: posting, templateId: TestEnvironment.templateA)
+            ])
     }
 
     @Test func badPostingTagsAndUnknownTemplatesAreReportedAndNobodyIsInvited() async throws {
         let env = try await TestEnvironment()
         await env.hubert.addTemplate(id: "aaaaaaaaaaaaaaaaaaaaaaaa", name: "Retired", status: "archived")
         let malformed = await env.lever.addPosting(text: "Malformed", tags: ["Hubert: 12345"])
-        let double = await env.lever.addPosting(text: "Double", tags: ["Hubert: \(TestEnvironment.templateA)", "Hubert: \(TestEnvironment.templateB)"])
+        let double = await env.lever.addPosting(
+            text: "Double", tags: ["Hubert: \(TestEnvironment.templateA)", "Hubert: \(TestEnvironment.templateB)"])
         let unknown = await env.lever.addPosting(text: "Unknown", tags: ["Hubert: bbbbbbbbbbbbbbbbbbbbbbbb"])
         let inactive = await env.lever.addPosting(text: "Inactive", tags: ["Hubert: aaaaaaaaaaaaaaaaaaaaaaaa"])
         _ = try await env.pass()
@@ -122,7 +132,8 @@ import Sandbox
         let report = try await env.pass()
         #expect(report.exitCode == 0)
         #expect(report.actions.isEmpty)
-        let reasons = Dictionary(report.problems.compactMap { p in p.postingId.map { ($0, p.reason) } }, uniquingKeysWith: { a, _ in a })
+        let reasons = Dictionary(
+            report.problems.compactMap { p in p.postingId.map { ($0, p.reason) } }, uniquingKeysWith: { a, _ in a })
         #expect(reasons[malformed] == "invalid_hubert_tag")
         #expect(reasons[double] == "multiple_hubert_tags")
         #expect(reasons[unknown] == "unknown_template")
@@ -132,7 +143,8 @@ import Sandbox
 
     /// Baseline, one invited applicant, and its Hubert interview id.
     static func invited(_ env: TestEnvironment, autoMove: String = autoMove, name: String = "Ada Lovelace")
-        async throws -> (posting: String, opportunity: String, interview: String) {
+        async throws -> (posting: String, opportunity: String, interview: String)
+    {
         let posting = try await baseline(env)
         let opportunity = await env.lever.addOpportunity(name: name, emails: ["ada@example.com"], posting: posting)
         let report = try await env.pass(autoMove: autoMove)
@@ -179,13 +191,17 @@ import Sandbox
                 \(posting):
                   lead: Onsite interview
             """
-        let opportunity = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
+        let opportunity = await env.lever.addOpportunity(
+            name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
         _ = try await env.pass(autoMove: autoMove)
         let interview = try #require(await env.interviews(opportunity).first)
         await tick()
         await env.hubert.complete(interview.id, grade: .lead, score: 90)
         let report = try await env.pass(autoMove: autoMove)
-        #expect(report.actions.contains { $0 == .moveStage(opportunityId: $0.opportunityId, stageId: TestEnvironment.onsite) })
+        #expect(
+            report.actions.contains {
+                $0 == .moveStage(opportunityId: $0.opportunityId, stageId: TestEnvironment.onsite)
+            })
         #expect(await env.lever.opportunity(opportunity)?.stage == TestEnvironment.onsite)
     }
 
@@ -209,7 +225,10 @@ import Sandbox
         await tick()
         await env.hubert.complete(interview, grade: .lead, score: 75)
         let regrade = try await env.pass(autoMove: Self.autoMove)
-        #expect(regrade.actions.map(\.type).sorted { $0.rawValue < $1.rawValue } == [.addNote, .addTag, .moveStage, .removeTag])
+        #expect(
+            regrade.actions.map(\.type).sorted { $0.rawValue < $1.rawValue } == [
+                .addNote, .addTag, .moveStage, .removeTag,
+            ])
         let o = try #require(await env.lever.opportunity(opportunity))
         #expect(o.tags == ["Hubert: Lead"])
         #expect(o.links.count == 1)
@@ -235,7 +254,9 @@ import Sandbox
         #expect(await env.snapshot() == before, "a dry run must not write to Lever or Hubert")
         #expect(try await env.store().checkpoints() == checkpointsBefore)
         #expect(try await env.databaseSnapshot() == dbBefore, "a dry run must not change the database")
-        #expect(dry.actions.contains(.invite(opportunityId: newcomer, postingId: posting, templateId: TestEnvironment.templateA)))
+        #expect(
+            dry.actions.contains(
+                .invite(opportunityId: newcomer, postingId: posting, templateId: TestEnvironment.templateA)))
         #expect(dry.actions.contains { $0.type == .moveStage })
 
         let real = try await env.pass(autoMove: Self.autoMove)
@@ -255,10 +276,12 @@ import Sandbox
     @Test func backfillInvitesAPastWindowsApplicantsOnceWithoutMovingTheCheckpoint() async throws {
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()
-        let past = await env.lever.addOpportunity(name: "Past Applicant", emails: ["p@example.com"], posting: posting,
-                                                  createdAt: Date().millis - 3 * 86_400_000)
-        let older = await env.lever.addOpportunity(name: "Much Older", emails: ["m@example.com"], posting: posting,
-                                                   createdAt: Date().millis - 30 * 86_400_000)
+        let past = await env.lever.addOpportunity(
+            name: "Past Applicant", emails: ["p@example.com"], posting: posting,
+            createdAt: Date().millis - 3 * 86_400_000)
+        let older = await env.lever.addOpportunity(
+            name: "Much Older", emails: ["m@example.com"], posting: posting,
+            createdAt: Date().millis - 30 * 86_400_000)
         await tick()
         _ = try await env.pass()
         let live = try #require(try await env.store().checkpoint(SyncEngine.leverStream))
@@ -267,7 +290,10 @@ import Sandbox
         let dry = try await env.pass(mode, dryRun: true)
         let backfill = try await env.pass(mode)
         #expect(backfill.exitCode == 0)
-        #expect(backfill.actions == [.invite(opportunityId: past, postingId: posting, templateId: TestEnvironment.templateA)])
+        #expect(
+            backfill.actions == [
+                .invite(opportunityId: past, postingId: posting, templateId: TestEnvironment.templateA)
+            ])
         #expect(dry.actions == backfill.actions)
         #expect(await env.interviews(older).isEmpty)
         #expect(try await env.store().checkpoint(SyncEngine.leverStream) == live)
@@ -280,9 +306,12 @@ import Sandbox
         let env = try await TestEnvironment()
         let a = await env.taggedPosting()
         let b = await env.taggedPosting(TestEnvironment.templateB, text: "Support")
-        let inA = await env.lever.addOpportunity(name: "In A", emails: ["a@example.com"], posting: a, createdAt: Date().millis - 86_400_000)
-        let inB = await env.lever.addOpportunity(name: "In B", emails: ["b@example.com"], posting: b, createdAt: Date().millis - 86_400_000)
-        let report = try await env.pass(.backfill(since: Date().millis - 2 * 86_400_000, until: Date().millis, postingIds: [b]))
+        let inA = await env.lever.addOpportunity(
+            name: "In A", emails: ["a@example.com"], posting: a, createdAt: Date().millis - 86_400_000)
+        let inB = await env.lever.addOpportunity(
+            name: "In B", emails: ["b@example.com"], posting: b, createdAt: Date().millis - 86_400_000)
+        let report = try await env.pass(
+            .backfill(since: Date().millis - 2 * 86_400_000, until: Date().millis, postingIds: [b]))
         #expect(report.actions.map(\.opportunityId) == [inB])
         #expect(await env.interviews(inA).isEmpty)
     }
@@ -297,8 +326,11 @@ import Sandbox
         let inA = await env.lever.addOpportunity(name: "In A", emails: ["a@example.com"], posting: a)
         let inB = await env.lever.addOpportunity(name: "In B", emails: ["b@example.com"], posting: b)
         let report = try await env.pass()
-        #expect(Set(report.actions) == [.invite(opportunityId: inA, postingId: a, templateId: TestEnvironment.templateA),
-                                        .invite(opportunityId: inB, postingId: b, templateId: TestEnvironment.templateB)])
+        #expect(
+            Set(report.actions) == [
+                .invite(opportunityId: inA, postingId: a, templateId: TestEnvironment.templateA),
+                .invite(opportunityId: inB, postingId: b, templateId: TestEnvironment.templateB),
+            ])
     }
 
     @Test func manyPagesAreFollowedWithOpaqueTokens() async throws {

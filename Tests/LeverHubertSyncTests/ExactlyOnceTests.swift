@@ -1,7 +1,9 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
+import Logging
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Recruiters must never see a second invitation or a second note, nor a candidate who silently got nothing —
 /// whatever the network, Lever, Hubert or the machine does.
@@ -47,8 +49,10 @@ import Sandbox
             f.latencyMs = 5
             f.storm429 = 3
             cases.append(FaultCase(name: "a storm of all of them", faults: f))
-            cases.append(FaultCase(name: "keep-alive connections dropped after writes", faults: SandboxFaults(),
-                                   keepAliveDropRate: 0.4))
+            cases.append(
+                FaultCase(
+                    name: "keep-alive connections dropped after writes", faults: SandboxFaults(),
+                    keepAliveDropRate: 0.4))
             f = SandboxFaults()
             f.serverErrorRate = 0.1
             f.latencyMs = 5
@@ -87,7 +91,9 @@ import Sandbox
             #expect(notes == 1, "opportunity \(id) has \(notes) notes")
             #expect(o.tags == [grade.leverTag])
             #expect(o.links == ["https://app.hubert.ai/applications/\(interview.id)"])
-            let expectedStage = grade == .lead ? TestEnvironment.phoneScreen : grade == .passed ? TestEnvironment.onsite : "applicant-new"
+            let expectedStage =
+                grade == .lead
+                ? TestEnvironment.phoneScreen : grade == .passed ? TestEnvironment.onsite : "applicant-new"
             #expect(o.stage == expectedStage)
             #expect(o.stageChanges.count == (grade == .notQualified ? 1 : 2), "moved exactly once")
         }
@@ -128,7 +134,8 @@ import Sandbox
         await tick()
         var eligible: [String] = []
         for i in 0..<8 {
-            eligible.append(await env.lever.addOpportunity(name: "Person \(i)", emails: ["p\(i)@example.com"], posting: posting))
+            eligible.append(
+                await env.lever.addOpportunity(name: "Person \(i)", emails: ["p\(i)@example.com"], posting: posting))
         }
         await env.lever.setFaults(fault.faults)
         await env.hubert.setFaults(fault.faults)
@@ -155,12 +162,13 @@ import Sandbox
         try await Self.verify(env, eligible: eligible, grades: grades)
     }
 
-
     @Test func aStaleOffsetTokenRestartsTheWindow() async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
         var ids: [String] = []
-        for i in 0..<150 { ids.append(await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting)) }
+        for i in 0..<150 {
+            ids.append(await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting))
+        }
         var faults = SandboxFaults()
         faults.staleTokens = 1
         await env.lever.setFaults(faults)
@@ -182,13 +190,16 @@ import Sandbox
             down.serverErrorRate = 1
             var malformed = SandboxFaults()
             malformed.malformedRate = 1
-            return [LastingTrouble(service: .hubert, faults: down, mentions: "hubert"),
-                    LastingTrouble(service: .lever, faults: malformed, mentions: "malformed")]
+            return [
+                LastingTrouble(service: .hubert, faults: down, mentions: "hubert"),
+                LastingTrouble(service: .lever, faults: malformed, mentions: "malformed"),
+            ]
         }
     }
 
-    @Test("trouble that lasts stops the pass with 75, keeps the checkpoint, and the next pass finishes the work",
-          arguments: LastingTrouble.all)
+    @Test(
+        "trouble that lasts stops the pass with 75, keeps the checkpoint, and the next pass finishes the work",
+        arguments: LastingTrouble.all)
     func lastingTroubleLeavesTheWindowUnfinished(_ trouble: LastingTrouble) async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
@@ -230,7 +241,9 @@ import Sandbox
     @Test func clientRateBudgetAvoids429s() async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
-        for i in 0..<20 { _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting) }
+        for i in 0..<20 {
+            _ = await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting)
+        }
         await env.hubert.setRateLimit((8, 8))
         let config = try env.config()
         var tuned = config
@@ -244,5 +257,3 @@ import Sandbox
         #expect(snapshot["hubert|429", default: 0] == 0, "the client-side bucket keeps Hubert under its limit")
     }
 }
-
-import Logging

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LeverHubertSync
 
 /// Every real Lever response in shared/fixtures decodes; the messy ones keep their meaning.
@@ -23,11 +24,12 @@ import Testing
         case "docs-create-note-response", "nango-create-note-response":
             return "note \(try #require(try d.decode(LeverEnvelope<LeverCreatedNote>.self, from: data).data.noteId))"
         case "docs-error-404", "docs-error-request-timeout", "golib-error-400-email-domain",
-             "golib-error-404-stage-not-found", "golib-error-404-user-not-found":
+            "golib-error-404-stage-not-found", "golib-error-404-user-not-found":
             return "error \(try #require(try d.decode(LeverErrorBody.self, from: data).code))"
         case "docs-get-note", "nango-get-note":
             return "note \(try d.decode(LeverEnvelope<LeverNote>.self, from: data).data.id)"
-        case "docs-get-opportunity", "nango-get-opportunity", "nango-add-links", "nango-add-tags", "nango-update-opportunity-stage":
+        case "docs-get-opportunity", "nango-get-opportunity", "nango-add-links", "nango-add-tags",
+            "nango-update-opportunity-stage":
             return "opportunity \(try d.decode(LeverEnvelope<LeverOpportunity>.self, from: data).data.id)"
         case "rubyspec-opportunity-expanded-applications-stage":
             return "opportunity \(try d.decode(LeverOpportunity.self, from: data).id)"
@@ -73,7 +75,9 @@ import Testing
         #expect(!summary.isEmpty)
         if summary.hasPrefix("page of") {
             #expect(summary.contains("(failed 0)"), "an item of \(name) did not decode: \(summary)")
-            #expect(!summary.hasPrefix("page of 0 ") || name == "nango-list-opportunities-deleted", "\(name) decoded no item")
+            #expect(
+                !summary.hasPrefix("page of 0 ") || name == "nango-list-opportunities-deleted",
+                "\(name) decoded no item")
         }
     }
 
@@ -82,7 +86,8 @@ import Testing
     }
 
     @Test func legacyTopLevelArchivedAtIsUnderstood() throws {
-        let page = try JSONDecoder().decode(LeverPage<LeverOpportunity>.self, from: Self.fixture("docs-list-opportunities"))
+        let page = try JSONDecoder().decode(
+            LeverPage<LeverOpportunity>.self, from: Self.fixture("docs-list-opportunities"))
         #expect(page.hasNext == false, "absent hasNext means the last page")
         #expect(page.next == nil)
         let first = try #require(page.items.first)
@@ -93,7 +98,9 @@ import Testing
     }
 
     @Test func archivedObjectAndStringStageIds() throws {
-        let o = try JSONDecoder().decode(LeverEnvelope<LeverOpportunity>.self, from: Self.fixture("nango-get-opportunity")).data
+        let o = try JSONDecoder().decode(
+            LeverEnvelope<LeverOpportunity>.self, from: Self.fixture("nango-get-opportunity")
+        ).data
         #expect(o.isArchived)
         #expect(o.archivedAt == 1_782_973_996_415)
         #expect(o.stageId == "lead-reached-out")
@@ -102,7 +109,8 @@ import Testing
     }
 
     @Test func expandedStageAndApplications() throws {
-        let o = try JSONDecoder().decode(LeverOpportunity.self, from: Self.fixture("rubyspec-opportunity-expanded-applications-stage"))
+        let o = try JSONDecoder().decode(
+            LeverOpportunity.self, from: Self.fixture("rubyspec-opportunity-expanded-applications-stage"))
         #expect(o.stageId == "lead-new")
         #expect(o.postingId == "685dd0f3-6b95-4bc9-ae32-658b808900ca")
         #expect(o.appliedAt == 1_578_336_284_203)
@@ -111,8 +119,10 @@ import Testing
     }
 
     @Test func realNoteCreationAnswerCarriesNoteId() throws {
-        let docs = try JSONDecoder().decode(LeverEnvelope<LeverCreatedNote>.self, from: Self.fixture("docs-create-note-response"))
-        let real = try JSONDecoder().decode(LeverEnvelope<LeverCreatedNote>.self, from: Self.fixture("nango-create-note-response"))
+        let docs = try JSONDecoder().decode(
+            LeverEnvelope<LeverCreatedNote>.self, from: Self.fixture("docs-create-note-response"))
+        let real = try JSONDecoder().decode(
+            LeverEnvelope<LeverCreatedNote>.self, from: Self.fixture("nango-create-note-response"))
         #expect(docs.data.noteId != nil)
         #expect(real.data.noteId != nil)
     }
@@ -126,12 +136,12 @@ import Testing
 
     @Test func anItemThatDoesNotDecodeIsNamedAndTheRestSurvive() throws {
         let json = """
-        {"data": [{"id": "good", "name": "A", "emails": null, "stage": {"id": "x"}, "tags": [1, "t"], "applications": null},
-                  {"name": "no id at all"},
-                  {"id": 42},
-                  {"id": "also-good", "archived": "weird", "dataProtection": [], "stageChanges": [null, {"toStageId": 5}]}],
-         "hasNext": true, "next": "%5B1%2C%22a%22%5D", "unknown": {"deep": [1]}}
-        """
+            {"data": [{"id": "good", "name": "A", "emails": null, "stage": {"id": "x"}, "tags": [1, "t"], "applications": null},
+                      {"name": "no id at all"},
+                      {"id": 42},
+                      {"id": "also-good", "archived": "weird", "dataProtection": [], "stageChanges": [null, {"toStageId": 5}]}],
+             "hasNext": true, "next": "%5B1%2C%22a%22%5D", "unknown": {"deep": [1]}}
+            """
         let page = try JSONDecoder().decode(LeverPage<LeverOpportunity>.self, from: Data(json.utf8))
         #expect(page.items.map(\.id) == ["good", "also-good"])
         #expect(page.failures.count == 2)

@@ -1,14 +1,16 @@
 import Foundation
 import Logging
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// The funnel page: parsed as text (numbers, escaping, nothing fetched, structure), and opened in a real browser.
 @Suite struct FunnelPageTests {
     static let now: Millis = 1_796_000_000_000
     static let hostile = "<script>alert(\"x\")</script> & 'Co' <img src=https://evil.example/x.png>"
-    static let escapedHostile = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39; "
+    static let escapedHostile =
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39; "
         + "&lt;img src=https://evil.example/x.png&gt;"
 
     /// A status with two funnel postings (one named with markup, one without a known name), a posting that takes
@@ -22,28 +24,35 @@ import Sandbox
             ],
             invitations: .init(), resultsPending: 0,
             problems: [
-                .init(opportunityId: nil, postingId: "bad-posting", reason: "invalid_hubert_tag", message: "tag 12345",
-                      leverURL: "https://hire.lever.co/jobs/bad-posting", lastSeen: lastSeen),
-                .init(opportunityId: "o-1", postingId: "p-2", reason: "missing_email", message: "no e-mail",
-                      leverURL: "https://hire.lever.co/candidates/o-1", lastSeen: lastSeen),
+                .init(
+                    opportunityId: nil, postingId: "bad-posting", reason: "invalid_hubert_tag", message: "tag 12345",
+                    leverURL: "https://hire.lever.co/jobs/bad-posting", lastSeen: lastSeen),
+                .init(
+                    opportunityId: "o-1", postingId: "p-2", reason: "missing_email", message: "no e-mail",
+                    leverURL: "https://hire.lever.co/candidates/o-1", lastSeen: lastSeen),
             ],
             runs: [
-                .init(runId: "r-2", kind: "run", startedAt: RFC3339.format(now - 60_000),
-                      finishedAt: RFC3339.format(now - 55_000), exitCode: 75, counts: nil,
-                      requests: RequestCounts(lever: 3, hubert: 1), message: nil),
-                .init(runId: "r-1", kind: "run", startedAt: RFC3339.format(now - 960_000),
-                      finishedAt: RFC3339.format(now - 950_000), exitCode: 0, counts: nil,
-                      requests: RequestCounts(lever: 3, hubert: 1), message: nil),
+                .init(
+                    runId: "r-2", kind: "run", startedAt: RFC3339.format(now - 60_000),
+                    finishedAt: RFC3339.format(now - 55_000), exitCode: 75, counts: nil,
+                    requests: RequestCounts(lever: 3, hubert: 1), message: nil),
+                .init(
+                    runId: "r-1", kind: "run", startedAt: RFC3339.format(now - 960_000),
+                    finishedAt: RFC3339.format(now - 950_000), exitCode: 0, counts: nil,
+                    requests: RequestCounts(lever: 3, hubert: 1), message: nil),
             ],
             funnel: [
-                FunnelEntry(postingId: "p-1", postingName: hostile, templateId: "61f080d9414018eda48a7380",
-                            applied: 41, invited: 38, completed: 30, lead: 9, passed: 14, notQualified: 7,
-                            inviteLatencySeconds: FunnelEntry.Latency(seconds: [95, 290])),
-                FunnelEntry(postingId: "p-2", postingName: nil, templateId: "5e2b91c04d7a3f18b6c2e9a1",
-                            applied: 12, invited: 0, openProblems: [
-                                .init(reason: "template_inactive", scope: "posting", count: 1),
-                                .init(reason: "missing_email", scope: "opportunity", count: 2),
-                            ]),
+                FunnelEntry(
+                    postingId: "p-1", postingName: hostile, templateId: "61f080d9414018eda48a7380",
+                    applied: 41, invited: 38, completed: 30, lead: 9, passed: 14, notQualified: 7,
+                    inviteLatencySeconds: FunnelEntry.Latency(seconds: [95, 290])),
+                FunnelEntry(
+                    postingId: "p-2", postingName: nil, templateId: "5e2b91c04d7a3f18b6c2e9a1",
+                    applied: 12, invited: 0,
+                    openProblems: [
+                        .init(reason: "template_inactive", scope: "posting", count: 1),
+                        .init(reason: "missing_email", scope: "opportunity", count: 2),
+                    ]),
             ])
     }
 
@@ -60,10 +69,13 @@ import Sandbox
     @Test func eachPostingsNumbersAreInItsTable() throws {
         let html = FunnelPage.render(Self.report(), now: Self.now)
         let first = try Self.section(html, heading: "<h2 id=\"posting-1\">\(Self.escapedHostile)</h2>")
-        for (label, value, share) in [("Applied", 41, "100%"), ("Invited", 38, "93%"), ("Completed", 30, "73%"),
-                                      ("Lead", 9, "22%"), ("Passed", 14, "34%"), ("Not Qualified", 7, "17%")] {
-            #expect(first.contains("<th scope=\"row\">\(label)</th><td>\(value)</td><td>\(share)</td>"),
-                    "posting 1 lacks \(label) \(value)")
+        for (label, value, share) in [
+            ("Applied", 41, "100%"), ("Invited", 38, "93%"), ("Completed", 30, "73%"),
+            ("Lead", 9, "22%"), ("Passed", 14, "34%"), ("Not Qualified", 7, "17%"),
+        ] {
+            #expect(
+                first.contains("<th scope=\"row\">\(label)</th><td>\(value)</td><td>\(share)</td>"),
+                "posting 1 lacks \(label) \(value)")
         }
         #expect(first.contains("<th scope=\"row\">Median (p50)</th><td>1 min 35 s</td>"))
         #expect(first.contains("<th scope=\"row\">95th percentile (p95)</th><td>4 min 50 s</td>"))
@@ -91,8 +103,10 @@ import Sandbox
         #expect(header.contains("<dt>Invited</dt><dd>38</dd>"))
         #expect(header.contains("9 Lead · 14 Passed · 7 Not Qualified"))
         // A posting that takes no part is named with why, in words.
-        #expect(html.contains("Lever posting bad-posting. The posting&#39;s Hubert tag is malformed; fix the tag in "
-            + "Lever."))
+        #expect(
+            html.contains(
+                "Lever posting bad-posting. The posting&#39;s Hubert tag is malformed; fix the tag in "
+                    + "Lever."))
     }
 
     @Test func stringsFromDataAreEscaped() {
@@ -108,8 +122,10 @@ import Sandbox
         let html = FunnelPage.render(Self.report(), now: Self.now).lowercased()
         // The hostile name holds "src=https://": it must appear only escaped inside text, never as markup.
         let markup = html.replacingOccurrences(of: Self.escapedHostile.lowercased(), with: "")
-        for needle in ["http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link", "<iframe",
-                       "<object", "<embed", "<img", "javascript:", "@font-face"] {
+        for needle in [
+            "http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link", "<iframe",
+            "<object", "<embed", "<img", "javascript:", "@font-face",
+        ] {
             #expect(!markup.contains(needle), "the page holds \(needle)")
         }
     }
@@ -121,8 +137,10 @@ import Sandbox
         #expect(Self.count("<head>", in: html) == 1 && Self.count("<body>", in: html) == 1)
         #expect(Self.count("<title>", in: html) == 1, "one document title (SVG titles carry an id)")
         #expect(html.contains("<title>Hubert interview funnel · 2026-11-30 00:53 UTC</title>"))
-        for tag in ["section", "table", "caption", "thead", "tbody", "tr", "svg", "ul", "dl", "main", "header",
-                    "footer", "style"] {
+        for tag in [
+            "section", "table", "caption", "thead", "tbody", "tr", "svg", "ul", "dl", "main", "header",
+            "footer", "style",
+        ] {
             let opened = Self.count("<\(tag)>", in: html) + Self.count("<\(tag) ", in: html)
             #expect(opened == Self.count("</\(tag)>", in: html), "<\(tag)> opened \(opened) times, closed otherwise")
         }
@@ -154,10 +172,12 @@ import Sandbox
         #expect(throws: (any Error).self) { try FunnelPage.write("x", to: directory.path + "/missing/funnel.html") }
     }
 
-    @Test(arguments: [
-        (0.02, "under 0.1 s"), (0.44, "0.4 s"), (45, "45 s"), (95, "1 min 35 s"), (120, "2 min"), (7500, "2 h 5 min"),
-        (3600, "1 h"), (273_600, "3 d 4 h"), (-3, "under 0.1 s"),
-    ] as [(Double, String)])
+    @Test(
+        arguments: [
+            (0.02, "under 0.1 s"), (0.44, "0.4 s"), (45, "45 s"), (95, "1 min 35 s"), (120, "2 min"),
+            (7500, "2 h 5 min"),
+            (3600, "1 h"), (273_600, "3 d 4 h"), (-3, "under 0.1 s"),
+        ] as [(Double, String)])
     func durationsReadLikeARecruiterSaysThem(seconds: Double, text: String) {
         #expect(FunnelPage.duration(seconds) == text)
     }
@@ -166,8 +186,10 @@ import Sandbox
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-demo-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("demo.sqlite3").path
-        let outcome = try await Demo.run(databasePath: database,
-                                         logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }) { _ in }
+        let outcome = try await Demo.run(
+            databasePath: database,
+            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        ) { _ in }
         let page = directory.appendingPathComponent("funnel.html").path
         #expect(outcome.lines.last == "Funnel page: \(page)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
@@ -193,60 +215,66 @@ import Sandbox
     /// Distinct colours (sampled every second pixel of every second row), the share of the commonest colour, and
     /// the mean luma (0–255) of a PNG: a minimal decoder with zlib, since PIL is not there.
     static let pngStats = #"""
-import sys, zlib, struct
-d = open(sys.argv[1], 'rb').read()
-assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
-pos, idat = 8, []
-while pos < len(d):
-    n, = struct.unpack('>I', d[pos:pos+4]); t = d[pos+4:pos+8]; c = d[pos+8:pos+8+n]
-    if t == b'IHDR': w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', c)
-    if t == b'IDAT': idat.append(c)
-    pos += 12 + n
-assert depth == 8 and ctype in (2, 6) and interlace == 0, 'unsupported PNG'
-bpp = 3 if ctype == 2 else 4
-raw = zlib.decompress(b''.join(idat)); stride = w * bpp
-prev = bytearray(stride); counts = {}; i = 0; luma = 0
-for y in range(h):
-    f = raw[i]; line = bytearray(raw[i+1:i+1+stride]); i += 1 + stride
-    if f == 1:
-        for x in range(bpp, stride): line[x] = (line[x] + line[x-bpp]) & 255
-    elif f == 2:
-        line = bytearray((a + b) & 255 for a, b in zip(line, prev))
-    elif f == 3:
-        for x in range(stride): line[x] = (line[x] + (((line[x-bpp] if x >= bpp else 0) + prev[x]) >> 1)) & 255
-    elif f == 4:
-        for x in range(stride):
-            a = line[x-bpp] if x >= bpp else 0; b = prev[x]; c = prev[x-bpp] if x >= bpp else 0
-            p = a + b - c; pa = abs(p - a); pb = abs(p - b); pc = abs(p - c)
-            line[x] = (line[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 255
-    prev = line
-    if y % 2 == 0:
-        for x in range(0, stride, bpp * 2):
-            px = bytes(line[x:x+3]); counts[px] = counts.get(px, 0) + 1
-sampled = sum(counts.values())
-top = max(counts.values())
-mean = sum((0.299*p[0] + 0.587*p[1] + 0.114*p[2]) * n for p, n in counts.items()) / sampled
-print(len(counts), round(top / sampled, 4), round(mean, 1))
-"""#
+        import sys, zlib, struct
+        d = open(sys.argv[1], 'rb').read()
+        assert d[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+        pos, idat = 8, []
+        while pos < len(d):
+            n, = struct.unpack('>I', d[pos:pos+4]); t = d[pos+4:pos+8]; c = d[pos+8:pos+8+n]
+            if t == b'IHDR': w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', c)
+            if t == b'IDAT': idat.append(c)
+            pos += 12 + n
+        assert depth == 8 and ctype in (2, 6) and interlace == 0, 'unsupported PNG'
+        bpp = 3 if ctype == 2 else 4
+        raw = zlib.decompress(b''.join(idat)); stride = w * bpp
+        prev = bytearray(stride); counts = {}; i = 0; luma = 0
+        for y in range(h):
+            f = raw[i]; line = bytearray(raw[i+1:i+1+stride]); i += 1 + stride
+            if f == 1:
+                for x in range(bpp, stride): line[x] = (line[x] + line[x-bpp]) & 255
+            elif f == 2:
+                line = bytearray((a + b) & 255 for a, b in zip(line, prev))
+            elif f == 3:
+                for x in range(stride): line[x] = (line[x] + (((line[x-bpp] if x >= bpp else 0) + prev[x]) >> 1)) & 255
+            elif f == 4:
+                for x in range(stride):
+                    a = line[x-bpp] if x >= bpp else 0; b = prev[x]; c = prev[x-bpp] if x >= bpp else 0
+                    p = a + b - c; pa = abs(p - a); pb = abs(p - b); pc = abs(p - c)
+                    line[x] = (line[x] + (a if pa <= pb and pa <= pc else (b if pb <= pc else c))) & 255
+            prev = line
+            if y % 2 == 0:
+                for x in range(0, stride, bpp * 2):
+                    px = bytes(line[x:x+3]); counts[px] = counts.get(px, 0) + 1
+        sampled = sum(counts.values())
+        top = max(counts.values())
+        mean = sum((0.299*p[0] + 0.587*p[1] + 0.114*p[2]) * n for p, n in counts.items()) / sampled
+        print(len(counts), round(top / sampled, 4), round(mean, 1))
+        """#
 
     static func run(_ executable: String, _ arguments: [String]) throws
-        -> (status: Int32, stdout: String, stderr: String) {
+        -> (status: Int32, stdout: String, stderr: String)
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self),
-                String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self),
+            String(decoding: stderr, as: UTF8.self)
+        )
     }
 
-    @Test(.enabled(if: chromium != nil && python != nil,
-                   "chromium (apt-get install -y chromium) or python3 is missing: the page is not opened in a browser"))
+    @Test(
+        .enabled(
+            if: chromium != nil && python != nil,
+            "chromium (apt-get install -y chromium) or python3 is missing: the page is not opened in a browser"))
     func thePageOpenedInChromiumIsNotBlankInLightAndDarkMode() async throws {
         // The page of a real sandbox world (the same one the funnel numbers are checked on).
         let world = try await FunnelTests.world()
@@ -256,8 +284,12 @@ print(len(counts), round(top / sampled, 4), round(mean, 1))
         var luma: [String: Double] = [:]
         for scheme in ["light", "dark"] {
             let png = world.env.directory.appendingPathComponent("funnel-\(scheme).png").path
-            let shot = try Self.run("/bin/bash", [Self.root.appendingPathComponent("scripts/screenshot-page").path,
-                                                  page, png, scheme])
+            let shot = try Self.run(
+                "/bin/bash",
+                [
+                    Self.root.appendingPathComponent("scripts/screenshot-page").path,
+                    page, png, scheme,
+                ])
             #expect(shot.status == 0, "screenshot-page \(scheme): \(shot.stderr)")
             let stats = try Self.run(try #require(Self.python), ["-c", Self.pngStats, png])
             #expect(stats.status == 0, "\(stats.stderr)")

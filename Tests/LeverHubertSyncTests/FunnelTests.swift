@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// The funnel of `status --json` against real passes over the sandboxes: every number exact, from the ledger.
 @Suite struct FunnelTests {
@@ -34,17 +35,21 @@ import Sandbox
         // Warehouse: 6 applied — 4 invitable, 1 without an e-mail address, 1 archived (skipped, still an applicant).
         var invitable: [String] = []
         for name in ["Ada Lovelace", "Grace Hopper", "Cher", "Dan Brown"] {
-            invitable.append(await env.lever.addOpportunity(name: name, emails: ["\(name.prefix(3))@example.com"],
-                                                            posting: warehouse))
+            invitable.append(
+                await env.lever.addOpportunity(
+                    name: name, emails: ["\(name.prefix(3))@example.com"],
+                    posting: warehouse))
         }
         _ = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: warehouse)
-        _ = await env.lever.addOpportunity(name: "Old Hand", emails: ["old@example.com"], posting: warehouse,
-                                           archived: true)
+        _ = await env.lever.addOpportunity(
+            name: "Old Hand", emails: ["old@example.com"], posting: warehouse,
+            archived: true)
         // Support: 3 applied — 2 invitable, 1 who asked not to be contacted.
         let eve = await env.lever.addOpportunity(name: "Eve Online", emails: ["eve@example.com"], posting: support)
         _ = await env.lever.addOpportunity(name: "Finn Human", emails: ["finn@example.com"], posting: support)
-        _ = await env.lever.addOpportunity(name: "Opt Out", emails: ["o@example.com"], posting: support,
-                                           contactAllowed: false)
+        _ = await env.lever.addOpportunity(
+            name: "Opt Out", emails: ["o@example.com"], posting: support,
+            contactAllowed: false)
         // Elsewhere: no funnel counts it.
         _ = await env.lever.addOpportunity(name: "Other", emails: ["x@example.com"], posting: untagged)
 
@@ -72,9 +77,12 @@ import Sandbox
     /// The latencies (seconds) the ledger holds for a posting, computed here independently of the funnel query.
     static func ledgerLatencies(_ env: TestEnvironment, posting: String) async throws -> [Double] {
         try await env.store().read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT sent_ms, applied_ms FROM invitation WHERE posting_id = ? AND state = 'sent'
-                """, arguments: [posting]).map { row -> Double in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT sent_ms, applied_ms FROM invitation WHERE posting_id = ? AND state = 'sent'
+                    """, arguments: [posting]
+            ).map { row -> Double in
                 let sent: Int64 = row["sent_ms"]
                 let applied: Int64 = row["applied_ms"]
                 return Double(sent - applied) / 1000
@@ -131,8 +139,10 @@ import Sandbox
         #expect(empty.keys.contains("inviteLatencySeconds"), "present, not omitted")
         #expect(empty["inviteLatencySeconds"] is NSNull)
         let warehouse = try #require(funnel.first { $0["postingId"] as? String == world.warehouse })
-        for key in ["postingId", "postingName", "templateId", "applied", "invited", "completed", "lead", "passed",
-                    "notQualified"] {
+        for key in [
+            "postingId", "postingName", "templateId", "applied", "invited", "completed", "lead", "passed",
+            "notQualified",
+        ] {
             #expect(warehouse[key] != nil, "funnel entry lacks \(key)")
         }
         #expect(warehouse["applied"] as? Int == 6)
@@ -150,10 +160,12 @@ import Sandbox
         await tick()
         let cohortStart = Date().millis
         await tick()
-        let late = await env.lever.addOpportunity(name: "Late Comer", emails: ["late@example.com"],
-                                                  posting: world.warehouse)
-        _ = await env.lever.addOpportunity(name: "Late Archived", emails: ["la@example.com"], posting: world.warehouse,
-                                           archived: true)
+        let late = await env.lever.addOpportunity(
+            name: "Late Comer", emails: ["late@example.com"],
+            posting: world.warehouse)
+        _ = await env.lever.addOpportunity(
+            name: "Late Archived", emails: ["la@example.com"], posting: world.warehouse,
+            archived: true)
         let pass = try await env.pass()
         #expect(pass.counts.invitationsSent == 1)
         await tick()
@@ -184,7 +196,8 @@ import Sandbox
         let invited = try await store.inviteLatencies(runId: world.invitePass.runId)
         #expect(invited.count == 6)
         #expect(invited.allSatisfy { $0 >= 0 })
-        let ledger = try await Self.ledgerLatencies(world.env, posting: world.warehouse)
+        let ledger =
+            try await Self.ledgerLatencies(world.env, posting: world.warehouse)
             + Self.ledgerLatencies(world.env, posting: world.support)
         #expect(invited.sorted() == ledger.sorted())
         let quiet = try await world.env.pass()
@@ -194,14 +207,15 @@ import Sandbox
         #expect(try await store.inviteLatencies(confirmedFrom: Date().millis + 60_000).isEmpty)
     }
 
-    @Test(arguments: [
-        ([1, 2, 3, 4], 2.0, 4.0),
-        ([7], 7.0, 7.0),
-        ([5, 1, 3], 3.0, 5.0),
-        (Array(1...20).map(Double.init), 10.0, 19.0),
-        (Array(1...100).map(Double.init), 50.0, 95.0),
-        ([0.25, 0.5], 0.25, 0.5),
-    ] as [([Double], Double, Double)])
+    @Test(
+        arguments: [
+            ([1, 2, 3, 4], 2.0, 4.0),
+            ([7], 7.0, 7.0),
+            ([5, 1, 3], 3.0, 5.0),
+            (Array(1...20).map(Double.init), 10.0, 19.0),
+            (Array(1...100).map(Double.init), 50.0, 95.0),
+            ([0.25, 0.5], 0.25, 0.5),
+        ] as [([Double], Double, Double)])
     func percentilesFollowTheNearestRankRule(values: [Double], p50: Double, p95: Double) throws {
         let latency = try #require(FunnelEntry.Latency(seconds: values))
         #expect(latency.p50 == p50)
@@ -217,24 +231,25 @@ import Sandbox
     @Test func theLatencyHistogramIsCumulativeWithSumAndCount() {
         let text = FunnelMetrics.latencyHistogram(latencies: [100_000, 10, 60, 45, 61, 4000, 0.5])
         let name = "lever_hubert_sync_invite_latency_seconds"
-        #expect(text == """
-            # HELP \(name) Application created in Lever to invitation confirmed by Hubert, over the last run's \
-            invitations.
-            # TYPE \(name) histogram
-            \(name)_bucket{le="30"} 2
-            \(name)_bucket{le="60"} 4
-            \(name)_bucket{le="120"} 5
-            \(name)_bucket{le="300"} 5
-            \(name)_bucket{le="600"} 5
-            \(name)_bucket{le="1800"} 5
-            \(name)_bucket{le="3600"} 5
-            \(name)_bucket{le="21600"} 6
-            \(name)_bucket{le="86400"} 6
-            \(name)_bucket{le="+Inf"} 7
-            \(name)_sum 104176.5
-            \(name)_count 7
+        #expect(
+            text == """
+                # HELP \(name) Application created in Lever to invitation confirmed by Hubert, over the last run's \
+                invitations.
+                # TYPE \(name) histogram
+                \(name)_bucket{le="30"} 2
+                \(name)_bucket{le="60"} 4
+                \(name)_bucket{le="120"} 5
+                \(name)_bucket{le="300"} 5
+                \(name)_bucket{le="600"} 5
+                \(name)_bucket{le="1800"} 5
+                \(name)_bucket{le="3600"} 5
+                \(name)_bucket{le="21600"} 6
+                \(name)_bucket{le="86400"} 6
+                \(name)_bucket{le="+Inf"} 7
+                \(name)_sum 104176.5
+                \(name)_count 7
 
-            """)
+                """)
     }
 
     @Test func anEmptyHistogramHasEveryBucketAtZero() {
@@ -244,9 +259,9 @@ import Sandbox
     }
 }
 
-fileprivate extension Array {
+extension Array {
     /// `map` with an async transform, in order.
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+    fileprivate func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
         var result: [T] = []
         for element in self { result.append(try await transform(element)) }
         return result

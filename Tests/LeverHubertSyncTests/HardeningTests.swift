@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import LeverHubertSync
 
 /// A TCP listener on 127.0.0.1 that never accepts or answers: a request to it hangs until its timeout, which keeps
@@ -38,7 +39,7 @@ final class SilentListener: @unchecked Sendable {
 @Suite struct HardeningTests {
     @Test func aCrashCannotDumpCoreOrBeReadByAnotherProcess() {
         let outcome = Hardening.apply()
-        defer { Hardening.setDumpable(true) } // the test runner itself may need /proc/self later
+        defer { Hardening.setDumpable(true) }  // the test runner itself may need /proc/self later
         #expect(outcome == .init(coreDumpsOff: true, notDumpable: true))
         let limit = Hardening.coreLimit()
         #expect(limit.soft == 0 && limit.hard == 0, "the hard limit too, so no child can raise it")
@@ -64,9 +65,10 @@ final class SilentListener: @unchecked Sendable {
         database:
           path: \(directory.appendingPathComponent("db.sqlite3").path)
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let process = try BinaryRunner.start(["check", "--config", config],
-                                             environment: ["LEVER_API_KEY": "lk-secret", "HUBERT_API_KEY": "hk-secret"],
-                                             output: directory.appendingPathComponent("out"))
+        let process = try BinaryRunner.start(
+            ["check", "--config", config],
+            environment: ["LEVER_API_KEY": "lk-secret", "HUBERT_API_KEY": "hk-secret"],
+            output: directory.appendingPathComponent("out"))
         defer { if process.isRunning { process.terminate() } }
         #expect(listener.waitForConnection(seconds: 20), "check sent its first request (keys read)")
         let limits = try String(contentsOfFile: "/proc/\(process.processIdentifier)/limits", encoding: .utf8)
@@ -102,7 +104,7 @@ final class SilentListener: @unchecked Sendable {
         let path = dir.appendingPathComponent("token").path
         try "old-token".write(toFile: path, atomically: false, encoding: .utf8)
         chmod(path, 0o644)
-        let token = String(repeating: "rt-rotated-", count: 10_000) // larger than one pipe-sized write
+        let token = String(repeating: "rt-rotated-", count: 10_000)  // larger than one pipe-sized write
         try LeverOAuth.persist(token, to: path)
         #expect(try String(contentsOfFile: path, encoding: .utf8) == token)
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// One bad item becomes a named problem; the rest of the pass goes on; nothing crashes.
 @Suite struct HostileInputTests {
@@ -10,8 +11,10 @@ import Sandbox
         let posting = try await EndToEndTests.baseline(env)
         _ = await env.lever.addPosting(text: "Broken", tags: ["Hubert: not-a-template", "HUBERT:   "])
         let longName = "Anna " + String(repeating: "Q", count: 10_000)
-        let names = ["Søren Kierkegaard", "Мария Иванова", "محمد علي", "李小龙", "🙂 Emoji Person", "Cher", longName,
-                     "Ngũgĩ wa Thiong'o", "O'Brien-Smith Jr."]
+        let names = [
+            "Søren Kierkegaard", "Мария Иванова", "محمد علي", "李小龙", "🙂 Emoji Person", "Cher", longName,
+            "Ngũgĩ wa Thiong'o", "O'Brien-Smith Jr.",
+        ]
         var good: [String: String] = [:]
         for (i, name) in names.enumerated() {
             good[await env.lever.addOpportunity(name: name, emails: ["g\(i)@example.com"], posting: posting)] = name
@@ -19,24 +22,35 @@ import Sandbox
         let noEmail = await env.lever.addOpportunity(name: "No Email", emails: [], posting: posting)
         let now = Date().millis
         let nullObjects = "raw-null-objects"
-        await env.lever.setRawOpportunity(nullObjects, json: Data("""
-            {"id": "raw-null-objects", "name": "Null Objects", "emails": ["n@example.com"], "stage": null, "applications": null,
-             "archived": null, "dataProtection": null, "stageChanges": null, "tags": null, "links": null, "phones": [null, {"value": null}],
-             "createdAt": \(now), "urls": null, "contact": null}
-            """.utf8), posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity(
+            nullObjects,
+            json: Data(
+                """
+                {"id": "raw-null-objects", "name": "Null Objects", "emails": ["n@example.com"], "stage": null, "applications": null,
+                 "archived": null, "dataProtection": null, "stageChanges": null, "tags": null, "links": null, "phones": [null, {"value": null}],
+                 "createdAt": \(now), "urls": null, "contact": null}
+                """.utf8), posting: posting, createdAt: now)
         let unknownFields = "raw-unknown-fields"
-        await env.lever.setRawOpportunity(unknownFields, json: Data("""
-            {"id": "raw-unknown-fields", "name": "Unknown Fields", "emails": ["u@example.com"], "createdAt": \(now),
-             "surprise": {"deep": [1, {"x": null}]}, "stage": {"id": "applicant-new", "text": "New applicant", "extra": true},
-             "applications": [{"id": "a", "posting": "\(posting)", "createdAt": \(now), "weird": []}], "isAnonymized": "maybe"}
-            """.utf8), posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity(
+            unknownFields,
+            json: Data(
+                """
+                {"id": "raw-unknown-fields", "name": "Unknown Fields", "emails": ["u@example.com"], "createdAt": \(now),
+                 "surprise": {"deep": [1, {"x": null}]}, "stage": {"id": "applicant-new", "text": "New applicant", "extra": true},
+                 "applications": [{"id": "a", "posting": "\(posting)", "createdAt": \(now), "weird": []}], "isAnonymized": "maybe"}
+                """.utf8), posting: posting, createdAt: now)
         let weirdTypes = "raw-weird-types"
-        await env.lever.setRawOpportunity(weirdTypes, json: Data("""
-            {"id": "raw-weird-types", "name": 42, "emails": "not-an-array", "createdAt": "\(now)", "stage": 7}
-            """.utf8), posting: posting, createdAt: now)
-        await env.lever.setRawOpportunity("raw-no-id", json: Data(#"{"name": "No Id", "emails": ["x@example.com"]}"#.utf8),
-                                          posting: posting, createdAt: now)
-        await env.lever.setRawOpportunity("raw-string", json: Data(#""just a string""#.utf8), posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity(
+            weirdTypes,
+            json: Data(
+                """
+                {"id": "raw-weird-types", "name": 42, "emails": "not-an-array", "createdAt": "\(now)", "stage": 7}
+                """.utf8), posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity(
+            "raw-no-id", json: Data(#"{"name": "No Id", "emails": ["x@example.com"]}"#.utf8),
+            posting: posting, createdAt: now)
+        await env.lever.setRawOpportunity(
+            "raw-string", json: Data(#""just a string""#.utf8), posting: posting, createdAt: now)
 
         let report = try await env.pass()
         #expect(report.exitCode == 0, "\(report.message ?? "")")
@@ -67,7 +81,8 @@ import Sandbox
         #expect(report.exitCode == 0)
         #expect(report.actions.map(\.opportunityId) == [good])
         #expect(report.problems.contains { $0.opportunityId == bad && $0.reason == "invalid_email" })
-        let record = try #require(try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA))
+        let record = try #require(
+            try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA))
         #expect(record.state == .refused, "a refused invitation is not sent again")
         await tick()
         let again = try await env.pass()
@@ -83,7 +98,9 @@ import Sandbox
         _ = try await env.pass()
         await tick()
         for id in [gone, stays] {
-            if let interview = await env.interviews(id).first { await env.hubert.complete(interview.id, grade: .passed, score: 60) }
+            if let interview = await env.interviews(id).first {
+                await env.hubert.complete(interview.id, grade: .passed, score: 60)
+            }
         }
         await env.lever.delete(gone)
         let report = try await env.pass()
@@ -96,6 +113,7 @@ import Sandbox
         let later = try await env.pass()
         #expect(later.exitCode == 0)
         #expect(!later.problems.contains { $0.opportunityId == gone })
-        #expect(!(try await env.databaseSnapshot()).contains(gone), "no row of the database names a deleted opportunity")
+        #expect(
+            !(try await env.databaseSnapshot()).contains(gone), "no row of the database names a deleted opportunity")
     }
 }

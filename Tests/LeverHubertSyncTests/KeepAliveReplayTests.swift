@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// libcurl re-sends a request by itself when a reused keep-alive connection dies before the first response byte —
 /// POST included. A Lever note must never be re-sent below the ledger: on a busy host that is a second note a
@@ -22,7 +23,9 @@ import Sandbox
     }
 
     /// A note POST on one worker whose connection a GET has just left open.
-    static func postNoteAfterKeepAliveGet(freshConnection: Bool) async throws -> (log: [KeepAliveProxy.Entry], error: (any Error)?, notes: Int) {
+    static func postNoteAfterKeepAliveGet(freshConnection: Bool) async throws -> (
+        log: [KeepAliveProxy.Entry], error: (any Error)?, notes: Int
+    ) {
         let lever = LeverSandbox(apiKey: TestEnvironment.leverKey)
         let server = try await SandboxHTTPServer(service: lever)
         let proxy = try KeepAliveProxy(upstreamPort: await server.port, rule: dropFirstNote(.beforeResponse))
@@ -36,9 +39,10 @@ import Sandbox
         let auth = "Basic " + Data((TestEnvironment.leverKey + ":").utf8).base64EncodedString()
         let get = HTTPRequestMessage(method: .get, url: proxy.origin + "/v1/stages", headers: [("Authorization", auth)])
         #expect(try await transport.send(get).status == 200)
-        let post = HTTPRequestMessage(method: .post, url: proxy.origin + "/v1/opportunities/\(id)/notes",
-                                      headers: [("Authorization", auth), ("Content-Type", "application/json")],
-                                      body: Data(#"{"value":"hello"}"#.utf8), freshConnection: freshConnection)
+        let post = HTTPRequestMessage(
+            method: .post, url: proxy.origin + "/v1/opportunities/\(id)/notes",
+            headers: [("Authorization", auth), ("Content-Type", "application/json")],
+            body: Data(#"{"value":"hello"}"#.utf8), freshConnection: freshConnection)
         var failure: (any Error)?
         do { _ = try await transport.send(post) } catch { failure = error }
         await server.stop()
@@ -65,13 +69,15 @@ import Sandbox
         #expect(posts.first?.indexOnConnection == 1)
         #expect(outcome.notes == 1)
         guard case .maybeSent? = outcome.error as? TransportFailure else {
-            Issue.record("a lost answer is 'maybe sent', for the ledger to read back: \(String(describing: outcome.error))")
+            Issue.record(
+                "a lost answer is 'maybe sent', for the ledger to read back: \(String(describing: outcome.error))")
             return
         }
     }
 
-    @Test("a note whose connection dies after Lever applied it is read back, never posted twice",
-          arguments: [KeepAliveProxy.Drop.beforeResponse, .midResponse])
+    @Test(
+        "a note whose connection dies after Lever applied it is read back, never posted twice",
+        arguments: [KeepAliveProxy.Drop.beforeResponse, .midResponse])
     func droppedNoteAnswerIsReadBack(_ drop: KeepAliveProxy.Drop) async throws {
         let env = try await TestEnvironment()
         let proxy = try KeepAliveProxy(upstreamPort: await env.leverServer.port, rule: Self.dropFirstNote(drop))

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// What months of real operation do to a cron sync: one item refused, a clock that steps, a restored backup,
 /// retention, a tag added during a pause. The promise stays: one invitation per (opportunity, template) ever, one
@@ -14,9 +15,12 @@ import Sandbox
     static let noLookback: @Sendable (inout ConfigFile) -> Void = { $0.sync?.lookbackMinutes = 0 }
 
     /// A baseline, one applicant invited, and (when `grade` is given) the interview completed.
-    static func invited(_ env: TestEnvironment, posting: String, name: String = "Ada Lovelace",
-                        grade: HubertGrade? = nil) async throws -> (opportunity: String, interview: String) {
-        let id = await env.lever.addOpportunity(name: name, emails: ["\(name.prefix(3).lowercased())@example.com"], posting: posting)
+    static func invited(
+        _ env: TestEnvironment, posting: String, name: String = "Ada Lovelace",
+        grade: HubertGrade? = nil
+    ) async throws -> (opportunity: String, interview: String) {
+        let id = await env.lever.addOpportunity(
+            name: name, emails: ["\(name.prefix(3).lowercased())@example.com"], posting: posting)
         let report = try await env.pass(autoMove: autoMove, tweak: noLookback)
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         let interview = try #require(await env.interviews(id).first, "invited")
@@ -58,29 +62,36 @@ import Sandbox
         ]
     }
 
-    @Test("a pending intent that can never be sent is closed as refused, reported, and not retried",
-          arguments: Impossible.all)
+    @Test(
+        "a pending intent that can never be sent is closed as refused, reported, and not retried",
+        arguments: Impossible.all)
     func anImpossibleIntentIsClosed(_ impossible: Impossible) async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         // The process died right after recording the intent, before the POST.
-        let record = InvitationRecord(opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting,
-                                      state: .pending, interviewId: nil, stageAtInvitation: "applicant-new")
+        let record = InvitationRecord(
+            opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting,
+            state: .pending, interviewId: nil, stageAtInvitation: "applicant-new")
         try await env.store().recordInvitationIntent(
-            record, idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
+            record,
+            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
             now: Date().millis)
         switch impossible.reason {
         case "template_forbidden": await env.hubert.setTemplateForbidden(TestEnvironment.templateA)
-        case "template_inactive": await env.hubert.addTemplate(id: TestEnvironment.templateA, name: "W", status: "archived")
+        case "template_inactive":
+            await env.hubert.addTemplate(id: TestEnvironment.templateA, name: "W", status: "archived")
         case "posting_not_tagged": await env.lever.setPostingTags(posting, tags: ["Full-time"])
         default: await env.lever.archive(ada)
         }
         let noCache: (inout ConfigFile) -> Void = { $0.sync?.cacheMinutes = 0 }
         let report = try await env.pass(tweak: noCache)
         #expect(report.exitCode == 0, "\(report.message ?? "")")
-        #expect(report.problems.contains { $0.opportunityId == ada && $0.reason == impossible.reason }, "\(report.problems)")
-        let closed = try #require(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA))
+        #expect(
+            report.problems.contains { $0.opportunityId == ada && $0.reason == impossible.reason }, "\(report.problems)"
+        )
+        let closed = try #require(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA))
         #expect(closed.state == .refused)
         #expect(try await env.store().pendingInvitations().isEmpty)
         await env.hubert.clearLog()
@@ -127,7 +138,9 @@ import Sandbox
         _ = other
         let report = try await env.pass()
         #expect(report.exitCode == 0, "\(report.message ?? "")")
-        #expect(report.problems.contains { $0.opportunityId == secret && $0.reason == "opportunity_forbidden" }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.opportunityId == secret && $0.reason == "opportunity_forbidden" },
+            "\(report.problems)")
         #expect(await env.interviews(ada).count == 1)
     }
 
@@ -159,19 +172,28 @@ import Sandbox
         await tick()
         let (ada, _) = try await Self.invited(env, posting: posting, grade: .lead)
         await env.lever.setWriteFailing("stage", status: 422)
-        #expect(try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback).problems.contains { $0.reason == "write_back_failed" })
+        #expect(
+            try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback).problems.contains {
+                $0.reason == "write_back_failed"
+            })
         let sixDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 6 * Self.day, tweak: Self.noLookback)
-        #expect(sixDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" }, "still tried")
+        #expect(
+            sixDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" }, "still tried")
         let eightDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 8 * Self.day, tweak: Self.noLookback)
-        #expect(eightDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" },
-                "past the period but only two failed passes: tried a third time")
-        let laterStill = try await env.pass(autoMove: Self.autoMove, clockOffset: 8 * Self.day + 60_000, tweak: Self.noLookback)
+        #expect(
+            eightDays.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_failed" },
+            "past the period but only two failed passes: tried a third time")
+        let laterStill = try await env.pass(
+            autoMove: Self.autoMove, clockOffset: 8 * Self.day + 60_000, tweak: Self.noLookback)
         #expect(laterStill.exitCode == 0)
-        #expect(laterStill.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_given_up" }, "\(laterStill.problems)")
+        #expect(
+            laterStill.problems.contains { $0.opportunityId == ada && $0.reason == "write_back_given_up" },
+            "\(laterStill.problems)")
         await env.lever.clearLog()
         let nineDays = try await env.pass(autoMove: Self.autoMove, clockOffset: 9 * Self.day, tweak: Self.noLookback)
         #expect(nineDays.exitCode == 0)
-        #expect(!(await env.lever.requestLog.contains("PUT /v1/opportunities/\(ada)/stage")), "given up: not tried again")
+        #expect(
+            !(await env.lever.requestLog.contains("PUT /v1/opportunities/\(ada)/stage")), "given up: not tried again")
         let due = try #require(try await env.store().dueResult(interviewId: (await env.interviews(ada)).first!.id))
         #expect(due.state == .givenUp)
     }
@@ -185,10 +207,13 @@ import Sandbox
         let (fine, second) = try await Self.invited(env, posting: posting, name: "Fine Record")
         await env.hubert.complete(first, grade: .lead, score: 90)
         await env.hubert.complete(second, grade: .passed, score: 60)
-        await env.lever.setRawOpportunity(odd, json: Data(#"{"id": 42, "name": ["not", "a", "name"]}"#.utf8), posting: posting)
+        await env.lever.setRawOpportunity(
+            odd, json: Data(#"{"id": 42, "name": ["not", "a", "name"]}"#.utf8), posting: posting)
         let report = try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback)
         #expect(report.exitCode == 0, "one unreadable opportunity does not stop every pass: \(report.message ?? "")")
-        #expect(report.problems.contains { $0.opportunityId == odd && $0.reason == "write_back_failed" }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.opportunityId == odd && $0.reason == "write_back_failed" },
+            "\(report.problems)")
         #expect(await env.lever.notesOf(fine).count == 1)
     }
 
@@ -199,7 +224,8 @@ import Sandbox
         await tick()
         let (gone, interview) = try await Self.invited(env, posting: posting, name: "Erased Person")
         await env.hubert.complete(interview, grade: .lead, score: 90)
-        let anonymized = #"{"id": "\#(gone)", "name": null, "emails": [], "isAnonymized": true, "stage": "applicant-new", "#
+        let anonymized =
+            #"{"id": "\#(gone)", "name": null, "emails": [], "isAnonymized": true, "stage": "applicant-new", "#
             + #""applications": [{"id": "a", "posting": "\#(posting)", "createdAt": 1}], "tags": [], "links": []}"#
         await env.lever.setRawOpportunity(gone, json: Data(anonymized.utf8), posting: posting)
         let report = try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback)
@@ -211,17 +237,23 @@ import Sandbox
 
     // MARK: 2. Time is not monotonic
 
-    @Test("a checkpoint in the future neither traps nor loses an applicant", arguments: [1_000, 86_400_000, 3650 * 86_400_000] as [Millis])
+    @Test(
+        "a checkpoint in the future neither traps nor loses an applicant",
+        arguments: [1_000, 86_400_000, 3650 * 86_400_000] as [Millis])
     func aCheckpointInTheFuture(_ skew: Millis) async throws {
         let env = try await TestEnvironment()
         let posting = try await EndToEndTests.baseline(env)
-        try await env.store().setCheckpoints([SyncEngine.leverStream: Date().millis + skew,
-                                              SyncEngine.hubertStream: Date().millis + skew], now: Date().millis)
+        try await env.store().setCheckpoints(
+            [
+                SyncEngine.leverStream: Date().millis + skew,
+                SyncEngine.hubertStream: Date().millis + skew,
+            ], now: Date().millis)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         let report = try await env.pass()
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         #expect(await env.interviews(ada).count == 1)
-        #expect(try await env.store().checkpoint(SyncEngine.leverStream)! <= Date().millis, "brought back to the present")
+        #expect(
+            try await env.store().checkpoint(SyncEngine.leverStream)! <= Date().millis, "brought back to the present")
         await tick()
         let bob = await env.lever.addOpportunity(name: "Bob", emails: ["bob@example.com"], posting: posting)
         let next = try await env.pass()
@@ -242,7 +274,9 @@ import Sandbox
         let corrected = try await env.pass()
         #expect(corrected.exitCode == 0, "\(corrected.message ?? "")")
         #expect(await env.interviews(ada).count == 1)
-        #expect(await env.interviews(bob).count == 1, "who applied while the clock was wrong is invited after the correction")
+        #expect(
+            await env.interviews(bob).count == 1,
+            "who applied while the clock was wrong is invited after the correction")
         #expect(try await env.pass().actions.isEmpty, "and only once")
     }
 
@@ -255,14 +289,19 @@ import Sandbox
         #expect(ServiceClient.retryAfter("nan") == nil)
         #expect(ServiceClient.retryAfter("soon") == nil)
         #expect(ServiceClient.retryAfter("2.5") == .milliseconds(2500))
-        #expect(ServiceClient.retryAfter("Fri, 15 Jan 2027 08:00:00 GMT", now: now) ?? .zero > ServiceClient.longestRetryAfter)
+        #expect(
+            ServiceClient.retryAfter("Fri, 15 Jan 2027 08:00:00 GMT", now: now) ?? .zero
+                > ServiceClient.longestRetryAfter)
         #expect(ServiceClient.retryAfter("Thu, 01 Jan 1970 00:00:00 GMT", now: now) == .zero)
-        #expect(ServiceClient.retryAfter("Fri, 15 Jan 2027 08:00:00 GMT", now: Date(timeIntervalSince1970: 1_800_000_000 + 86_400 * 400))
+        #expect(
+            ServiceClient.retryAfter(
+                "Fri, 15 Jan 2027 08:00:00 GMT", now: Date(timeIntervalSince1970: 1_800_000_000 + 86_400 * 400))
                 == .zero)
     }
 
-    @Test("a Retry-After no pass should wait out stops the pass with 75, quickly",
-          arguments: ["inf", "1e300", "99999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
+    @Test(
+        "a Retry-After no pass should wait out stops the pass with 75, quickly",
+        arguments: ["inf", "1e300", "99999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
     func anAbsurdRetryAfterStopsThePass(_ value: String) async throws {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()
@@ -293,11 +332,17 @@ import Sandbox
     @Test func windowStartTable() {
         // (checkpoint, now, lastInStep) → (start, skew)
         let lookback: Millis = 600_000
-        #expect(Planner.windowStart(checkpoint: 10_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: nil) == (9_400_000, nil))
-        #expect(Planner.windowStart(checkpoint: 100, now: 20_000_000, lookbackMs: lookback, lastInStep: nil) == (0, nil))
-        #expect(Planner.windowStart(checkpoint: 90_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: 15_000_000)
+        #expect(
+            Planner.windowStart(checkpoint: 10_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: nil) == (
+                9_400_000, nil
+            ))
+        #expect(
+            Planner.windowStart(checkpoint: 100, now: 20_000_000, lookbackMs: lookback, lastInStep: nil) == (0, nil))
+        #expect(
+            Planner.windowStart(checkpoint: 90_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: 15_000_000)
                 == (14_400_000, 70_000_000))
-        #expect(Planner.windowStart(checkpoint: 90_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: nil)
+        #expect(
+            Planner.windowStart(checkpoint: 90_000_000, now: 20_000_000, lookbackMs: lookback, lastInStep: nil)
                 == (19_400_000, 70_000_000))
         #expect(Planner.windowStart(checkpoint: .max, now: 0, lookbackMs: lookback, lastInStep: nil) == (0, .max))
         #expect(Planner.range(10, 5) == 10...10)
@@ -338,8 +383,12 @@ import Sandbox
         #expect(afterRestore.exitCode == 0, "\(afterRestore.message ?? "")")
         #expect(afterRestore.actions.isEmpty, "no second note, no tag churn, no move: \(afterRestore.actions)")
         #expect(await env.lever.notesOf(ada).count == 1)
-        #expect(await env.lever.requestLog.filter { $0 == "GET /v1/opportunities/\(ada)/notes" }.count == 1, "one notes read")
-        #expect(try await env.store().appliedFingerprint(interviewId: interview) != nil, "the ledger knows the result again")
+        #expect(
+            await env.lever.requestLog.filter { $0 == "GET /v1/opportunities/\(ada)/notes" }.count == 1,
+            "one notes read")
+        #expect(
+            try await env.store().appliedFingerprint(interviewId: interview) != nil, "the ledger knows the result again"
+        )
         await tick()
         #expect(try await env.pass(autoMove: Self.autoMove).actions.isEmpty)
     }
@@ -382,7 +431,8 @@ import Sandbox
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         #expect(await env.interviews(ada).count == 1, "one invitation ever")
         #expect(await env.hubert.emailsSent.values.reduce(0, +) == 1, "no second e-mail to a real person")
-        #expect(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.state == .sent)
+        #expect(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.state == .sent)
     }
 
     @Test func pruningKeepsOneInvitationEver() async throws {
@@ -450,9 +500,13 @@ import Sandbox
         await env.hubert.setRawGrade(interview, "superstar")
         let first = try await env.pass(autoMove: Self.autoMove, tweak: Self.noLookback)
         #expect(first.exitCode == 0)
-        #expect(first.problems.contains { $0.reason == "unknown_grade" && $0.message.contains("superstar") }, "\(first.problems)")
+        #expect(
+            first.problems.contains { $0.reason == "unknown_grade" && $0.message.contains("superstar") },
+            "\(first.problems)")
         #expect(await env.lever.notesOf(ada).isEmpty)
-        #expect(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.interviewId == interview)
+        #expect(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.interviewId
+                == interview)
         let status = try await StatusReport.load(store: env.store(), now: Date().millis)
         #expect(status.invitations.completed == 0, "not recorded as completed")
         await tick()

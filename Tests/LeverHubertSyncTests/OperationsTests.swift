@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Records every request it receives (a health-check endpoint stand-in).
 actor RecordingService: SandboxService {
@@ -21,10 +22,14 @@ actor RecordingService: SandboxService {
         await env.lever.enableOAuth(clientId: "client-1", clientSecret: "client-secret-1", refreshToken: "rt-initial")
         _ = await env.taggedPosting()
         let tokenFile = env.directory.appendingPathComponent("lever.token").path
-        let oauth = "\n  oauth:\n    clientId: client-1\n    clientSecret: client-secret-1\n    refreshToken: rt-initial\n    tokenURL: \(env.leverOrigin)/oauth/token\n    tokenFile: \(tokenFile)"
+        let oauth =
+            "\n  oauth:\n    clientId: client-1\n    clientSecret: client-secret-1\n    refreshToken: rt-initial\n    tokenURL: \(env.leverOrigin)/oauth/token\n    tokenFile: \(tokenFile)"
         func config() throws -> AppConfig {
-            let yaml = env.yaml().replacingOccurrences(of: "  apiKey: ${LEVER_API_KEY}", with: String(oauth.dropFirst()))
-            return try ConfigLoader.resolve(ConfigLoader.parse(yaml: yaml), environment: ["HUBERT_API_KEY": TestEnvironment.hubertKey]).config
+            let yaml = env.yaml().replacingOccurrences(
+                of: "  apiKey: ${LEVER_API_KEY}", with: String(oauth.dropFirst()))
+            return try ConfigLoader.resolve(
+                ConfigLoader.parse(yaml: yaml), environment: ["HUBERT_API_KEY": TestEnvironment.hubertKey]
+            ).config
         }
         let first = try config()
         #expect(first.lever.apiKey == nil)
@@ -44,13 +49,15 @@ actor RecordingService: SandboxService {
         #expect(await env.lever.tokenRefreshes == 2)
 
         // A new process starts from the token file, not from the (now stale) configured token.
-        let next = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(mode: .live, dryRun: false)
+        let next = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(
+            mode: .live, dryRun: false)
         #expect(next.exitCode == 0, "\(next.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 3)
 
         // A refresh token that Lever no longer accepts is a refused credential.
         try "rt-revoked".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let refused = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(mode: .live, dryRun: false)
+        let refused = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(
+            mode: .live, dryRun: false)
         #expect(refused.exitCode == 77)
     }
 
@@ -60,16 +67,28 @@ actor RecordingService: SandboxService {
         let recorder = RecordingService()
         let server = try await SandboxHTTPServer(service: recorder)
         let config = env.directory.appendingPathComponent("lhs.yml").path
-        try env.yaml(extra: "healthcheck:\n  url: \(await server.origin)/ping/abc").write(toFile: config, atomically: true, encoding: .utf8)
+        try env.yaml(extra: "healthcheck:\n  url: \(await server.origin)/ping/abc").write(
+            toFile: config, atomically: true, encoding: .utf8)
         let metrics = env.directory.appendingPathComponent("lhs.prom").path
-        #expect(try await BinaryRunner.run(["run", "--config", config, "--metrics-file", metrics], environment: env.environment).status == 0)
+        #expect(
+            try await BinaryRunner.run(
+                ["run", "--config", config, "--metrics-file", metrics], environment: env.environment
+            ).status == 0)
         await tick()
         _ = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
-        #expect(try await BinaryRunner.run(["run", "--config", config, "--metrics-file", metrics], environment: env.environment).status == 0)
+        #expect(
+            try await BinaryRunner.run(
+                ["run", "--config", config, "--metrics-file", metrics], environment: env.environment
+            ).status == 0)
         let text = try String(contentsOfFile: metrics, encoding: .utf8)
         #expect(text.contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 0"))
-        #expect(text.contains("lever_hubert_sync_last_run_items{mode=\"run\",dry_run=\"false\",kind=\"invitations_sent\"} 1"))
-        #expect(text.contains("lever_hubert_sync_last_run_http_responses{mode=\"run\",dry_run=\"false\",service=\"hubert\",class=\"2xx\"}"))
+        #expect(
+            text.contains(
+                "lever_hubert_sync_last_run_items{mode=\"run\",dry_run=\"false\",kind=\"invitations_sent\"} 1"))
+        #expect(
+            text.contains(
+                "lever_hubert_sync_last_run_http_responses{mode=\"run\",dry_run=\"false\",service=\"hubert\",class=\"2xx\"}"
+            ))
         #expect(text.contains("\nlever_hubert_sync_invitations_sent_total 1\n"))
         #expect(text.contains("\nlever_hubert_sync_runs_total{mode=\"run\",exit_code=\"0\"} 2\n"))
         for state in ["pending", "sent", "started", "completed", "expired", "cancelled", "refused", "stale"] {
@@ -79,14 +98,22 @@ actor RecordingService: SandboxService {
         // A backfill and a dry run do not replace the cron run's series.
         let now = Date()
         let since = RFC3339.format(now.millis - 3_600_000)
-        #expect(try await BinaryRunner.run(["backfill", "--since", since, "--config", config, "--metrics-file", metrics],
-                                           environment: env.environment).status == 0)
+        #expect(
+            try await BinaryRunner.run(
+                ["backfill", "--since", since, "--config", config, "--metrics-file", metrics],
+                environment: env.environment
+            ).status == 0)
         let both = try String(contentsOfFile: metrics, encoding: .utf8)
         #expect(both.contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 0"), "kept")
         #expect(both.contains("lever_hubert_sync_last_run_exit_code{mode=\"backfill\",dry_run=\"false\"} 0"))
-        #expect(both.components(separatedBy: "# TYPE lever_hubert_sync_last_run_exit_code").count == 2, "one block per metric")
-        #expect(try await BinaryRunner.run(["run", "--dry-run", "--config", config, "--metrics-file", metrics],
-                                           environment: env.environment).status == 0)
+        #expect(
+            both.components(separatedBy: "# TYPE lever_hubert_sync_last_run_exit_code").count == 2,
+            "one block per metric")
+        #expect(
+            try await BinaryRunner.run(
+                ["run", "--dry-run", "--config", config, "--metrics-file", metrics],
+                environment: env.environment
+            ).status == 0)
         #expect(try String(contentsOfFile: metrics, encoding: .utf8) == both, "a dry run writes no metrics")
         #expect(text.contains("lever_hubert_sync_checkpoint_lag_seconds{stream=\"lever.opportunities\"}"))
         #expect(text.contains("lever_hubert_sync_pending_intents{kind=\"invitation\"} 0"))
@@ -95,15 +122,23 @@ actor RecordingService: SandboxService {
 
         var wrong = env.environment
         wrong["HUBERT_API_KEY"] = "nope"
-        #expect(try await BinaryRunner.run(["run", "--config", config, "--metrics-file", metrics], environment: wrong).status == 77)
-        #expect(try String(contentsOfFile: metrics, encoding: .utf8).contains("lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 77"))
+        #expect(
+            try await BinaryRunner.run(["run", "--config", config, "--metrics-file", metrics], environment: wrong)
+                .status == 77)
+        #expect(
+            try String(contentsOfFile: metrics, encoding: .utf8).contains(
+                "lever_hubert_sync_last_run_exit_code{mode=\"run\",dry_run=\"false\"} 77"))
         let pings = await recorder.requests
-        #expect(pings == ["POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc",
-                          "POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc/77"])
+        #expect(
+            pings == [
+                "POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc",
+                "POST /ping/abc/start", "POST /ping/abc", "POST /ping/abc/start", "POST /ping/abc/77",
+            ])
         await server.stop()
 
         // A health-check endpoint that is down never fails the run.
-        try env.yaml(extra: "healthcheck:\n  url: http://127.0.0.1:9/ping").write(toFile: config, atomically: true, encoding: .utf8)
+        try env.yaml(extra: "healthcheck:\n  url: http://127.0.0.1:9/ping").write(
+            toFile: config, atomically: true, encoding: .utf8)
         #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
     }
 
@@ -146,8 +181,10 @@ actor RecordingService: SandboxService {
         #expect(ok.status == 0, "\(ok.stdout)")
         let items = try #require(ok.json?["items"] as? [[String: Any]])
         #expect(items.allSatisfy { $0["ok"] as? Bool == true })
-        for name in ["lever stages", "lever postings", "lever tags", "lever opportunities", "lever notes", "lever applications",
-                     "perform-as", "stage autoMove.lead", "hubert template"] {
+        for name in [
+            "lever stages", "lever postings", "lever tags", "lever opportunities", "lever notes", "lever applications",
+            "perform-as", "stage autoMove.lead", "hubert template",
+        ] {
             #expect(items.contains { ($0["name"] as? String)?.contains(name) == true }, "check covers \(name)")
         }
         let writesBefore = await env.lever.requestLog.filter { !$0.hasPrefix("GET") }.count
@@ -180,14 +217,20 @@ actor RecordingService: SandboxService {
         let noMail = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
         _ = await env.lever.addOpportunity(name: "Cy", emails: ["c@example.com"], posting: posting)
         _ = try await env.pass()
-        if let interview = await env.interviews(ada).first { await env.hubert.complete(interview.id, grade: .lead, score: 90) }
+        if let interview = await env.interviews(ada).first {
+            await env.hubert.complete(interview.id, grade: .lead, score: 90)
+        }
         await tick()
         _ = try await env.pass()
-        let status = try await StatusReport.load(store: try env.store(), now: Date().millis + 8 * 86_400_000, staleAfterDays: 7)
+        let status = try await StatusReport.load(
+            store: try env.store(), now: Date().millis + 8 * 86_400_000, staleAfterDays: 7)
         #expect(status.invitations.completed == 1)
         #expect(status.invitations.sent == 1)
         #expect(status.invitations.stale == 1, "no result after 7 days")
-        #expect(status.problems.contains { $0.opportunityId == noMail && $0.leverURL == "https://hire.lever.co/candidates/\(noMail)" })
+        #expect(
+            status.problems.contains {
+                $0.opportunityId == noMail && $0.leverURL == "https://hire.lever.co/candidates/\(noMail)"
+            })
         #expect(status.runs.count == 3)
         #expect(status.runs.first?.exitCode == 0)
         #expect(status.checkpoints.map(\.stream).sorted() == [SyncEngine.hubertStream, SyncEngine.leverStream])
@@ -196,9 +239,12 @@ actor RecordingService: SandboxService {
     @Test func retentionPrunesOldRunsButNeverWhatStopsADuplicateNote() async throws {
         let store = try Store()
         try await store.recordRunStart(id: "old-run", kind: "run", now: 1_000)
-        try await store.recordResultApplied(interviewId: "iv1", opportunityId: "o1", fingerprint: "lead|80|70", grade: .lead, now: 1_000)
-        try await store.recordStepIntent(ResultStepRecord(interviewId: "iv2", fingerprint: "f", step: .note, opportunityId: "o2",
-                                                          done: false, marker: "[m]"), now: 1_000)
+        try await store.recordResultApplied(
+            interviewId: "iv1", opportunityId: "o1", fingerprint: "lead|80|70", grade: .lead, now: 1_000)
+        try await store.recordStepIntent(
+            ResultStepRecord(
+                interviewId: "iv2", fingerprint: "f", step: .note, opportunityId: "o2",
+                done: false, marker: "[m]"), now: 1_000)
         let removed = try await store.prune(before: 2_000)
         #expect(removed == 1, "the old run")
         #expect(try await store.appliedFingerprint(interviewId: "iv1") == "lead|80|70")
@@ -220,19 +266,26 @@ actor RecordingService: SandboxService {
     @Test func theDemoRunsAndTellsARecruiterWhatHappened() async throws {
         let result = try await BinaryRunner.run(["demo"])
         #expect(result.status == 0, "\(result.stderr)")
-        for line in ["invited to the Hubert interview", "tagged \"Hubert: Lead\"", "moved to Phone screen",
-                     "regraded", "nothing to do", "Duplicate invitation e-mails: 0"] {
+        for line in [
+            "invited to the Hubert interview", "tagged \"Hubert: Lead\"", "moved to Phone screen",
+            "regraded", "nothing to do", "Duplicate invitation e-mails: 0",
+        ] {
             #expect(result.stdout.contains(line), "demo output lacks: \(line)")
         }
     }
 
     @Test func theReadmeQuickStartIsExactlyTwoCommandsAndCIRunsTheTestOne() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        let section = try #require(readme.components(separatedBy: "## Quick start").dropFirst().first?.components(separatedBy: "\n## ").first)
-        let block = try #require(section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first)
-        let commands = block.split(separator: "\n").map { $0.components(separatedBy: "#").first!.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty }
+        let section = try #require(
+            readme.components(separatedBy: "## Quick start").dropFirst().first?.components(separatedBy: "\n## ").first)
+        let block = try #require(
+            section.components(separatedBy: "```sh\n").dropFirst().first?.components(separatedBy: "```").first)
+        let commands = block.split(separator: "\n").map {
+            $0.components(separatedBy: "#").first!.trimmingCharacters(in: .whitespaces)
+        }
+        .filter { !$0.isEmpty }
         #expect(commands.count == 2)
         #expect(commands.first?.contains("demo") == true)
         let ci = try String(contentsOf: root.appendingPathComponent(".ci/run"), encoding: .utf8)

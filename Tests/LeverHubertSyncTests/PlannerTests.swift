@@ -1,30 +1,35 @@
 import Foundation
 import Testing
+
 @testable import LeverHubertSync
 
 /// The planning rules as tables of input → expected decision. No I/O.
 @Suite struct PlannerTests {
     static let template = "61f080d9414018eda48a7380"
 
-    @Test("posting tags", arguments: [
-        (["Hubert: 61f080d9414018eda48a7380"], PostingTagVerdict.template(template)),
-        (["hubert:61F080D9414018EDA48A7380", "Stockholm"], .template(template)),
-        (["Hubert: 61f080d9414018eda48a7380", "Hubert: 61f080d9414018eda48a7380"], .template(template)),
-        (["Full-time"], .none),
-        ([], .none),
-        (["Hubert: Lead"], .none),
-    ] as [([String], PostingTagVerdict)])
+    @Test(
+        "posting tags",
+        arguments: [
+            (["Hubert: 61f080d9414018eda48a7380"], PostingTagVerdict.template(template)),
+            (["hubert:61F080D9414018EDA48A7380", "Stockholm"], .template(template)),
+            (["Hubert: 61f080d9414018eda48a7380", "Hubert: 61f080d9414018eda48a7380"], .template(template)),
+            (["Full-time"], .none),
+            ([], .none),
+            (["Hubert: Lead"], .none),
+        ] as [([String], PostingTagVerdict)])
     func postingTags(tags: [String], expected: PostingTagVerdict) {
         #expect(Planner.hubertTemplate(tags: tags) == expected)
     }
 
-    @Test("malformed and duplicate Hubert tags are reported", arguments: [
-        (["Hubert: 12345"], "invalid_hubert_tag"),
-        (["Hubert: 61f080d9414018eda48a738z"], "invalid_hubert_tag"),
-        (["Hubert:"], "invalid_hubert_tag"),
-        (["Hubert: 61f080d9414018eda48a7380", "Hubert: 5e2b91c04d7a3f18b6c2e9a1"], "multiple_hubert_tags"),
-        (["Hubert: 61f080d9414018eda48a7380", "Hubert: oops"], "invalid_hubert_tag"),
-    ])
+    @Test(
+        "malformed and duplicate Hubert tags are reported",
+        arguments: [
+            (["Hubert: 12345"], "invalid_hubert_tag"),
+            (["Hubert: 61f080d9414018eda48a738z"], "invalid_hubert_tag"),
+            (["Hubert:"], "invalid_hubert_tag"),
+            (["Hubert: 61f080d9414018eda48a7380", "Hubert: 5e2b91c04d7a3f18b6c2e9a1"], "multiple_hubert_tags"),
+            (["Hubert: 61f080d9414018eda48a7380", "Hubert: oops"], "invalid_hubert_tag"),
+        ])
     func badTags(tags: [String], reason: String) {
         guard case .invalid(let found, let message) = Planner.hubertTemplate(tags: tags) else {
             Issue.record("expected \(reason) for \(tags)")
@@ -37,24 +42,32 @@ import Testing
     static let posting = TaggedPosting(postingId: "p1", templateId: template, firstSeen: 1_000)
     static let window: ClosedRange<Millis> = 500...5_000
 
-    static func opportunity(created: Millis = 2_000, stage: String = "applicant-new", entered: Millis? = nil,
-                            archived: Bool = false, emails: [String] = ["a@example.com"], name: String? = "Ada Lovelace",
-                            contactAllowed: Bool? = nil, anonymized: Bool = false) -> LeverOpportunity {
-        LeverOpportunity(id: "o1", name: name, emails: emails, stageId: stage,
-                         stageChanges: [LeverStageChange(toStageId: stage, updatedAt: entered ?? created)],
-                         isArchived: archived, applications: [LeverApplication(id: "a", postingId: "p1", createdAt: created)],
-                         createdAt: created, lastAdvancedAt: entered ?? created, contactAllowed: contactAllowed,
-                         isAnonymized: anonymized)
+    static func opportunity(
+        created: Millis = 2_000, stage: String = "applicant-new", entered: Millis? = nil,
+        archived: Bool = false, emails: [String] = ["a@example.com"], name: String? = "Ada Lovelace",
+        contactAllowed: Bool? = nil, anonymized: Bool = false
+    ) -> LeverOpportunity {
+        LeverOpportunity(
+            id: "o1", name: name, emails: emails, stageId: stage,
+            stageChanges: [LeverStageChange(toStageId: stage, updatedAt: entered ?? created)],
+            isArchived: archived, applications: [LeverApplication(id: "a", postingId: "p1", createdAt: created)],
+            createdAt: created, lastAdvancedAt: entered ?? created, contactAllowed: contactAllowed,
+            isAnonymized: anonymized)
     }
 
     static func decide(_ o: LeverOpportunity, backfill: Bool = false, invited: Bool = false) -> InviteDecision {
-        Planner.decideInvitation(o, posting: posting, newApplicantStageId: "applicant-new", window: window,
-                                 backfill: backfill, alreadyInvited: invited)
+        Planner.decideInvitation(
+            o, posting: posting, newApplicantStageId: "applicant-new", window: window,
+            backfill: backfill, alreadyInvited: invited)
     }
 
     @Test func newApplicantAfterTagIsInvited() {
-        #expect(Self.decide(Self.opportunity()) == .invite(HubertCandidate(firstName: "Ada", lastName: "Lovelace",
-                                                                           email: "a@example.com", phoneNumber: nil)))
+        #expect(
+            Self.decide(Self.opportunity())
+                == .invite(
+                    HubertCandidate(
+                        firstName: "Ada", lastName: "Lovelace",
+                        email: "a@example.com", phoneNumber: nil)))
     }
 
     @Test func applicantBeforeTagWasSeenIsNotInvited() {
@@ -62,28 +75,38 @@ import Testing
     }
 
     @Test func backfillIgnoresFirstSeenButKeepsTheWindow() {
-        if case .invite = Self.decide(Self.opportunity(created: 900), backfill: true) {} else { Issue.record("backfill must invite") }
+        if case .invite = Self.decide(Self.opportunity(created: 900), backfill: true) {
+        } else {
+            Issue.record("backfill must invite")
+        }
         #expect(Self.decide(Self.opportunity(created: 9_000), backfill: true) == .skip(.outsideWindow))
     }
 
     @Test func candidateMovedIntoNewApplicantIsInvited() {
         var o = Self.opportunity(created: 100, stage: "applicant-new", entered: 3_000)
-        o.stageChanges = [LeverStageChange(toStageId: "lead-new", updatedAt: 100), LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000)]
+        o.stageChanges = [
+            LeverStageChange(toStageId: "lead-new", updatedAt: 100),
+            LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
+        ]
         if case .invite = Self.decide(o) {} else { Issue.record("a move into New applicant after the tag must invite") }
     }
 
     @Test func movedIntoNewApplicantButAlreadyLeftIsNotInvitedByTheMove() {
         var o = Self.opportunity(created: 100, stage: "lead-reached-out", entered: 3_000)
-        o.stageChanges = [LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
-                          LeverStageChange(toStageId: "lead-reached-out", updatedAt: 3_500)]
+        o.stageChanges = [
+            LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
+            LeverStageChange(toStageId: "lead-reached-out", updatedAt: 3_500),
+        ]
         #expect(Self.decide(o) == .skip(.outsideWindow))
     }
 
-    @Test("ineligible opportunities", arguments: [
-        (opportunity(archived: true), InviteDecision.skip(.archived)),
-        (opportunity(anonymized: true), .skip(.anonymized)),
-        (opportunity(contactAllowed: false), .skip(.contactNotAllowed)),
-    ])
+    @Test(
+        "ineligible opportunities",
+        arguments: [
+            (opportunity(archived: true), InviteDecision.skip(.archived)),
+            (opportunity(anonymized: true), .skip(.anonymized)),
+            (opportunity(contactAllowed: false), .skip(.contactNotAllowed)),
+        ])
     func ineligible(o: LeverOpportunity, expected: InviteDecision) {
         #expect(Self.decide(o) == expected)
     }
@@ -91,17 +114,28 @@ import Testing
     @Test func aLapsedContactPermissionIsNotContact() {
         var o = Self.opportunity(contactAllowed: true)
         o.contactExpiresAt = 4_000
-        #expect(Planner.decideInvitation(o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
-                                         backfill: false, alreadyInvited: false, now: 4_500) == .skip(.contactNotAllowed))
-        if case .invite = Planner.decideInvitation(o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
-                                                   backfill: false, alreadyInvited: false, now: 3_500) {} else {
+        #expect(
+            Planner.decideInvitation(
+                o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
+                backfill: false, alreadyInvited: false, now: 4_500) == .skip(.contactNotAllowed))
+        if case .invite = Planner.decideInvitation(
+            o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
+            backfill: false, alreadyInvited: false, now: 3_500)
+        {
+        } else {
             Issue.record("a permission still valid must invite")
         }
     }
 
     @Test func dataProtectionAllowedOrAbsentIsFine() {
-        if case .invite = Self.decide(Self.opportunity(contactAllowed: true)) {} else { Issue.record("allowed must invite") }
-        if case .invite = Self.decide(Self.opportunity(contactAllowed: nil)) {} else { Issue.record("absent must invite") }
+        if case .invite = Self.decide(Self.opportunity(contactAllowed: true)) {
+        } else {
+            Issue.record("allowed must invite")
+        }
+        if case .invite = Self.decide(Self.opportunity(contactAllowed: nil)) {
+        } else {
+            Issue.record("absent must invite")
+        }
     }
 
     @Test func alreadyInvitedIsNeverInvitedAgain() {
@@ -109,20 +143,25 @@ import Testing
     }
 
     @Test func missingEmailIsAProblemNamingTheOpportunity() {
-        guard case .problem(let p) = Self.decide(Self.opportunity(emails: [])) else { Issue.record("expected a problem"); return }
+        guard case .problem(let p) = Self.decide(Self.opportunity(emails: [])) else {
+            Issue.record("expected a problem")
+            return
+        }
         #expect(p.reason == "missing_email")
         #expect(p.opportunityId == "o1")
         #expect(p.postingId == "p1")
     }
 
-    @Test("names split so that first + space + last gives the Lever name back", arguments: [
-        ("Ada Lovelace", "Ada", "Lovelace"),
-        ("Cher", "Cher", nil),
-        ("Grace Brewster Murray Hopper", "Grace", "Brewster Murray Hopper"),
-        ("李小龙", "李小龙", nil),
-        ("José  María", "José", " María"),
-        ("Øyvind Ødegård", "Øyvind", "Ødegård"),
-    ] as [(String, String, String?)])
+    @Test(
+        "names split so that first + space + last gives the Lever name back",
+        arguments: [
+            ("Ada Lovelace", "Ada", "Lovelace"),
+            ("Cher", "Cher", nil),
+            ("Grace Brewster Murray Hopper", "Grace", "Brewster Murray Hopper"),
+            ("李小龙", "李小龙", nil),
+            ("José  María", "José", " María"),
+            ("Øyvind Ødegård", "Øyvind", "Ødegård"),
+        ] as [(String, String, String?)])
     func nameSplit(name: String, first: String, last: String?) {
         let split = HubertCandidate.splitName(name)
         #expect(split.first == first)
@@ -131,38 +170,49 @@ import Testing
     }
 
     static func result(_ grade: HubertGrade, score: Double = 80) -> HubertResult {
-        HubertResult(grade: grade, score: score, threshold: 70, applicationUrl: "https://app.hubert.ai/applications/iv1",
-                     summaryUrl: "https://app.hubert.ai/applications/iv1/summary")
+        HubertResult(
+            grade: grade, score: score, threshold: 70, applicationUrl: "https://app.hubert.ai/applications/iv1",
+            summaryUrl: "https://app.hubert.ai/applications/iv1/summary")
     }
 
-    static func state(_ grade: HubertGrade, tags: [String] = [], links: [String] = [], stage: String = "applicant-new",
-                      invitedIn: String? = "applicant-new", target: String? = "phone", noteWritten: Bool = false,
-                      archived: Bool = false, moved: Bool = false) -> Planner.ResultState {
+    static func state(
+        _ grade: HubertGrade, tags: [String] = [], links: [String] = [], stage: String = "applicant-new",
+        invitedIn: String? = "applicant-new", target: String? = "phone", noteWritten: Bool = false,
+        archived: Bool = false, moved: Bool = false
+    ) -> Planner.ResultState {
         let o = LeverOpportunity(id: "o1", stageId: stage, isArchived: archived, tags: tags, links: links)
-        return Planner.ResultState(interviewId: "iv1", result: result(grade), opportunity: o, stageAtInvitation: invitedIn,
-                                   autoMoveStageId: target, noteWritten: noteWritten, alreadyMoved: moved)
+        return Planner.ResultState(
+            interviewId: "iv1", result: result(grade), opportunity: o, stageAtInvitation: invitedIn,
+            autoMoveStageId: target, noteWritten: noteWritten, alreadyMoved: moved)
     }
 
     @Test func completedResultGivesTagNoteLinkAndMove() {
         #expect(Planner.planResult(Self.state(.lead)).map(\.type) == [.addTag, .addNote, .addLink, .moveStage])
-        #expect(Planner.planResult(Self.state(.lead)) == [
-            .addTag(opportunityId: "o1", tag: "Hubert: Lead"), .addNote(opportunityId: "o1"),
-            .addLink(opportunityId: "o1", url: "https://app.hubert.ai/applications/iv1"),
-            .moveStage(opportunityId: "o1", stageId: "phone"),
-        ])
+        #expect(
+            Planner.planResult(Self.state(.lead)) == [
+                .addTag(opportunityId: "o1", tag: "Hubert: Lead"), .addNote(opportunityId: "o1"),
+                .addLink(opportunityId: "o1", url: "https://app.hubert.ai/applications/iv1"),
+                .moveStage(opportunityId: "o1", stageId: "phone"),
+            ])
     }
 
     @Test func everythingAlreadyThereMeansNothingToDo() {
-        let s = Self.state(.lead, tags: ["Hubert: Lead"], links: ["https://app.hubert.ai/applications/iv1"],
-                           stage: "phone", noteWritten: true)
+        let s = Self.state(
+            .lead, tags: ["Hubert: Lead"], links: ["https://app.hubert.ai/applications/iv1"],
+            stage: "phone", noteWritten: true)
         #expect(Planner.planResult(s).isEmpty)
     }
 
     @Test func regradeReplacesTheStaleGradeTag() {
-        let actions = Planner.planResult(Self.state(.passed, tags: ["Hubert: Lead", "Other"],
-                                                    links: ["https://app.hubert.ai/applications/iv1"], target: nil))
-        #expect(actions == [.removeTag(opportunityId: "o1", tag: "Hubert: Lead"),
-                            .addTag(opportunityId: "o1", tag: "Hubert: Passed"), .addNote(opportunityId: "o1")])
+        let actions = Planner.planResult(
+            Self.state(
+                .passed, tags: ["Hubert: Lead", "Other"],
+                links: ["https://app.hubert.ai/applications/iv1"], target: nil))
+        #expect(
+            actions == [
+                .removeTag(opportunityId: "o1", tag: "Hubert: Lead"),
+                .addTag(opportunityId: "o1", tag: "Hubert: Passed"), .addNote(opportunityId: "o1"),
+            ])
     }
 
     @Test func humanMovedTheCandidateSoNoAutoMove() {
@@ -176,15 +226,28 @@ import Testing
         #expect(!Planner.planResult(Self.state(.lead, target: nil)).contains { $0.type == .moveStage })
     }
 
-    @Test("actions encode as docs/cli.md shows them, and decode back", arguments: [
-        (Action.invite(opportunityId: "o", postingId: "p", templateId: "t"),
-         #"{"opportunityId":"o","postingId":"p","templateId":"t","type":"invite"}"#),
-        (.addTag(opportunityId: "o", tag: "Hubert: Lead"), #"{"opportunityId":"o","tag":"Hubert: Lead","type":"addTag"}"#),
-        (.removeTag(opportunityId: "o", tag: "Hubert: Passed"), #"{"opportunityId":"o","tag":"Hubert: Passed","type":"removeTag"}"#),
-        (.addNote(opportunityId: "o"), #"{"opportunityId":"o","type":"addNote"}"#),
-        (.addLink(opportunityId: "o", url: "https://x/y"), #"{"opportunityId":"o","type":"addLink","url":"https://x/y"}"#),
-        (.moveStage(opportunityId: "o", stageId: "s"), #"{"opportunityId":"o","stageId":"s","type":"moveStage"}"#),
-    ] as [(Action, String)])
+    @Test(
+        "actions encode as docs/cli.md shows them, and decode back",
+        arguments: [
+            (
+                Action.invite(opportunityId: "o", postingId: "p", templateId: "t"),
+                #"{"opportunityId":"o","postingId":"p","templateId":"t","type":"invite"}"#
+            ),
+            (
+                .addTag(opportunityId: "o", tag: "Hubert: Lead"),
+                #"{"opportunityId":"o","tag":"Hubert: Lead","type":"addTag"}"#
+            ),
+            (
+                .removeTag(opportunityId: "o", tag: "Hubert: Passed"),
+                #"{"opportunityId":"o","tag":"Hubert: Passed","type":"removeTag"}"#
+            ),
+            (.addNote(opportunityId: "o"), #"{"opportunityId":"o","type":"addNote"}"#),
+            (
+                .addLink(opportunityId: "o", url: "https://x/y"),
+                #"{"opportunityId":"o","type":"addLink","url":"https://x/y"}"#
+            ),
+            (.moveStage(opportunityId: "o", stageId: "s"), #"{"opportunityId":"o","stageId":"s","type":"moveStage"}"#),
+        ] as [(Action, String)])
     func actionJSON(action: Action, json: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -198,7 +261,11 @@ import Testing
         #expect(text.contains("82.5"))
         #expect(text.contains("threshold 70"))
         #expect(text.contains("https://app.hubert.ai/applications/iv1/summary"))
-        #expect(text.contains(Planner.noteMarker(interviewId: "iv1", fingerprint: Self.result(.lead, score: 82.5).fingerprint)))
-        #expect(Planner.noteMarker(interviewId: "iv1", fingerprint: "a") != Planner.noteMarker(interviewId: "iv1", fingerprint: "b"))
+        #expect(
+            text.contains(
+                Planner.noteMarker(interviewId: "iv1", fingerprint: Self.result(.lead, score: 82.5).fingerprint)))
+        #expect(
+            Planner.noteMarker(interviewId: "iv1", fingerprint: "a")
+                != Planner.noteMarker(interviewId: "iv1", fingerprint: "b"))
     }
 }

@@ -1,14 +1,17 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// Requests are the cost: Lever's 10/s per key is shared with every other integration.
 @Suite struct RequestCostTests {
     @Test func anIdlePassCostsAtMostFiveLeverAndOneHubertRequestForAHundredPostings() async throws {
         let env = try await TestEnvironment()
         for i in 0..<100 {
-            _ = await env.lever.addPosting(text: "Posting \(i)", tags: ["Hubert: \(i.isMultiple(of: 2) ? TestEnvironment.templateA : TestEnvironment.templateB)"])
+            _ = await env.lever.addPosting(
+                text: "Posting \(i)",
+                tags: ["Hubert: \(i.isMultiple(of: 2) ? TestEnvironment.templateA : TestEnvironment.templateB)"])
         }
         _ = try await env.pass(autoMove: "autoMove:\n  lead: Phone screen")
         await tick()

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 @Suite struct SecretsTests {
     /// Greps everything the tool leaves behind — logs, --json output, the database — for the keys.
@@ -9,11 +10,14 @@ import Sandbox
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()
         let config = env.directory.appendingPathComponent("lhs.yml").path
-        try env.yaml(autoMove: "autoMove:\n  lead: Phone screen").write(toFile: config, atomically: true, encoding: .utf8)
+        try env.yaml(autoMove: "autoMove:\n  lead: Phone screen").write(
+            toFile: config, atomically: true, encoding: .utf8)
         var outputs: [String] = []
         func run(_ args: [String], _ environment: [String: String]) async throws {
             for format in ["json", "human"] {
-                let r = try await BinaryRunner.run(args + ["--config", config, "--log-level", "trace", "--log-format", format], environment: environment)
+                let r = try await BinaryRunner.run(
+                    args + ["--config", config, "--log-level", "trace", "--log-format", format],
+                    environment: environment)
                 outputs.append(r.stdout + r.stderr)
             }
         }
@@ -25,7 +29,9 @@ import Sandbox
         await env.lever.setFaults(faults)
         try await run(["run", "--json"], env.environment)
         await env.lever.setFaults(SandboxFaults())
-        if let interview = await env.interviews(ada).first { await env.hubert.complete(interview.id, grade: .lead, score: 90) }
+        if let interview = await env.interviews(ada).first {
+            await env.hubert.complete(interview.id, grade: .lead, score: 90)
+        }
         try await run(["run"], env.environment)
         try await run(["check", "--json"], env.environment)
         try await run(["status", "--json"], env.environment)
@@ -44,8 +50,10 @@ import Sandbox
         }
         #expect(haystack.contains("run.id"), "the logs were captured")
         #expect(!haystack.isEmpty)
-        let needles = [TestEnvironment.leverKey, TestEnvironment.hubertKey,
-                       Data((TestEnvironment.leverKey + ":").utf8).base64EncodedString(), "ada@example.com", "Lovelace"]
+        let needles = [
+            TestEnvironment.leverKey, TestEnvironment.hubertKey,
+            Data((TestEnvironment.leverKey + ":").utf8).base64EncodedString(), "ada@example.com", "Lovelace",
+        ]
         for needle in needles {
             #expect(!haystack.contains(needle), "found a secret or personal data: \(needle.prefix(6))…")
         }
@@ -55,14 +63,23 @@ import Sandbox
 @Suite struct TLSTests {
     /// A throw-away CA and a server certificate for 127.0.0.1, made with the openssl command.
     static func makeCertificates(in dir: URL) async throws -> (ca: String, cert: String, key: String) {
-        let ca = dir.appendingPathComponent("ca.pem").path, caKey = dir.appendingPathComponent("ca.key").path
-        let key = dir.appendingPathComponent("server.key").path, csr = dir.appendingPathComponent("server.csr").path
-        let cert = dir.appendingPathComponent("server.pem").path, ext = dir.appendingPathComponent("ext.cnf").path
+        let ca = dir.appendingPathComponent("ca.pem").path
+        let caKey = dir.appendingPathComponent("ca.key").path
+        let key = dir.appendingPathComponent("server.key").path
+        let csr = dir.appendingPathComponent("server.csr").path
+        let cert = dir.appendingPathComponent("server.pem").path
+        let ext = dir.appendingPathComponent("ext.cnf").path
         try "subjectAltName=IP:127.0.0.1,DNS:localhost\n".write(toFile: ext, atomically: true, encoding: .utf8)
         for args in [
-            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj", "/CN=lhs test CA"],
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", caKey, "-out", ca, "-days", "2", "-subj",
+                "/CN=lhs test CA",
+            ],
             ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=127.0.0.1"],
-            ["x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext],
+            [
+                "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-out", cert, "-days", "2",
+                "-extfile", ext,
+            ],
         ] {
             let status = try await run("/usr/bin/openssl", args)
             try #require(status == 0, "openssl \(args[0]) failed")
@@ -99,7 +116,10 @@ import Sandbox
             try p.run()
             // Wait until it listens (on a loaded machine s_server takes a while to start), or has exited.
             for _ in 0..<100 where p.isRunning && !Self.listens(port) { try await Task.sleep(for: .milliseconds(100)) }
-            if p.isRunning && Self.listens(port) { server = p; break }
+            if p.isRunning && Self.listens(port) {
+                server = p
+                break
+            }
             if p.isRunning { p.terminate() }
         }
         let running = try #require(server)
@@ -115,7 +135,10 @@ import Sandbox
             _ = try await CurlTransport(options: TransportOptions()).send(HTTPRequestMessage(method: .get, url: url))
             Issue.record("a server signed by an unknown CA must be refused")
         } catch let failure as TransportFailure {
-            guard case .notSent(let code, _) = failure else { Issue.record("expected notSent, got \(failure)"); return }
+            guard case .notSent(let code, _) = failure else {
+                Issue.record("expected notSent, got \(failure)")
+                return
+            }
             // 60 (CURLE_PEER_FAILED_VERIFICATION) as a rule; 35 when the server drops the refused handshake first.
             #expect([60, 35].contains(code), "refused in the handshake: \(code)")
         }
@@ -131,16 +154,22 @@ import Sandbox
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         } == 0
     }
 
     @Test func anUnreachableServiceIsNotSent() async throws {
         do {
-            _ = try await CurlTransport().send(HTTPRequestMessage(method: .post, url: "http://127.0.0.1:9/v1/x", body: Data("{}".utf8)))
+            _ = try await CurlTransport().send(
+                HTTPRequestMessage(method: .post, url: "http://127.0.0.1:9/v1/x", body: Data("{}".utf8)))
             Issue.record("port 9 should refuse")
         } catch let failure as TransportFailure {
-            guard case .notSent = failure else { Issue.record("a refused connection is provably not sent: \(failure)"); return }
+            guard case .notSent = failure else {
+                Issue.record("a refused connection is provably not sent: \(failure)")
+                return
+            }
         }
     }
 }

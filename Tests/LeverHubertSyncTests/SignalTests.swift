@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import LeverHubertSync
 import Sandbox
+import Testing
+
+@testable import LeverHubertSync
 
 /// SIGTERM and SIGINT (systemd stopping the unit, Kubernetes evicting the pod, an operator's ^C) stop the pass
 /// cleanly: exit 75 within 10 s, the run recorded, the finish ping sent, nothing half-recorded — the next pass
@@ -10,7 +11,8 @@ import Sandbox
 @Suite struct SignalTests {
     func config(_ env: TestEnvironment) throws -> String {
         let path = env.directory.appendingPathComponent("lever-hubert-sync.yml").path
-        try env.yaml(extra: "healthcheck:\n  url: \(env.leverOrigin)/hc").write(toFile: path, atomically: true, encoding: .utf8)
+        try env.yaml(extra: "healthcheck:\n  url: \(env.leverOrigin)/hc").write(
+            toFile: path, atomically: true, encoding: .utf8)
         return path
     }
 
@@ -22,7 +24,9 @@ import Sandbox
         #expect(try await BinaryRunner.run(["run", "--config", config], environment: env.environment).status == 0)
         await tick()
         var ids: [String] = []
-        for i in 0..<6 { ids.append(await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting)) }
+        for i in 0..<6 {
+            ids.append(await env.lever.addOpportunity(name: "P \(i)", emails: ["p\(i)@example.com"], posting: posting))
+        }
         var slow = SandboxFaults()
         slow.latencyMs = 1_500
         await env.lever.setFaults(slow)
@@ -43,7 +47,9 @@ import Sandbox
         #expect(process.terminationStatus == 75, "\(output)")
         #expect(took < 10, "stopped in \(took) s")
         let runs = try await env.store().read { db in
-            try Row.fetchAll(db, sql: "SELECT exit_code FROM run ORDER BY started_ms DESC LIMIT 1").map { $0["exit_code"] as Int? }
+            try Row.fetchAll(db, sql: "SELECT exit_code FROM run ORDER BY started_ms DESC LIMIT 1").map {
+                $0["exit_code"] as Int?
+            }
         }
         #expect(runs == [75], "the run is recorded with exit 75")
         let pings = await env.lever.requestLog.filter { $0.hasPrefix("POST /hc") }
@@ -74,7 +80,8 @@ import Sandbox
         let recorder = PingRecorder()
         let server = try await SandboxHTTPServer(service: recorder)
         let path = env.directory.appendingPathComponent("lever-hubert-sync.yml").path
-        try env.yaml(extra: "healthcheck:\n  url: \(await server.origin)/ping/abc").write(toFile: path, atomically: true, encoding: .utf8)
+        try env.yaml(extra: "healthcheck:\n  url: \(await server.origin)/ping/abc").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let result = try await BinaryRunner.run(["run", "--json", "--config", path], environment: env.environment)
         #expect(result.status == 0, "\(result.stderr)")
         let runId = try #require(result.json?["runId"] as? String)

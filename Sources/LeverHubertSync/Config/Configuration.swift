@@ -16,7 +16,9 @@ public struct GradeStages: Codable, Sendable, Equatable {
     public var passed: String?
     public var notQualified: String?
     public init(lead: String? = nil, passed: String? = nil, notQualified: String? = nil) {
-        self.lead = lead; self.passed = passed; self.notQualified = notQualified
+        self.lead = lead
+        self.passed = passed
+        self.notQualified = notQualified
     }
     /// The configuration key of a grade (`notQualified`; the grade's raw value is Hubert's `not_qualified`).
     public static func key(_ grade: HubertGrade) -> String {
@@ -201,18 +203,24 @@ extension AppConfig {
     /// Every stage the configuration names, in one list: the New applicant stage, the default moves, the per-posting
     /// overrides (sorted). `run` resolves them and `check` checks them from this one list.
     public var configuredStages: [ConfiguredStage] {
-        var stages = [ConfiguredStage(key: "sync.newApplicantStage", nameOrId: newApplicantStage, grade: nil, postingId: nil)]
+        var stages = [
+            ConfiguredStage(key: "sync.newApplicantStage", nameOrId: newApplicantStage, grade: nil, postingId: nil)
+        ]
         for grade in HubertGrade.allCases {
             if let stage = autoMove[grade] {
-                stages.append(ConfiguredStage(key: "autoMove.\(GradeStages.key(grade))", nameOrId: stage, grade: grade,
-                                              postingId: nil))
+                stages.append(
+                    ConfiguredStage(
+                        key: "autoMove.\(GradeStages.key(grade))", nameOrId: stage, grade: grade,
+                        postingId: nil))
             }
         }
         for (posting, grades) in autoMoveByPosting.sorted(by: { $0.key < $1.key }) {
             for grade in HubertGrade.allCases {
                 guard let stage = grades[grade] else { continue }
-                stages.append(ConfiguredStage(key: "autoMove.postings.\(posting).\(GradeStages.key(grade))", nameOrId: stage,
-                                              grade: grade, postingId: posting))
+                stages.append(
+                    ConfiguredStage(
+                        key: "autoMove.postings.\(posting).\(GradeStages.key(grade))", nameOrId: stage,
+                        grade: grade, postingId: posting))
             }
         }
         return stages
@@ -274,13 +282,14 @@ public enum ConfigLoader {
             index == 2 && path.starts(with: ["autoMove", "postings"]) ? "*" : key
         }.joined(separator: ".")
         let kind = ConfigKeyTree.file.leaves.first { $0.path == generic }?.kind
-        let expected = switch kind {
-        case .string: "text"
-        case .integer: "a whole number"
-        case .number: "a number"
-        case .boolean: "true or false"
-        case nil: "a mapping of keys"
-        }
+        let expected =
+            switch kind {
+            case .string: "text"
+            case .integer: "a whole number"
+            case .number: "a number"
+            case .boolean: "true or false"
+            case nil: "a mapping of keys"
+            }
         return "\(path.isEmpty ? "configuration file" : path.joined(separator: ".")): expected \(expected)"
     }
 
@@ -320,8 +329,9 @@ public enum ConfigLoader {
     public static func load(path: String?, databaseOverride: String?, environment: [String: String])
         throws -> (config: AppConfig, warnings: [String])
     {
-        return try resolve(loadFile(path: path, environment: environment), databaseOverride: databaseOverride,
-                           environment: environment)
+        return try resolve(
+            loadFile(path: path, environment: environment), databaseOverride: databaseOverride,
+            environment: environment)
     }
 
     /// Reads the configuration file: `path`, else `$LHS_CONFIG`, else `lever-hubert-sync.yml` when it exists.
@@ -332,7 +342,8 @@ public enum ConfigLoader {
             if explicit { throw ConfigError("configuration file \(candidate) does not exist") }
             return ConfigFile()
         }
-        guard let data = FileManager.default.contents(atPath: candidate), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: candidate), let text = String(data: data, encoding: .utf8)
+        else {
             throw ConfigError("cannot read configuration file \(candidate)")
         }
         return try parse(yaml: text)
@@ -340,11 +351,16 @@ public enum ConfigLoader {
 
     /// The database path: `--database`, else `$LHS_DATABASE`, else `database.path`, else the default.
     /// Needs no credentials, so `status` can use it without them.
-    public static func databasePath(_ file: ConfigFile, databaseOverride: String?, environment: [String: String]) throws -> String {
+    public static func databasePath(_ file: ConfigFile, databaseOverride: String?, environment: [String: String]) throws
+        -> String
+    {
         if let databaseOverride { return databaseOverride }
-        if let value = environment["LHS_DATABASE"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty { return value }
+        if let value = environment["LHS_DATABASE"]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty {
+            return value
+        }
         if let raw = file.database?.path {
-            let expanded = try expand(raw, key: "database.path", environment: environment).trimmingCharacters(in: .whitespaces)
+            let expanded = try expand(raw, key: "database.path", environment: environment).trimmingCharacters(
+                in: .whitespaces)
             if !expanded.isEmpty { return expanded }
         }
         return AppConfig.Defaults.databasePath
@@ -364,7 +380,9 @@ public enum ConfigLoader {
             return expanded.isEmpty ? nil : expanded
         }
         func env(_ name: String) -> String? {
-            guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+            guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else {
+                return nil
+            }
             return value
         }
         func secret(inline: String?, file keyFile: String?, envName: String, key: String) throws -> Secret {
@@ -372,23 +390,30 @@ public enum ConfigLoader {
             if let value = try value(inline, "\(key).apiKey") { return Secret(value) }
             if let path = try value(keyFile, "\(key).apiKeyFile") {
                 guard let data = FileManager.default.contents(atPath: path),
-                      let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
-                      !text.isEmpty else {
+                    let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+                    !text.isEmpty
+                else {
                     throw ConfigError("\(key).apiKeyFile: cannot read a key from \(path)")
                 }
                 if let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-                   let mode = attributes[.posixPermissions] as? Int, mode & 0o007 != 0 || mode & 0o020 != 0 {
+                    let mode = attributes[.posixPermissions] as? Int, mode & 0o007 != 0 || mode & 0o020 != 0
+                {
                     // World-readable, or writable by the group: a Kubernetes Secret mounted with fsGroup (0440) or a
                     // systemd credential is group-readable by design and draws no warning.
-                    warnings.append("\(key).apiKeyFile \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod 600 it")
+                    warnings.append(
+                        "\(key).apiKeyFile \(path) is readable by other users (mode \(String(mode, radix: 8))); chmod 600 it"
+                    )
                 }
                 return Secret(text)
             }
             throw ConfigError("\(key).apiKey is missing: set \(envName), \(key).apiKey or \(key).apiKeyFile")
         }
 
-        let leverBase = try env("LEVER_BASE_URL") ?? value(file.lever?.baseURL, "lever.baseURL") ?? AppConfig.Defaults.leverBaseURL
-        let hubertBase = try env("HUBERT_BASE_URL") ?? value(file.hubert?.baseURL, "hubert.baseURL") ?? AppConfig.Defaults.hubertBaseURL
+        let leverBase =
+            try env("LEVER_BASE_URL") ?? value(file.lever?.baseURL, "lever.baseURL") ?? AppConfig.Defaults.leverBaseURL
+        let hubertBase =
+            try env("HUBERT_BASE_URL") ?? value(file.hubert?.baseURL, "hubert.baseURL")
+            ?? AppConfig.Defaults.hubertBaseURL
         let leverKey = env("LEVER_BASE_URL") != nil ? "lever.baseURL (from LEVER_BASE_URL)" : "lever.baseURL"
         try validateBaseURL(leverBase, key: leverKey)
         let leverBaseURL = try leverAPIBase(leverBase, key: leverKey)
@@ -398,7 +423,8 @@ public enum ConfigLoader {
         var oauth: AppConfig.LeverOAuthSettings?
         if let o = file.lever?.oauth {
             guard let clientId = try value(o.clientId, "lever.oauth.clientId"),
-                  let clientSecret = try value(o.clientSecret, "lever.oauth.clientSecret") else {
+                let clientSecret = try value(o.clientSecret, "lever.oauth.clientSecret")
+            else {
                 throw ConfigError("lever.oauth needs clientId and clientSecret")
             }
             let tokenURL = try value(o.tokenURL, "lever.oauth.tokenURL") ?? "https://auth.lever.co/oauth/token"
@@ -408,13 +434,17 @@ public enum ConfigLoader {
             guard refresh != nil || FileManager.default.fileExists(atPath: tokenFile) else {
                 throw ConfigError("lever.oauth.refreshToken is missing and there is no token file at \(tokenFile)")
             }
-            oauth = .init(clientId: clientId, clientSecret: Secret(clientSecret), refreshToken: refresh, tokenURL: tokenURL,
-                          tokenFile: tokenFile)
+            oauth = .init(
+                clientId: clientId, clientSecret: Secret(clientSecret), refreshToken: refresh, tokenURL: tokenURL,
+                tokenFile: tokenFile)
         }
         let lever = AppConfig.LeverSettings(
             baseURL: leverBaseURL,
-            apiKey: oauth != nil && env("LEVER_API_KEY") == nil && file.lever?.apiKey == nil && file.lever?.apiKeyFile == nil
-                ? nil : try secret(inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
+            apiKey: oauth != nil && env("LEVER_API_KEY") == nil && file.lever?.apiKey == nil
+                && file.lever?.apiKeyFile == nil
+                ? nil
+                : try secret(
+                    inline: file.lever?.apiKey, file: file.lever?.apiKeyFile, envName: "LEVER_API_KEY", key: "lever"),
             oauth: oauth,
             performAs: try value(file.lever?.performAs, "lever.performAs"),
             requestsPerSecond: file.lever?.requestsPerSecond ?? AppConfig.Defaults.leverRequestsPerSecond,
@@ -422,14 +452,19 @@ public enum ConfigLoader {
             caFile: try value(file.lever?.caFile, "lever.caFile"))
         let hubert = AppConfig.HubertSettings(
             baseURL: hubertBase,
-            apiKey: try secret(inline: file.hubert?.apiKey, file: file.hubert?.apiKeyFile, envName: "HUBERT_API_KEY", key: "hubert"),
+            apiKey: try secret(
+                inline: file.hubert?.apiKey, file: file.hubert?.apiKeyFile, envName: "HUBERT_API_KEY", key: "hubert"),
             requestsPerSecond: file.hubert?.requestsPerSecond ?? AppConfig.Defaults.hubertRequestsPerSecond,
             burst: file.hubert?.burst ?? AppConfig.Defaults.hubertBurst,
             caFile: try value(file.hubert?.caFile, "hubert.caFile"))
         for (key, ca) in [("lever.caFile", lever.caFile), ("hubert.caFile", hubert.caFile)] {
-            if let ca, !FileManager.default.isReadableFile(atPath: ca) { throw ConfigError("\(key): cannot read \(ca)") }
+            if let ca, !FileManager.default.isReadableFile(atPath: ca) {
+                throw ConfigError("\(key): cannot read \(ca)")
+            }
         }
-        guard (0.01...1_000_000).contains(lever.requestsPerSecond), (0.01...1_000_000).contains(hubert.requestsPerSecond) else {
+        guard (0.01...1_000_000).contains(lever.requestsPerSecond),
+            (0.01...1_000_000).contains(hubert.requestsPerSecond)
+        else {
             throw ConfigError("requestsPerSecond must be between 0.01 and 1000000")
         }
 
@@ -442,18 +477,24 @@ public enum ConfigLoader {
             retry.budget = min(1_000_000, max(0, r.budget ?? retry.budget))
         }
         let lookback = file.sync?.lookbackMinutes ?? AppConfig.Defaults.lookbackMinutes
-        guard (0...10_080).contains(lookback) else { throw ConfigError("sync.lookbackMinutes must be between 0 and 10080 (a week)") }
+        guard (0...10_080).contains(lookback) else {
+            throw ConfigError("sync.lookbackMinutes must be between 0 and 10080 (a week)")
+        }
 
         var byPosting: [String: GradeStages] = [:]
         for (posting, stages) in file.autoMove?.postings ?? [:] {
-            byPosting[posting] = GradeStages(lead: try value(stages.lead, "autoMove.postings.\(posting).lead"),
-                                             passed: try value(stages.passed, "autoMove.postings.\(posting).passed"),
-                                             notQualified: try value(stages.notQualified, "autoMove.postings.\(posting).notQualified"))
+            byPosting[posting] = GradeStages(
+                lead: try value(stages.lead, "autoMove.postings.\(posting).lead"),
+                passed: try value(stages.passed, "autoMove.postings.\(posting).passed"),
+                notQualified: try value(stages.notQualified, "autoMove.postings.\(posting).notQualified"))
         }
-        if let url = try value(file.healthcheck?.url, "healthcheck.url") { try validateBaseURL(url, key: "healthcheck.url") }
+        if let url = try value(file.healthcheck?.url, "healthcheck.url") {
+            try validateBaseURL(url, key: "healthcheck.url")
+        }
         let config = AppConfig(
             lever: lever, hubert: hubert,
-            newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage") ?? AppConfig.Defaults.newApplicantStage,
+            newApplicantStage: try value(file.sync?.newApplicantStage, "sync.newApplicantStage")
+                ?? AppConfig.Defaults.newApplicantStage,
             lookbackMinutes: lookback,
             concurrency: min(64, max(1, file.sync?.concurrency ?? AppConfig.Defaults.concurrency)),
             requestTimeoutMs: max(100, file.sync?.requestTimeoutMs ?? 30_000),
@@ -465,9 +506,10 @@ public enum ConfigLoader {
             retentionDays: min(36_500, max(30, file.database?.retentionDays ?? 365)),
             healthcheckURL: try value(file.healthcheck?.url, "healthcheck.url").map(Secret.init),
             retry: retry,
-            autoMove: GradeStages(lead: try value(file.autoMove?.lead, "autoMove.lead"),
-                                  passed: try value(file.autoMove?.passed, "autoMove.passed"),
-                                  notQualified: try value(file.autoMove?.notQualified, "autoMove.notQualified")),
+            autoMove: GradeStages(
+                lead: try value(file.autoMove?.lead, "autoMove.lead"),
+                passed: try value(file.autoMove?.passed, "autoMove.passed"),
+                notQualified: try value(file.autoMove?.notQualified, "autoMove.notQualified")),
             autoMoveByPosting: byPosting,
             databasePath: databasePath)
         return (config, warnings)
@@ -476,7 +518,8 @@ public enum ConfigLoader {
     /// https is required; http only for loopback hosts.
     public static func validateBaseURL(_ text: String, key: String) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              let host = components.host, !host.isEmpty else {
+            let host = components.host, !host.isEmpty
+        else {
             throw ConfigError("\(key) is not a valid URL")
         }
         switch scheme {

@@ -10,7 +10,8 @@ enum YAMLSyntax {
         var problem = "not valid YAML"
         var context: YamlError.Context?
         switch error {
-        case .scanner(let c, let text, let m, _), .parser(let c, let text, let m, _), .composer(let c, let text, let m, _):
+        case .scanner(let c, let text, let m, _), .parser(let c, let text, let m, _),
+            .composer(let c, let text, let m, _):
             problem = text
             mark = (m.line, m.column)
             context = c
@@ -37,8 +38,9 @@ enum YAMLSyntax {
     /// The problem text, unless it quotes any of the document (then a generic one): libyaml's problems are fixed
     /// phrases, and this makes sure no future one can carry the text of a line out.
     static func sanitized(_ problem: String, yaml: String) -> String {
-        let printable = String(problem.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f }
-            .map(Character.init))
+        let printable = String(
+            problem.unicodeScalars.filter { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7f }
+                .map(Character.init))
         let words = yaml.split(whereSeparator: { $0.isWhitespace || $0 == ":" }).filter { $0.count >= 6 }
         let lines = yaml.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { $0.count >= 3 }
@@ -49,9 +51,15 @@ enum YAMLSyntax {
 
     /// Line and column (1-based) of a byte offset.
     static func position(ofByte offset: Int, in yaml: String) -> (line: Int, column: Int) {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for byte in yaml.utf8.prefix(offset) {
-            if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
         }
         return (line, column)
     }

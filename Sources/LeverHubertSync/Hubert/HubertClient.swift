@@ -23,17 +23,21 @@ public struct HubertClient: Sendable {
     }
 
     /// GETs and decodes; a body that does not parse is fetched again twice, then the pass stops (exit 75).
-    fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws -> T {
+    fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws
+        -> T
+    {
         var attempt = 0
         while true {
-            let response = try await http.send(HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent,
-                                               scope: scope)
+            let response = try await http.send(
+                HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent,
+                scope: scope)
             do {
                 return try JSONDecoder().decode(T.self, from: response.body)
             } catch {
                 attempt += 1
                 if attempt > 2 {
-                    throw PassAbort.unavailable(service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
+                    throw PassAbort.unavailable(
+                        service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
                 }
             }
         }
@@ -47,8 +51,10 @@ public struct HubertClient: Sendable {
     /// with status 403 (a problem for the postings tagged with it, not for the pass).
     public func template(id: String) async throws -> HubertTemplate? {
         do {
-            return try await get(HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))",
-                                 scope: .item).data
+            return try await get(
+                HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))",
+                scope: .item
+            ).data
         } catch let error as APIError where error.status == 404 {
             return nil
         }
@@ -56,8 +62,10 @@ public struct HubertClient: Sendable {
 
     /// Sends an invitation (safe to repeat with the same key and body). Returns the interview and whether it was
     /// created now (201) rather than found under the key (200).
-    public func invite(templateId: String, candidate: HubertCandidate, reference: HubertExternalReference,
-                       idempotencyKey: String) async throws -> (interview: HubertInterview, created: Bool) {
+    public func invite(
+        templateId: String, candidate: HubertCandidate, reference: HubertExternalReference,
+        idempotencyKey: String
+    ) async throws -> (interview: HubertInterview, created: Bool) {
         struct Body: Encodable {
             var templateId: String
             var candidate: HubertCandidate
@@ -66,8 +74,9 @@ public struct HubertClient: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(Body(templateId: templateId, candidate: candidate, externalReference: reference))
-        let request = HTTPRequestMessage(method: .post, url: baseURL + "/interviews",
-                                         headers: [(name: "Idempotency-Key", value: idempotencyKey)], body: body)
+        let request = HTTPRequestMessage(
+            method: .post, url: baseURL + "/interviews",
+            headers: [(name: "Idempotency-Key", value: idempotencyKey)], body: body)
         let response = try await http.send(request, mode: .idempotent, scope: .item)
         guard let envelope = try? JSONDecoder().decode(HubertEnvelope<HubertInterview>.self, from: response.body) else {
             throw MaybeAppliedError(service: .hubert, reason: "unreadable invitation response")
@@ -76,9 +85,11 @@ public struct HubertClient: Sendable {
     }
 
     /// Interviews by filter, page by page, ordered by (updatedAt, id).
-    public func forEachInterviewPage(updatedSince: Millis? = nil, statuses: [String] = [], opportunityId: String? = nil,
-                                     scope: RequestScope = .pass,
-                                     _ handle: ([Decoded<HubertInterview>]) async throws -> Void) async throws {
+    public func forEachInterviewPage(
+        updatedSince: Millis? = nil, statuses: [String] = [], opportunityId: String? = nil,
+        scope: RequestScope = .pass,
+        _ handle: ([Decoded<HubertInterview>]) async throws -> Void
+    ) async throws {
         var cursor: String?
         var restarts = 0
         while true {
@@ -93,7 +104,9 @@ public struct HubertClient: Sendable {
                 page = try await get(HubertInterviewPage.self, "/interviews?" + query.encoded, scope: scope)
             } catch let error as APIError where error.status == 400 && error.code == "invalid_cursor" && cursor != nil {
                 restarts += 1
-                guard restarts <= 3 else { throw PassAbort.unavailable(service: .hubert, reason: "cursor rejected repeatedly") }
+                guard restarts <= 3 else {
+                    throw PassAbort.unavailable(service: .hubert, reason: "cursor rejected repeatedly")
+                }
                 cursor = nil
                 continue
             }
@@ -117,7 +130,8 @@ extension HubertClient {
     /// One interview by id; nil on 404.
     public func interview(id: String) async throws -> HubertInterview? {
         do {
-            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))", scope: .item).data
+            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))", scope: .item)
+                .data
         } catch let error as APIError where error.status == 404 {
             return nil
         }

@@ -7,7 +7,10 @@ public struct HubertTemplate: Codable, Sendable, Equatable {
     public var status: String
     public var threshold: Double?
     public init(id: String, name: String?, status: String, threshold: Double?) {
-        self.id = id; self.name = name; self.status = status; self.threshold = threshold
+        self.id = id
+        self.name = name
+        self.status = status
+        self.threshold = threshold
     }
     enum CodingKeys: String, CodingKey { case id, name, status, threshold }
     public init(from decoder: any Decoder) throws {
@@ -54,8 +57,11 @@ public struct HubertResult: Codable, Sendable, Equatable {
     public var applicationUrl: String?
     public var summaryUrl: String?
     public init(grade: HubertGrade, score: Double?, threshold: Double?, applicationUrl: String?, summaryUrl: String?) {
-        self.grade = grade; self.score = score; self.threshold = threshold
-        self.applicationUrl = applicationUrl; self.summaryUrl = summaryUrl
+        self.grade = grade
+        self.score = score
+        self.threshold = threshold
+        self.applicationUrl = applicationUrl
+        self.summaryUrl = summaryUrl
     }
     enum CodingKeys: String, CodingKey { case grade, score, threshold, applicationUrl, summaryUrl }
     public init(from decoder: any Decoder) throws {
@@ -79,7 +85,9 @@ public struct HubertExternalReference: Codable, Sendable, Equatable {
     public var opportunityId: String
     public var postingId: String?
     public init(source: String = "lever", opportunityId: String, postingId: String?) {
-        self.source = source; self.opportunityId = opportunityId; self.postingId = postingId
+        self.source = source
+        self.opportunityId = opportunityId
+        self.postingId = postingId
     }
 
     enum CodingKeys: String, CodingKey { case source, opportunityId, postingId }
@@ -99,7 +107,10 @@ public struct HubertCandidate: Codable, Sendable, Equatable {
     public var email: String
     public var phoneNumber: String?
     public init(firstName: String, lastName: String?, email: String, phoneNumber: String?) {
-        self.firstName = firstName; self.lastName = lastName; self.email = email; self.phoneNumber = phoneNumber
+        self.firstName = firstName
+        self.lastName = lastName
+        self.email = email
+        self.phoneNumber = phoneNumber
     }
 
     enum CodingKeys: String, CodingKey { case firstName, lastName, email, phoneNumber }
@@ -133,10 +144,17 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
     /// The grade of a completed interview's result when it is none this tool knows (the result is then nil): such
     /// a result is reported and stays due, never recorded as written back.
     public var unknownGrade: String?
-    public init(id: String, templateId: String, externalReference: HubertExternalReference?, status: String,
-                updatedAt: Millis?, result: HubertResult?, unknownGrade: String? = nil) {
-        self.id = id; self.templateId = templateId; self.externalReference = externalReference
-        self.status = status; self.updatedAt = updatedAt; self.result = result; self.unknownGrade = unknownGrade
+    public init(
+        id: String, templateId: String, externalReference: HubertExternalReference?, status: String,
+        updatedAt: Millis?, result: HubertResult?, unknownGrade: String? = nil
+    ) {
+        self.id = id
+        self.templateId = templateId
+        self.externalReference = externalReference
+        self.status = status
+        self.updatedAt = updatedAt
+        self.result = result
+        self.unknownGrade = unknownGrade
     }
     struct RawResult: Decodable { var grade: String? }
     enum CodingKeys: String, CodingKey { case id, templateId, externalReference, status, updatedAt, invitedAt, result }

@@ -34,12 +34,15 @@ public struct LeverClient: Sendable {
         id.addingPercentEncoding(withAllowedCharacters: QueryString.unreserved) ?? id
     }
 
-    private func getJSON<T: Decodable>(_ type: T.Type, _ path: String, _ query: QueryString,
-                                       scope: RequestScope = .pass) async throws -> T {
+    private func getJSON<T: Decodable>(
+        _ type: T.Type, _ path: String, _ query: QueryString,
+        scope: RequestScope = .pass
+    ) async throws -> T {
         var attempt = 0
         while true {
-            let response = try await http.send(HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent,
-                                               scope: scope)
+            let response = try await http.send(
+                HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent,
+                scope: scope)
             do {
                 return try JSONDecoder().decode(T.self, from: response.body)
             } catch {
@@ -47,8 +50,9 @@ public struct LeverClient: Sendable {
                 if attempt > malformedPageRetries {
                     // One item that cannot be read is that item's problem; a list every pass needs stops the pass.
                     if scope == .item {
-                        throw APIError(service: .lever, status: response.status, code: "malformed_response",
-                                       message: "the answer for \(path) could not be read")
+                        throw APIError(
+                            service: .lever, status: response.status, code: "malformed_response",
+                            message: "the answer for \(path) could not be read")
                     }
                     throw PassAbort.unavailable(service: .lever, reason: "malformed response from \(path)")
                 }
@@ -73,8 +77,10 @@ public struct LeverClient: Sendable {
             let page: LeverPage<T>
             do {
                 page = try await getJSON(LeverPage<T>.self, path, query, scope: scope)
-            } catch let error as APIError where offset != nil && error.status == 400
-                && (error.message ?? "").lowercased().contains("offset") {
+            } catch let error as APIError
+                where offset != nil && error.status == 400
+                && (error.message ?? "").lowercased().contains("offset")
+            {
                 restarts += 1
                 if restarts > staleTokenRestarts {
                     throw PassAbort.unavailable(service: .lever, reason: "offset token rejected repeatedly for \(path)")
@@ -86,7 +92,8 @@ public struct LeverClient: Sendable {
             if page.hasNext && next == nil {
                 truncated += 1
                 if truncated > malformedPageRetries {
-                    throw PassAbort.unavailable(service: .lever, reason: "malformed page from \(path): hasNext without next")
+                    throw PassAbort.unavailable(
+                        service: .lever, reason: "malformed page from \(path): hasNext without next")
                 }
                 continue
             }
@@ -105,8 +112,10 @@ public struct LeverClient: Sendable {
     }
 
     /// Opportunities matching `filter`, page by page.
-    public func forEachOpportunityPage(_ filter: OpportunityFilter,
-                                       _ handle: (LeverPage<LeverOpportunity>) async throws -> Void) async throws {
+    public func forEachOpportunityPage(
+        _ filter: OpportunityFilter,
+        _ handle: (LeverPage<LeverOpportunity>) async throws -> Void
+    ) async throws {
         var query = QueryString()
         query.add("limit", "100")
         for id in filter.postingIds { query.add("posting_id", id) }
@@ -134,8 +143,10 @@ public struct LeverClient: Sendable {
         query.add("expand", "applications")
         query.add("expand", "stage")
         do {
-            return try await getJSON(LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query,
-                                     scope: .item).data
+            return try await getJSON(
+                LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query,
+                scope: .item
+            ).data
         } catch let error as APIError where error.status == 404 {
             return nil
         }
@@ -146,8 +157,10 @@ public struct LeverClient: Sendable {
     public func applications(opportunityId: String) async throws -> [LeverApplication] {
         var found: [LeverApplication] = []
         do {
-            try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/applications", query: QueryString(),
-                                  as: LeverApplication.self, scope: .item) { found += $0.items }
+            try await forEachPage(
+                "/opportunities/\(Self.pathSegment(opportunityId))/applications", query: QueryString(),
+                as: LeverApplication.self, scope: .item
+            ) { found += $0.items }
         } catch let error as APIError where error.status == 404 {
             return []
         }
@@ -173,7 +186,8 @@ public struct LeverClient: Sendable {
     /// One user by id; nil on 404.
     public func user(id: String) async throws -> LeverUser? {
         do {
-            return try await getJSON(LeverEnvelope<LeverUser>.self, "/users/\(Self.pathSegment(id))", QueryString()).data
+            return try await getJSON(LeverEnvelope<LeverUser>.self, "/users/\(Self.pathSegment(id))", QueryString())
+                .data
         } catch let error as APIError where error.status == 404 {
             return nil
         }
@@ -184,57 +198,74 @@ public struct LeverClient: Sendable {
         var notes: [LeverNote] = []
         var query = QueryString()
         query.add("limit", "100")
-        try await forEachPage("/opportunities/\(Self.pathSegment(opportunityId))/notes", query: query,
-                              as: LeverNote.self, scope: .item) { notes += $0.items }
+        try await forEachPage(
+            "/opportunities/\(Self.pathSegment(opportunityId))/notes", query: query,
+            as: LeverNote.self, scope: .item
+        ) { notes += $0.items }
         return notes
     }
 
     /// Opportunities deleted since `since` (ms).
-    public func forEachDeletedPage(since: Millis, _ handle: (LeverPage<LeverDeletedOpportunity>) async throws -> Void) async throws {
+    public func forEachDeletedPage(since: Millis, _ handle: (LeverPage<LeverDeletedOpportunity>) async throws -> Void)
+        async throws
+    {
         var query = QueryString()
         query.add("limit", "100")
         query.add("deleted_at_start", String(since))
         try await forEachPage("/opportunities/deleted", query: query, as: LeverDeletedOpportunity.self, handle)
     }
 
-    private func write(_ method: HTTPMethod, _ path: String, performAs: String?, body: some Encodable & Sendable,
-                       mode: RetryMode = .idempotent, freshConnection: Bool = false) async throws -> HTTPResponseMessage {
+    private func write(
+        _ method: HTTPMethod, _ path: String, performAs: String?, body: some Encodable & Sendable,
+        mode: RetryMode = .idempotent, freshConnection: Bool = false
+    ) async throws -> HTTPResponseMessage {
         var query = QueryString()
         if let performAs { query.add("perform_as", performAs) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(body)
-        return try await http.send(HTTPRequestMessage(method: method, url: url(path, query), body: data,
-                                                      freshConnection: freshConnection),
-                                   mode: mode, scope: .item)
+        return try await http.send(
+            HTTPRequestMessage(
+                method: method, url: url(path, query), body: data,
+                freshConnection: freshConnection),
+            mode: mode, scope: .item)
     }
 
     /// Adds tags (set semantics: repeating is harmless).
     public func addTags(opportunityId: String, tags: [String], performAs: String?) async throws {
-        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/addTags", performAs: performAs, body: ["tags": tags])
+        _ = try await write(
+            .post, "/opportunities/\(Self.pathSegment(opportunityId))/addTags", performAs: performAs,
+            body: ["tags": tags])
     }
 
     /// Removes tags (set semantics).
     public func removeTags(opportunityId: String, tags: [String], performAs: String?) async throws {
-        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/removeTags", performAs: performAs, body: ["tags": tags])
+        _ = try await write(
+            .post, "/opportunities/\(Self.pathSegment(opportunityId))/removeTags", performAs: performAs,
+            body: ["tags": tags])
     }
 
     /// Adds links to the opportunity's contact (set semantics).
     public func addLinks(opportunityId: String, links: [String], performAs: String?) async throws {
-        _ = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/addLinks", performAs: performAs, body: ["links": links])
+        _ = try await write(
+            .post, "/opportunities/\(Self.pathSegment(opportunityId))/addLinks", performAs: performAs,
+            body: ["links": links])
     }
 
     /// Moves the opportunity to a stage (`PUT …/stage`; repeating is harmless).
     public func moveStage(opportunityId: String, stageId: String, performAs: String?) async throws {
-        _ = try await write(.put, "/opportunities/\(Self.pathSegment(opportunityId))/stage", performAs: performAs, body: ["stage": stageId],
-                      // A move replayed seconds later by libcurl could undo a human's move made in between.
-                      freshConnection: true)
+        _ = try await write(
+            .put, "/opportunities/\(Self.pathSegment(opportunityId))/stage", performAs: performAs,
+            body: ["stage": stageId],
+            // A move replayed seconds later by libcurl could undo a human's move made in between.
+            freshConnection: true)
     }
 
     /// Creates a note. **Not idempotent**: guard with the ledger; throws `MaybeAppliedError` when the outcome is unknown.
     public func addNote(opportunityId: String, text: String, performAs: String?) async throws -> String? {
-        let response = try await write(.post, "/opportunities/\(Self.pathSegment(opportunityId))/notes", performAs: performAs,
-                                       body: ["value": text], mode: .nonIdempotent)
+        let response = try await write(
+            .post, "/opportunities/\(Self.pathSegment(opportunityId))/notes", performAs: performAs,
+            body: ["value": text], mode: .nonIdempotent)
         return (try? JSONDecoder().decode(LeverEnvelope<LeverCreatedNote>.self, from: response.body))?.data.noteId
     }
 }

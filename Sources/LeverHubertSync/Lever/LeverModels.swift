@@ -41,8 +41,14 @@ public struct LeverPosting: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey { case id, text, state, tags, urls, updatedAt }
     struct URLs: Decodable { var show: String? }
 
-    public init(id: String, text: String?, state: String?, tags: [String], showURL: String? = nil, updatedAt: Millis? = nil) {
-        self.id = id; self.text = text; self.state = state; self.tags = tags; self.showURL = showURL
+    public init(
+        id: String, text: String?, state: String?, tags: [String], showURL: String? = nil, updatedAt: Millis? = nil
+    ) {
+        self.id = id
+        self.text = text
+        self.state = state
+        self.tags = tags
+        self.showURL = showURL
         self.updatedAt = updatedAt
     }
 
@@ -61,7 +67,10 @@ public struct LeverPosting: Decodable, Sendable, Equatable {
 public struct LeverStage: Decodable, Sendable, Equatable {
     public var id: String
     public var text: String
-    public init(id: String, text: String) { self.id = id; self.text = text }
+    public init(id: String, text: String) {
+        self.id = id
+        self.text = text
+    }
     enum CodingKeys: String, CodingKey { case id, text }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -90,7 +99,10 @@ public struct LeverUser: Decodable, Sendable, Equatable {
 public struct LeverStageChange: Decodable, Sendable, Equatable {
     public var toStageId: String?
     public var updatedAt: Millis?
-    public init(toStageId: String?, updatedAt: Millis?) { self.toStageId = toStageId; self.updatedAt = updatedAt }
+    public init(toStageId: String?, updatedAt: Millis?) {
+        self.toStageId = toStageId
+        self.updatedAt = updatedAt
+    }
     enum CodingKeys: String, CodingKey { case toStageId, updatedAt }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -105,7 +117,9 @@ public struct LeverApplication: Decodable, Sendable, Equatable {
     public var postingId: String?
     public var createdAt: Millis?
     public init(id: String?, postingId: String?, createdAt: Millis?) {
-        self.id = id; self.postingId = postingId; self.createdAt = createdAt
+        self.id = id
+        self.postingId = postingId
+        self.createdAt = createdAt
     }
     enum CodingKeys: String, CodingKey { case id, posting, createdAt }
     public init(from decoder: any Decoder) throws {
@@ -148,16 +162,30 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
     public var isAnonymized: Bool
     public var showURL: String?
 
-    public init(id: String, name: String? = nil, emails: [String] = [], phones: [String] = [], stageId: String? = nil,
-                stageChanges: [LeverStageChange] = [], archivedAt: Millis? = nil, isArchived: Bool = false,
-                tags: [String] = [], links: [String] = [], applications: [LeverApplication] = [],
-                createdAt: Millis? = nil, updatedAt: Millis? = nil, lastAdvancedAt: Millis? = nil,
-                contactAllowed: Bool? = nil, isAnonymized: Bool = false, showURL: String? = nil) {
-        self.id = id; self.name = name; self.emails = emails; self.phones = phones; self.stageId = stageId
-        self.stageChanges = stageChanges; self.archivedAt = archivedAt; self.isArchived = isArchived
-        self.tags = tags; self.links = links; self.applications = applications; self.createdAt = createdAt
-        self.updatedAt = updatedAt; self.lastAdvancedAt = lastAdvancedAt; self.contactAllowed = contactAllowed
-        self.isAnonymized = isAnonymized; self.showURL = showURL
+    public init(
+        id: String, name: String? = nil, emails: [String] = [], phones: [String] = [], stageId: String? = nil,
+        stageChanges: [LeverStageChange] = [], archivedAt: Millis? = nil, isArchived: Bool = false,
+        tags: [String] = [], links: [String] = [], applications: [LeverApplication] = [],
+        createdAt: Millis? = nil, updatedAt: Millis? = nil, lastAdvancedAt: Millis? = nil,
+        contactAllowed: Bool? = nil, isAnonymized: Bool = false, showURL: String? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.emails = emails
+        self.phones = phones
+        self.stageId = stageId
+        self.stageChanges = stageChanges
+        self.archivedAt = archivedAt
+        self.isArchived = isArchived
+        self.tags = tags
+        self.links = links
+        self.applications = applications
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.lastAdvancedAt = lastAdvancedAt
+        self.contactAllowed = contactAllowed
+        self.isAnonymized = isAnonymized
+        self.showURL = showURL
     }
 
     enum CodingKeys: String, CodingKey {
@@ -248,7 +276,8 @@ public struct LeverNote: Decodable, Sendable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         id = try c.decode(String.self, forKey: .id)
-        texts = [c.lenient(String.self, .text)].compactMap { $0 } + c.lenientArray(Field.self, .fields).compactMap(\.value)
+        texts =
+            [c.lenient(String.self, .text)].compactMap { $0 } + c.lenientArray(Field.self, .fields).compactMap(\.value)
     }
 }
 
@@ -335,8 +364,11 @@ public struct LeverOAuthToken: Decodable, Sendable {
     public var expiresIn: Int?
     public var scope: String?
     enum CodingKeys: String, CodingKey {
-        case accessToken = "access_token", refreshToken = "refresh_token", tokenType = "token_type"
-        case expiresIn = "expires_in", scope
+        case accessToken = "access_token"
+        case refreshToken = "refresh_token"
+        case tokenType = "token_type"
+        case expiresIn = "expires_in"
+        case scope
     }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)

@@ -12,8 +12,10 @@ public actor LeverOAuth {
     /// How many refreshes this process made (for tests and logs).
     public private(set) var refreshCount = 0
 
-    public init(settings: AppConfig.LeverOAuthSettings, transport: any HTTPTransport,
-                clock: @escaping @Sendable () -> Millis = { Date().millis }) {
+    public init(
+        settings: AppConfig.LeverOAuthSettings, transport: any HTTPTransport,
+        clock: @escaping @Sendable () -> Millis = { Date().millis }
+    ) {
         self.settings = settings
         self.transport = transport
         self.clock = clock
@@ -36,7 +38,9 @@ public actor LeverOAuth {
     /// The newest refresh token: the token file when present (it is newer than the configuration), else the configured one.
     func currentRefreshToken() -> String? {
         if let data = FileManager.default.contents(atPath: settings.tokenFile),
-           let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+            !text.isEmpty
+        {
             return text
         }
         return settings.refreshToken?.value
@@ -59,13 +63,16 @@ public actor LeverOAuth {
         form.add("client_id", settings.clientId)
         form.add("client_secret", settings.clientSecret.value)
         form.add("refresh_token", refreshToken)
-        let request = HTTPRequestMessage(method: .post, url: settings.tokenURL,
-                                         headers: [(name: "Content-Type", value: "application/x-www-form-urlencoded"),
-                                                   (name: "Accept", value: "application/json")],
-                                         body: Data(form.encoded.utf8),
-                                         // A refresh rotates the refresh token: a silent libcurl re-send would spend
-                                         // the old one a second time and fail, so it goes on a fresh connection.
-                                         freshConnection: true)
+        let request = HTTPRequestMessage(
+            method: .post, url: settings.tokenURL,
+            headers: [
+                (name: "Content-Type", value: "application/x-www-form-urlencoded"),
+                (name: "Accept", value: "application/json"),
+            ],
+            body: Data(form.encoded.utf8),
+            // A refresh rotates the refresh token: a silent libcurl re-send would spend
+            // the old one a second time and fail, so it goes on a fresh connection.
+            freshConnection: true)
         let response: HTTPResponseMessage
         do {
             response = try await transport.send(request)
@@ -75,7 +82,8 @@ public actor LeverOAuth {
         switch response.status {
         case 200..<300: break
         case 400, 401, 403: throw PassAbort.credentialsRefused(service: .lever, status: response.status)
-        default: throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint answered \(response.status)")
+        default:
+            throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint answered \(response.status)")
         }
         guard let token = try? JSONDecoder().decode(LeverOAuthToken.self, from: response.body) else {
             throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
@@ -96,8 +104,9 @@ public actor LeverOAuth {
     static func persist(_ token: String, to path: String, temporaryName: () -> String = uniqueSuffix) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
+        try? FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
         let failure = PassAbort.configuration("lever.oauth.tokenFile: cannot write the OAuth token file \(path)")
         var fd: Int32 = -1
         var tmp = ""

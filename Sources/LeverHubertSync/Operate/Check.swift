@@ -30,7 +30,10 @@ public struct CheckReport: Codable, Sendable {
         }
         /// An item with any status.
         public init(name: String, status: Status, detail: String) {
-            self.name = name; self.ok = status != .fail; self.status = status; self.detail = detail
+            self.name = name
+            self.ok = status != .fail
+            self.status = status
+            self.detail = detail
         }
     }
     /// The checklist, in the order the checks ran.
@@ -41,7 +44,9 @@ public struct CheckReport: Codable, Sendable {
     public var configuration: [String: ConfigValue]?
     /// A report of items and its exit status.
     public init(items: [Item], exitCode: Int32, configuration: [String: ConfigValue]? = nil) {
-        self.items = items; self.exitCode = exitCode; self.configuration = configuration
+        self.items = items
+        self.exitCode = exitCode
+        self.configuration = configuration
     }
 }
 
@@ -77,7 +82,10 @@ public struct Checker: Sendable {
                 return true
             } catch let abort as PassAbort {
                 if case .credentialsRefused(let service, let status) = abort {
-                    fail(name, "\(service.rawValue) refused the request (HTTP \(status)): the key lacks this permission or is invalid", code: ExitStatus.credentialRefused.code)
+                    fail(
+                        name,
+                        "\(service.rawValue) refused the request (HTTP \(status)): the key lacks this permission or is invalid",
+                        code: ExitStatus.credentialRefused.code)
                 } else {
                     fail(name, abort.description, code: abort.exitCode)
                 }
@@ -98,13 +106,21 @@ public struct Checker: Sendable {
             return "\(postings.count) postings"
         }
         _ = await probe("lever tags (View all tags)") {
-            _ = try await lever.http.send(HTTPRequestMessage(method: .get, url: lever.baseURL + "/tags?limit=1"), mode: .idempotent)
+            _ = try await lever.http.send(
+                HTTPRequestMessage(method: .get, url: lever.baseURL + "/tags?limit=1"), mode: .idempotent)
             return "readable"
         }
         var sampleOpportunity: String?
         _ = await probe("lever opportunities (View and manage all opportunities)") {
-            try await lever.forEachPage("/opportunities", query: { var q = QueryString(); q.add("limit", "1"); return q }(),
-                                        as: LeverOpportunity.self) { page in sampleOpportunity = sampleOpportunity ?? page.items.first?.id }
+            try await lever.forEachPage(
+                "/opportunities",
+                query: {
+                    var q = QueryString()
+                    q.add("limit", "1")
+                    return q
+                }(),
+                as: LeverOpportunity.self
+            ) { page in sampleOpportunity = sampleOpportunity ?? page.items.first?.id }
             return "readable"
         }
         if let id = sampleOpportunity {
@@ -112,13 +128,16 @@ public struct Checker: Sendable {
                 "\(try await lever.notes(opportunityId: id).count) notes on a sample opportunity"
             }
             _ = await probe("lever applications (View all candidates' applications)") {
-                _ = try await lever.http.send(HTTPRequestMessage(method: .get, url: lever.baseURL + "/opportunities/\(id)/applications"),
-                                              mode: .idempotent)
+                _ = try await lever.http.send(
+                    HTTPRequestMessage(method: .get, url: lever.baseURL + "/opportunities/\(id)/applications"),
+                    mode: .idempotent)
                 return "readable"
             }
         } else {
-            items.append(.init(name: "lever notes and applications", status: .skipped,
-                               detail: "no opportunity to try them on"))
+            items.append(
+                .init(
+                    name: "lever notes and applications", status: .skipped,
+                    detail: "no opportunity to try them on"))
         }
         if let performAs = config.lever.performAs {
             _ = await probe("lever users / perform-as user") {
@@ -132,9 +151,12 @@ public struct Checker: Sendable {
                 if let id = StageResolver.resolve(value, in: stages) {
                     items.append(.init(name: "stage \(key)", ok: true, detail: "\"\(value)\" is stage \(id)"))
                 } else if key == "sync.newApplicantStage" && value == AppConfig.Defaults.newApplicantStage {
-                    items.append(.init(name: "stage \(key)", ok: true, detail: "not listed; falls back to applicant-new"))
+                    items.append(
+                        .init(name: "stage \(key)", ok: true, detail: "not listed; falls back to applicant-new"))
                 } else {
-                    fail("stage \(key)", "no Lever stage named or with id \"\(value)\"", code: ExitStatus.configuration.code)
+                    fail(
+                        "stage \(key)", "no Lever stage named or with id \"\(value)\"",
+                        code: ExitStatus.configuration.code)
                 }
             }
         }
@@ -146,7 +168,9 @@ public struct Checker: Sendable {
             switch Planner.hubertTemplate(tags: posting.tags) {
             case .none: continue
             case .invalid(let reason, let message):
-                fail("posting \(posting.id) (\(posting.text ?? ""))", "\(reason): \(message)", code: ExitStatus.configuration.code)
+                fail(
+                    "posting \(posting.id) (\(posting.text ?? ""))", "\(reason): \(message)",
+                    code: ExitStatus.configuration.code)
             case .template(let template):
                 if templateStatus[template] == nil {
                     let ok = await probe("hubert template \(template)") {
@@ -158,9 +182,14 @@ public struct Checker: Sendable {
                 }
                 let status = templateStatus[template] ?? "unchecked"
                 if status == "active" {
-                    items.append(.init(name: "posting \(posting.id) (\(posting.text ?? ""))", ok: true, detail: "template \(template) active"))
+                    items.append(
+                        .init(
+                            name: "posting \(posting.id) (\(posting.text ?? ""))", ok: true,
+                            detail: "template \(template) active"))
                 } else {
-                    fail("posting \(posting.id) (\(posting.text ?? ""))", "template \(template) is \(status)", code: ExitStatus.configuration.code)
+                    fail(
+                        "posting \(posting.id) (\(posting.text ?? ""))", "template \(template) is \(status)",
+                        code: ExitStatus.configuration.code)
                 }
             }
         }

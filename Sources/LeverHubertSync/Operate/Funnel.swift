@@ -27,7 +27,8 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
         public init?(seconds: [Double]) {
             let sorted = seconds.sorted()
             guard let p50 = FunnelPercentile.nearestRank(sorted, 50),
-                  let p95 = FunnelPercentile.nearestRank(sorted, 95) else { return nil }
+                let p95 = FunnelPercentile.nearestRank(sorted, 95)
+            else { return nil }
             self.p50 = p50
             self.p95 = p95
         }
@@ -43,7 +44,9 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
         public var count: Int
         /// A problem count of one reason and scope.
         public init(reason: String, scope: String, count: Int) {
-            self.reason = reason; self.scope = scope; self.count = count
+            self.reason = reason
+            self.scope = scope
+            self.count = count
         }
         /// What a recruiter reads for it (no reason codes, no ids).
         public var sentence: String {
@@ -75,9 +78,11 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
     public var openProblems: [OpenProblem]
 
     /// A funnel entry; the counts default to zero.
-    public init(postingId: String, postingName: String?, templateId: String, applied: Int = 0, invited: Int = 0,
-                completed: Int = 0, lead: Int = 0, passed: Int = 0, notQualified: Int = 0,
-                inviteLatencySeconds: Latency? = nil, openProblems: [OpenProblem] = []) {
+    public init(
+        postingId: String, postingName: String?, templateId: String, applied: Int = 0, invited: Int = 0,
+        completed: Int = 0, lead: Int = 0, passed: Int = 0, notQualified: Int = 0,
+        inviteLatencySeconds: Latency? = nil, openProblems: [OpenProblem] = []
+    ) {
         self.postingId = postingId
         self.postingName = postingName
         self.templateId = templateId
@@ -175,7 +180,8 @@ enum FunnelWords {
         case "note_unconfirmed":
             return candidates(n, "has a result note", "have result notes") + " not confirmed yet; the next run checks."
         case "write_back_given_up":
-            return n == 1 ? "The result of 1 candidate could not be written to Lever and is no longer tried."
+            return n == 1
+                ? "The result of 1 candidate could not be written to Lever and is no longer tried."
                 : "The results of \(n) candidates could not be written to Lever and are no longer tried."
         case "unknown_grade":
             return candidates(n, "has", "have") + " a grade this version of the sync does not know: upgrade it."

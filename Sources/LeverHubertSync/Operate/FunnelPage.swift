@@ -60,7 +60,8 @@ public enum FunnelPage {
     // MARK: Parts
 
     static func header(_ report: StatusReport, now: Millis) -> String {
-        var out = "<header>\n<h1>Hubert interview funnel</h1>\n<p class=\"lede\">Generated \(esc(clock(now))) "
+        var out =
+            "<header>\n<h1>Hubert interview funnel</h1>\n<p class=\"lede\">Generated \(esc(clock(now))) "
             + "from the sync's ledger. "
         if let since = report.funnelSince {
             out += "Counting applications created since \(esc(clock(since))).</p>\n"
@@ -71,26 +72,40 @@ public enum FunnelPage {
         if let run = report.runs.first {
             let (words, tone) = exitWords(run.exitCode)
             let kind = run.kind == "backfill" ? "backfill" : "scheduled run"
-            items.append(("Last run", "\(esc(clock(run.startedAt))), \(esc(kind))<br><span class=\"\(tone)\">"
-                + "\(esc(words))</span>", "wide"))
+            items.append(
+                (
+                    "Last run",
+                    "\(esc(clock(run.startedAt))), \(esc(kind))<br><span class=\"\(tone)\">"
+                        + "\(esc(words))</span>", "wide"
+                ))
         } else {
             items.append(("Last run", "none yet", "wide"))
         }
-        let streams = [(SyncEngine.leverStream, "Lever applications read"),
-                       (SyncEngine.hubertStream, "Hubert results read")]
+        let streams = [
+            (SyncEngine.leverStream, "Lever applications read"),
+            (SyncEngine.hubertStream, "Hubert results read"),
+        ]
         for (stream, term) in streams {
             if let checkpoint = report.checkpoints.first(where: { $0.stream == stream }) {
                 items.append((term, esc(ago(checkpoint.lagSeconds)), ""))
             }
         }
         let totals = report.funnel.reduce(into: [Int](repeating: 0, count: 6)) { t, e in
-            t[0] += e.applied; t[1] += e.invited; t[2] += e.completed; t[3] += e.lead; t[4] += e.passed
+            t[0] += e.applied
+            t[1] += e.invited
+            t[2] += e.completed
+            t[3] += e.lead
+            t[4] += e.passed
             t[5] += e.notQualified
         }
         items.append(("Applied", "\(totals[0])", "number"))
         items.append(("Invited", "\(totals[1])", "number"))
-        items.append(("Completed", "\(totals[2])<span class=\"sub\">\(totals[3]) Lead · \(totals[4]) Passed · "
-            + "\(totals[5]) Not Qualified</span>", "number"))
+        items.append(
+            (
+                "Completed",
+                "\(totals[2])<span class=\"sub\">\(totals[3]) Lead · \(totals[4]) Passed · "
+                    + "\(totals[5]) Not Qualified</span>", "number"
+            ))
         items.append(("Open problems", "\(report.problems.count)", "number"))
         out += "<dl class=\"summary\">\n"
         for (term, value, cls) in items {
@@ -106,7 +121,8 @@ public enum FunnelPage {
         let title = name(entry)
         var out = "<section class=\"posting\" aria-labelledby=\"\(id)\">\n"
         out += "<h2 id=\"\(id)\">\(esc(title))</h2>\n"
-        out += "<p class=\"ids\">Lever posting \(esc(entry.postingId)) · Hubert interview "
+        out +=
+            "<p class=\"ids\">Lever posting \(esc(entry.postingId)) · Hubert interview "
             + "\(esc(entry.templateId))</p>\n"
         out += funnelSVG(entry, id: id)
         out += "<p class=\"latency\">\(esc(latencySentence(entry.inviteLatencySeconds)))</p>\n"
@@ -126,29 +142,38 @@ public enum FunnelPage {
     /// The funnel as horizontal bars on one scale: applied, invited, completed (split into the grades), and a
     /// legend of the grades.
     static func funnelSVG(_ entry: FunnelEntry, id: String) -> String {
-        let label = "\(name(entry)): \(entry.applied) applied, \(entry.invited) invited, \(entry.completed) completed "
+        let label =
+            "\(name(entry)): \(entry.applied) applied, \(entry.invited) invited, \(entry.completed) completed "
             + "(\(entry.lead) Lead, \(entry.passed) Passed, \(entry.notQualified) Not Qualified)"
-        let barX = 120.0, barWidth = 400.0, rowHeight = 26.0, step = 40.0
+        let barX = 120.0
+        let barWidth = 400.0
+        let rowHeight = 26.0
+        let step = 40.0
         let scale = Double(max(1, entry.applied, entry.invited, entry.completed))
         func width(_ n: Int) -> Double { (Double(n) / scale * barWidth * 10).rounded() / 10 }
         func num(_ value: Double) -> String { value == value.rounded() ? String(Int(value)) : String(value) }
-        var out = "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-title\" viewBox=\"0 0 600 152\">\n"
+        var out =
+            "<svg class=\"funnel\" role=\"img\" aria-labelledby=\"\(id)-title\" viewBox=\"0 0 600 152\">\n"
             + "<title id=\"\(id)-title\">\(esc(label))</title>\n"
         let rows: [(String, Int, [(String, Int)])] = [
             ("Applied", entry.applied, [("applied", entry.applied)]),
             ("Invited", entry.invited, [("invited", entry.invited)]),
-            ("Completed", entry.completed,
-             [("lead", entry.lead), ("passed", entry.passed), ("not-qualified", entry.notQualified)]),
+            (
+                "Completed", entry.completed,
+                [("lead", entry.lead), ("passed", entry.passed), ("not-qualified", entry.notQualified)]
+            ),
         ]
         for (index, row) in rows.enumerated() {
             let y = Double(index) * step
             out += "<text x=\"0\" y=\"\(num(y + 18))\">\(row.0)</text>\n"
-            out += "<rect class=\"track\" x=\"\(num(barX))\" y=\"\(num(y))\" width=\"\(num(barWidth))\" "
+            out +=
+                "<rect class=\"track\" x=\"\(num(barX))\" y=\"\(num(y))\" width=\"\(num(barWidth))\" "
                 + "height=\"\(num(rowHeight))\" rx=\"3\"/>\n"
             var x = barX
             for (cls, n) in row.2 where n > 0 {
                 let w = max(2, width(n))
-                out += "<rect class=\"\(cls) bar\" x=\"\(num(x))\" y=\"\(num(y))\" width=\"\(num(w))\" "
+                out +=
+                    "<rect class=\"\(cls) bar\" x=\"\(num(x))\" y=\"\(num(y))\" width=\"\(num(w))\" "
                     + "height=\"\(num(rowHeight))\"/>\n"
                 x += w
             }
@@ -172,25 +197,31 @@ public enum FunnelPage {
         func share(_ n: Int) -> String {
             entry.applied == 0 ? "—" : "\(Int((Double(n) / Double(entry.applied) * 100).rounded()))%"
         }
-        var out = "<div class=\"tables\">\n<table class=\"numbers\">\n"
+        var out =
+            "<div class=\"tables\">\n<table class=\"numbers\">\n"
             + "<caption>\(esc(name(entry))) in numbers</caption>\n"
-        out += "<thead><tr><th scope=\"col\">Step</th><th scope=\"col\">Candidates</th>"
+        out +=
+            "<thead><tr><th scope=\"col\">Step</th><th scope=\"col\">Candidates</th>"
             + "<th scope=\"col\">Of those who applied</th></tr></thead>\n<tbody>\n"
         let rows: [(String, Int, Bool)] = [
             ("Applied", entry.applied, false), ("Invited", entry.invited, false), ("Completed", entry.completed, false),
             ("Lead", entry.lead, true), ("Passed", entry.passed, true), ("Not Qualified", entry.notQualified, true),
         ]
         for (label, n, grade) in rows {
-            out += "<tr\(grade ? " class=\"grade\"" : "")><th scope=\"row\">\(label)</th><td>\(n)</td>"
+            out +=
+                "<tr\(grade ? " class=\"grade\"" : "")><th scope=\"row\">\(label)</th><td>\(n)</td>"
                 + "<td>\(share(n))</td></tr>\n"
         }
         out += "</tbody>\n</table>\n"
         let latency = entry.inviteLatencySeconds
-        out += "<table class=\"numbers time\">\n<caption>Time to invitation</caption>\n"
+        out +=
+            "<table class=\"numbers time\">\n<caption>Time to invitation</caption>\n"
             + "<thead><tr><th scope=\"col\">Measure</th><th scope=\"col\">Time</th></tr></thead>\n<tbody>\n"
-        out += "<tr><th scope=\"row\">Median (p50)</th>"
+        out +=
+            "<tr><th scope=\"row\">Median (p50)</th>"
             + "<td>\(latency.map { esc(duration($0.p50)) } ?? "—")</td></tr>\n"
-        out += "<tr><th scope=\"row\">95th percentile (p95)</th>"
+        out +=
+            "<tr><th scope=\"row\">95th percentile (p95)</th>"
             + "<td>\(latency.map { esc(duration($0.p95)) } ?? "—")</td></tr>\n"
         out += "</tbody>\n</table>\n</div>\n"
         return out

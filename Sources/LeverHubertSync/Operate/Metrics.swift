@@ -6,12 +6,16 @@ import Foundation
 /// cron run reported; dry runs write no file at all. Counters (`_total`) are cumulative over the database's life.
 public enum MetricsFile {
     /// The file's text for one finished run. `previous`: the file as it was (its other modes' series are kept).
-    public static func render(report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [String: Int],
-                              counters: [String: Int] = [:], previous: String? = nil,
-                              now: Millis) -> String {
+    public static func render(
+        report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [String: Int],
+        counters: [String: Int] = [:], previous: String? = nil,
+        now: Millis
+    ) -> String {
         let kept = keptSeries(previous, mode: report.mode)
         var out: [String] = []
-        func metric(_ name: String, _ help: String, _ type: String = "gauge", _ samples: [(labels: String, value: String)]) {
+        func metric(
+            _ name: String, _ help: String, _ type: String = "gauge", _ samples: [(labels: String, value: String)]
+        ) {
             out.append("# HELP lever_hubert_sync_\(name) \(help)")
             out.append("# TYPE lever_hubert_sync_\(name) \(type)")
             for sample in samples { out.append("lever_hubert_sync_\(name)\(sample.labels) \(sample.value)") }
@@ -20,53 +24,75 @@ public enum MetricsFile {
         func seconds(_ ms: Millis) -> String { String(format: "%.3f", Double(ms) / 1000) }
         let modeLabel = "mode=\"\(report.mode)\",dry_run=\"\(report.dryRun)\""
         let mode = "{\(modeLabel)}"
-        metric("build_info", "The version of the tool that wrote this file (always 1).", "gauge",
-               [("{version=\"\(ToolVersion.current)\"}", "1")])
-        metric("last_run_timestamp_seconds", "When the last run of this mode finished.", "gauge", [(mode, seconds(now))])
+        metric(
+            "build_info", "The version of the tool that wrote this file (always 1).", "gauge",
+            [("{version=\"\(ToolVersion.current)\"}", "1")])
+        metric(
+            "last_run_timestamp_seconds", "When the last run of this mode finished.", "gauge", [(mode, seconds(now))])
         if let lastSuccess {
-            metric("last_success_timestamp_seconds", "When the last run that exited 0 finished.", "gauge",
-                   [("", seconds(lastSuccess))])
+            metric(
+                "last_success_timestamp_seconds", "When the last run that exited 0 finished.", "gauge",
+                [("", seconds(lastSuccess))])
         }
-        metric("last_run_duration_seconds", "How long the last run of this mode took.", "gauge",
-               [(mode, seconds(report.durationMs))])
-        metric("last_run_exit_code", "Exit status of the last run of this mode (0, 75, 77, 78).", "gauge",
-               [(mode, "\(report.exitCode)")])
-        metric("last_run_paused", "1 when the last run of this mode found the sync paused.", "gauge",
-               [(mode, report.paused ? "1" : "0")])
+        metric(
+            "last_run_duration_seconds", "How long the last run of this mode took.", "gauge",
+            [(mode, seconds(report.durationMs))])
+        metric(
+            "last_run_exit_code", "Exit status of the last run of this mode (0, 75, 77, 78).", "gauge",
+            [(mode, "\(report.exitCode)")])
+        metric(
+            "last_run_paused", "1 when the last run of this mode found the sync paused.", "gauge",
+            [(mode, report.paused ? "1" : "0")])
         let c = report.counts
         let counts: [(String, Int)] = [
             ("postings_scanned", c.postingsScanned), ("opportunities_scanned", c.opportunitiesScanned),
             ("invitations_sent", c.invitationsSent), ("results_applied", c.resultsApplied), ("tags_added", c.tagsAdded),
             ("tags_removed", c.tagsRemoved), ("notes_added", c.notesAdded), ("links_added", c.linksAdded),
-            ("stage_moves", c.stageMoves), ("skipped", c.skipped), ("failed", c.failed), ("problems", report.problems.count),
+            ("stage_moves", c.stageMoves), ("skipped", c.skipped), ("failed", c.failed),
+            ("problems", report.problems.count),
         ]
-        metric("last_run_items", "Items of the last run of this mode, by kind.", "gauge",
-               counts.map { ("{\(modeLabel),kind=\"\($0.0)\"}", "\($0.1)") })
-        metric("last_run_http_responses", "HTTP responses of the last run of this mode, by service and status class.",
-               "gauge", httpCounts.sorted { $0.key < $1.key }.map { key, value in
-                   let parts = key.split(separator: "|")
-                   return ("{\(modeLabel),service=\"\(parts.first ?? "")\",class=\"\(parts.last ?? "")\"}", "\(value)")
-               })
+        metric(
+            "last_run_items", "Items of the last run of this mode, by kind.", "gauge",
+            counts.map { ("{\(modeLabel),kind=\"\($0.0)\"}", "\($0.1)") })
+        metric(
+            "last_run_http_responses", "HTTP responses of the last run of this mode, by service and status class.",
+            "gauge",
+            httpCounts.sorted { $0.key < $1.key }.map { key, value in
+                let parts = key.split(separator: "|")
+                return ("{\(modeLabel),service=\"\(parts.first ?? "")\",class=\"\(parts.last ?? "")\"}", "\(value)")
+            })
         for (name, help) in Self.counterNames {
             metric("\(name)_total", help, "counter", [("", "\(counters[name] ?? 0)")])
         }
         let runs = counters.filter { $0.key.hasPrefix("runs.") }.sorted { $0.key < $1.key }.map { key, value in
             let parts = key.split(separator: ".")
-            return ("{mode=\"\(parts.count > 1 ? parts[1] : "")\",exit_code=\"\(parts.count > 2 ? parts[2] : "")\"}", "\(value)")
+            return (
+                "{mode=\"\(parts.count > 1 ? parts[1] : "")\",exit_code=\"\(parts.count > 2 ? parts[2] : "")\"}",
+                "\(value)"
+            )
         }
         metric("runs_total", "Runs recorded, by mode and exit status.", "counter", runs)
-        metric("checkpoint_lag_seconds", "Age of each stream's checkpoint.", "gauge",
-               status.checkpoints.map { ("{stream=\"\($0.stream)\"}", "\($0.lagSeconds)") })
-        metric("pending_intents", "Writes recorded as intended whose outcome is not confirmed yet.", "gauge", [
-            ("{kind=\"invitation\"}", "\(status.invitations.pending)"), ("{kind=\"result\"}", "\(status.resultsPending)"),
-        ])
+        metric(
+            "checkpoint_lag_seconds", "Age of each stream's checkpoint.", "gauge",
+            status.checkpoints.map { ("{stream=\"\($0.stream)\"}", "\($0.lagSeconds)") })
+        metric(
+            "pending_intents", "Writes recorded as intended whose outcome is not confirmed yet.", "gauge",
+            [
+                ("{kind=\"invitation\"}", "\(status.invitations.pending)"),
+                ("{kind=\"result\"}", "\(status.resultsPending)"),
+            ])
         let i = status.invitations
-        metric("invitations", "Invitations in the ledger, by state (stale: sent, no result after sync.staleAfterDays).",
-               "gauge", [("pending", i.pending), ("sent", i.sent), ("started", i.started), ("completed", i.completed),
-                         ("expired", i.expired), ("cancelled", i.cancelled), ("refused", i.refused), ("stale", i.stale)]
-                .map { ("{state=\"\($0.0)\"}", "\($0.1)") })
-        metric("results_given_up", "Write-backs given up after sync.giveUpAfterDays.", "gauge",
-               [("", "\(status.resultsGivenUp)")])
+        metric(
+            "invitations", "Invitations in the ledger, by state (stale: sent, no result after sync.staleAfterDays).",
+            "gauge",
+            [
+                ("pending", i.pending), ("sent", i.sent), ("started", i.started), ("completed", i.completed),
+                ("expired", i.expired), ("cancelled", i.cancelled), ("refused", i.refused), ("stale", i.stale),
+            ]
+            .map { ("{state=\"\($0.0)\"}", "\($0.1)") })
+        metric(
+            "results_given_up", "Write-backs given up after sync.giveUpAfterDays.", "gauge",
+            [("", "\(status.resultsGivenUp)")])
         metric("open_problems", "Problems that need a human.", "gauge", [("", "\(status.problems.count)")])
         return out.joined(separator: "\n") + "\n"
     }
@@ -90,7 +116,8 @@ public enum MetricsFile {
         let prefix = "lever_hubert_sync_"
         for line in previous.split(separator: "\n") where line.hasPrefix(prefix) {
             guard let brace = line.firstIndex(of: "{"), line.contains("mode=\""),
-                  !line.contains("mode=\"\(mode)\""), !line.contains("exit_code=\"") else { continue }
+                !line.contains("mode=\"\(mode)\""), !line.contains("exit_code=\"")
+            else { continue }
             let name = String(line[line.index(line.startIndex, offsetBy: prefix.count)..<brace])
             kept[name, default: []].append(String(line))
         }
@@ -137,9 +164,10 @@ public struct HealthPing: Sendable {
             query.add("rid", runId)
             target += (target.contains("?") ? "&" : "?") + query.encoded
         }
-        let request = HTTPRequestMessage(method: .post, url: target,
-                                         headers: [(name: "Content-Type", value: "text/plain; charset=utf-8")],
-                                         body: Data(body.utf8))
+        let request = HTTPRequestMessage(
+            method: .post, url: target,
+            headers: [(name: "Content-Type", value: "text/plain; charset=utf-8")],
+            body: Data(body.utf8))
         let response = try? await transport.send(request)
         return response.map { (200..<300).contains($0.status) } ?? false
     }

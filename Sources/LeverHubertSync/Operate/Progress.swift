@@ -36,7 +36,8 @@ public final class TerminalProgress: @unchecked Sendable {
         s.pages += 1
         s.items += event.items
         if let position = event.position, let window = event.window, window.upperBound > window.lowerBound {
-            s.fraction = min(1, max(0, Double(position - window.lowerBound) / Double(window.upperBound - window.lowerBound)))
+            s.fraction = min(
+                1, max(0, Double(position - window.lowerBound) / Double(window.upperBound - window.lowerBound)))
         }
         streams[event.stream] = s
         guard isNew || Date().timeIntervalSince(lastDraw) > 0.2 else { return }
@@ -45,7 +46,9 @@ public final class TerminalProgress: @unchecked Sendable {
         drawn = true
     }
 
-    static func line(_ stream: String, _ s: (pages: Int, items: Int, started: Date, fraction: Double?), final: Bool) -> String {
+    static func line(_ stream: String, _ s: (pages: Int, items: Int, started: Date, fraction: Double?), final: Bool)
+        -> String
+    {
         let elapsed = max(0.001, Date().timeIntervalSince(s.started))
         var line = "\(stream): \(s.pages) pages, \(s.items) items, \(Int(Double(s.items) / elapsed))/s"
         if !final, let fraction = s.fraction, fraction > 0.01 {

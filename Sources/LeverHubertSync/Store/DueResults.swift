@@ -3,7 +3,10 @@ import GRDB
 
 /// A result version due for write-back, as the ledger keeps it.
 public struct DueResult: Sendable, Equatable {
-    public enum State: String, Sendable { case due, givenUp = "given_up" }
+    public enum State: String, Sendable {
+        case due
+        case givenUp = "given_up"
+    }
     public var interviewId: String
     public var opportunityId: String
     public var fingerprint: String
@@ -16,44 +19,52 @@ public struct DueResult: Sendable, Equatable {
 
 extension Store {
     private static func due(_ row: Row) -> DueResult {
-        DueResult(interviewId: row["interview_id"], opportunityId: row["opportunity_id"], fingerprint: row["fingerprint"],
-                  state: DueResult.State(rawValue: row["state"]) ?? .due, firstDue: row["first_due_ms"],
-                  attempts: row["attempts"], lastError: row["last_error"])
+        DueResult(
+            interviewId: row["interview_id"], opportunityId: row["opportunity_id"], fingerprint: row["fingerprint"],
+            state: DueResult.State(rawValue: row["state"]) ?? .due, firstDue: row["first_due_ms"],
+            attempts: row["attempts"], lastError: row["last_error"])
     }
 
     /// Records that this result version is due, before its first step is applied, and returns the row. A new
     /// version (regrade) restarts the give-up clock; the same version keeps it, so a step that fails for days is
     /// given up in the end.
     @discardableResult
-    public func markResultDue(interviewId: String, opportunityId: String, fingerprint: String, now: Millis) async throws -> DueResult {
+    public func markResultDue(interviewId: String, opportunityId: String, fingerprint: String, now: Millis) async throws
+        -> DueResult
+    {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts)
-                VALUES (?, ?, ?, 'due', ?, ?, 0)
-                ON CONFLICT (interview_id) DO UPDATE SET
-                    first_due_ms = CASE WHEN fingerprint = excluded.fingerprint THEN first_due_ms ELSE excluded.first_due_ms END,
-                    state = CASE WHEN fingerprint = excluded.fingerprint THEN state ELSE 'due' END,
-                    attempts = CASE WHEN fingerprint = excluded.fingerprint THEN attempts ELSE 0 END,
-                    fingerprint = excluded.fingerprint, opportunity_id = excluded.opportunity_id
-                """, arguments: [interviewId, opportunityId, fingerprint, now, now])
-            return try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId])
-                .map(Self.due)!
+            try db.execute(
+                sql: """
+                    INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts)
+                    VALUES (?, ?, ?, 'due', ?, ?, 0)
+                    ON CONFLICT (interview_id) DO UPDATE SET
+                        first_due_ms = CASE WHEN fingerprint = excluded.fingerprint THEN first_due_ms ELSE excluded.first_due_ms END,
+                        state = CASE WHEN fingerprint = excluded.fingerprint THEN state ELSE 'due' END,
+                        attempts = CASE WHEN fingerprint = excluded.fingerprint THEN attempts ELSE 0 END,
+                        fingerprint = excluded.fingerprint, opportunity_id = excluded.opportunity_id
+                    """, arguments: [interviewId, opportunityId, fingerprint, now, now])
+            return try Row.fetchOne(
+                db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]
+            )
+            .map(Self.due)!
         }
     }
 
     /// The due row of an interview, if any.
     public func dueResult(interviewId: String) async throws -> DueResult? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]).map(Self.due)
+            try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]).map(
+                Self.due)
         }
     }
 
     /// Records a failed attempt: the result stays due and is tried again on the next pass.
     public func recordResultAttemptFailed(interviewId: String, error: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                UPDATE result_due SET attempts = attempts + 1, last_error = ?, last_attempt_ms = ? WHERE interview_id = ?
-                """, arguments: [String(error.prefix(500)), now, interviewId])
+            try db.execute(
+                sql: """
+                    UPDATE result_due SET attempts = attempts + 1, last_error = ?, last_attempt_ms = ? WHERE interview_id = ?
+                    """, arguments: [String(error.prefix(500)), now, interviewId])
         }
     }
 
@@ -61,13 +72,17 @@ extension Store {
     /// result only a pending step remembered is not picked up again).
     public func giveUpResult(_ due: DueResult, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts,
-                    last_error)
-                VALUES (?, ?, ?, 'given_up', ?, ?, ?, ?)
-                ON CONFLICT (interview_id) DO UPDATE SET state = 'given_up', last_attempt_ms = excluded.last_attempt_ms
-                """, arguments: [due.interviewId, due.opportunityId, due.fingerprint, due.firstDue, now, due.attempts,
-                                 due.lastError])
+            try db.execute(
+                sql: """
+                    INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts,
+                        last_error)
+                    VALUES (?, ?, ?, 'given_up', ?, ?, ?, ?)
+                    ON CONFLICT (interview_id) DO UPDATE SET state = 'given_up', last_attempt_ms = excluded.last_attempt_ms
+                    """,
+                arguments: [
+                    due.interviewId, due.opportunityId, due.fingerprint, due.firstDue, now, due.attempts,
+                    due.lastError,
+                ])
         }
     }
 
@@ -77,13 +92,18 @@ extension Store {
             let all = try Row.fetchAll(db, sql: "SELECT * FROM result_due ORDER BY first_due_ms").map(Self.due)
             let known = Set(all.map(\.interviewId))
             var rows = all.filter { $0.state == .due }
-            for row in try Row.fetchAll(db, sql: """
-                SELECT interview_id, opportunity_id, fingerprint, min(updated_ms) AS since FROM result_step
-                WHERE state = 'pending' GROUP BY interview_id
-                """) where !known.contains(row["interview_id"]) {
-                rows.append(DueResult(interviewId: row["interview_id"], opportunityId: row["opportunity_id"],
-                                      fingerprint: row["fingerprint"], state: .due, firstDue: row["since"], attempts: 0,
-                                      lastError: nil))
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT interview_id, opportunity_id, fingerprint, min(updated_ms) AS since FROM result_step
+                    WHERE state = 'pending' GROUP BY interview_id
+                    """) where !known.contains(row["interview_id"])
+            {
+                rows.append(
+                    DueResult(
+                        interviewId: row["interview_id"], opportunityId: row["opportunity_id"],
+                        fingerprint: row["fingerprint"], state: .due, firstDue: row["since"], attempts: 0,
+                        lastError: nil))
             }
             return rows
         }
@@ -102,10 +122,11 @@ extension Store {
     public func addToCounters(_ deltas: [String: Int]) async throws {
         try await writer.write { db in
             for (name, delta) in deltas where delta != 0 {
-                try db.execute(sql: """
-                    INSERT INTO meta (key, value) VALUES (?, ?)
-                    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
-                    """, arguments: ["counter." + name, String(delta)])
+                try db.execute(
+                    sql: """
+                        INSERT INTO meta (key, value) VALUES (?, ?)
+                        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
+                        """, arguments: ["counter." + name, String(delta)])
             }
         }
     }

@@ -8,10 +8,13 @@ public final class RunLock: Sendable {
     /// Takes the lock beside the database, or throws `PassAbort.locked` at once when another run holds it.
     public init(databasePath: String) throws {
         let lockPath = databasePath + ".lock"
-        try? FileManager.default.createDirectory(at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(),
-                                                 withIntermediateDirectories: true)
+        try? FileManager.default.createDirectory(
+            at: URL(fileURLWithPath: lockPath).deletingLastPathComponent(),
+            withIntermediateDirectories: true)
         let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PassAbort.configuration("cannot create the lock file \(lockPath) beside the database") }
+        guard fd >= 0 else {
+            throw PassAbort.configuration("cannot create the lock file \(lockPath) beside the database")
+        }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             close(fd)
             throw PassAbort.locked("another lever-hubert-sync run holds the lock on \(databasePath); try again later")

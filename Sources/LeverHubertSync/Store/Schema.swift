@@ -6,141 +6,145 @@ enum Schema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE checkpoint (
-                    stream TEXT PRIMARY KEY NOT NULL,
-                    at_ms INTEGER NOT NULL CHECK (at_ms >= 0),
-                    updated_ms INTEGER NOT NULL
-                );
-                -- When each posting was first seen carrying its Hubert tag.
-                CREATE TABLE posting_tag (
-                    posting_id TEXT NOT NULL CHECK (posting_id <> ''),
-                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
-                    first_seen_ms INTEGER NOT NULL,
-                    last_seen_ms INTEGER NOT NULL,
-                    PRIMARY KEY (posting_id, template_id)
-                );
-                -- One invitation per (opportunity, template), ever. 'pending' = intent recorded, outcome unknown.
-                CREATE TABLE invitation (
-                    opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
-                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
-                    posting_id TEXT NOT NULL,
-                    idempotency_key TEXT NOT NULL UNIQUE,
-                    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'refused')),
-                    interview_id TEXT UNIQUE,
-                    interview_status TEXT,
-                    stage_at_invitation TEXT,
-                    refusal TEXT,
-                    created_ms INTEGER NOT NULL,
-                    sent_ms INTEGER,
-                    updated_ms INTEGER NOT NULL,
-                    PRIMARY KEY (opportunity_id, template_id),
-                    CHECK (state <> 'sent' OR interview_id IS NOT NULL)
-                );
-                -- Write-back steps of one result version (fingerprint) of one interview.
-                CREATE TABLE result_step (
-                    interview_id TEXT NOT NULL,
-                    fingerprint TEXT NOT NULL,
-                    step TEXT NOT NULL CHECK (step IN ('tag', 'note', 'link', 'move')),
-                    opportunity_id TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
-                    marker TEXT,
-                    note_id TEXT,
-                    updated_ms INTEGER NOT NULL,
-                    PRIMARY KEY (interview_id, fingerprint, step),
-                    CHECK (step <> 'note' OR marker IS NOT NULL)
-                );
-                -- The latest result version fully written back, per interview.
-                CREATE TABLE applied_result (
-                    interview_id TEXT PRIMARY KEY NOT NULL,
-                    opportunity_id TEXT NOT NULL,
-                    fingerprint TEXT NOT NULL,
-                    grade TEXT NOT NULL CHECK (grade IN ('lead', 'passed', 'not_qualified')),
-                    applied_ms INTEGER NOT NULL
-                );
-                CREATE TABLE run (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    kind TEXT NOT NULL CHECK (kind IN ('run', 'backfill')),
-                    started_ms INTEGER NOT NULL,
-                    finished_ms INTEGER,
-                    exit_code INTEGER,
-                    counts_json TEXT,
-                    lever_requests INTEGER NOT NULL DEFAULT 0,
-                    hubert_requests INTEGER NOT NULL DEFAULT 0,
-                    message TEXT
-                );
-                -- Items a human must look at; one row per (opportunity, posting, reason), refreshed while it lasts.
-                CREATE TABLE problem (
-                    opportunity_id TEXT NOT NULL DEFAULT '',
-                    posting_id TEXT NOT NULL DEFAULT '',
-                    reason TEXT NOT NULL CHECK (reason <> ''),
-                    message TEXT NOT NULL,
-                    first_seen_ms INTEGER NOT NULL,
-                    last_seen_ms INTEGER NOT NULL,
-                    run_id TEXT NOT NULL,
-                    PRIMARY KEY (opportunity_id, posting_id, reason)
-                );
-                -- What Hubert said of a template when last asked ('missing' = 404).
-                CREATE TABLE template_cache (
-                    template_id TEXT PRIMARY KEY NOT NULL,
-                    status TEXT NOT NULL,
-                    threshold REAL,
-                    checked_ms INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE checkpoint (
+                        stream TEXT PRIMARY KEY NOT NULL,
+                        at_ms INTEGER NOT NULL CHECK (at_ms >= 0),
+                        updated_ms INTEGER NOT NULL
+                    );
+                    -- When each posting was first seen carrying its Hubert tag.
+                    CREATE TABLE posting_tag (
+                        posting_id TEXT NOT NULL CHECK (posting_id <> ''),
+                        template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                        first_seen_ms INTEGER NOT NULL,
+                        last_seen_ms INTEGER NOT NULL,
+                        PRIMARY KEY (posting_id, template_id)
+                    );
+                    -- One invitation per (opportunity, template), ever. 'pending' = intent recorded, outcome unknown.
+                    CREATE TABLE invitation (
+                        opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
+                        template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                        posting_id TEXT NOT NULL,
+                        idempotency_key TEXT NOT NULL UNIQUE,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'refused')),
+                        interview_id TEXT UNIQUE,
+                        interview_status TEXT,
+                        stage_at_invitation TEXT,
+                        refusal TEXT,
+                        created_ms INTEGER NOT NULL,
+                        sent_ms INTEGER,
+                        updated_ms INTEGER NOT NULL,
+                        PRIMARY KEY (opportunity_id, template_id),
+                        CHECK (state <> 'sent' OR interview_id IS NOT NULL)
+                    );
+                    -- Write-back steps of one result version (fingerprint) of one interview.
+                    CREATE TABLE result_step (
+                        interview_id TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        step TEXT NOT NULL CHECK (step IN ('tag', 'note', 'link', 'move')),
+                        opportunity_id TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+                        marker TEXT,
+                        note_id TEXT,
+                        updated_ms INTEGER NOT NULL,
+                        PRIMARY KEY (interview_id, fingerprint, step),
+                        CHECK (step <> 'note' OR marker IS NOT NULL)
+                    );
+                    -- The latest result version fully written back, per interview.
+                    CREATE TABLE applied_result (
+                        interview_id TEXT PRIMARY KEY NOT NULL,
+                        opportunity_id TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        grade TEXT NOT NULL CHECK (grade IN ('lead', 'passed', 'not_qualified')),
+                        applied_ms INTEGER NOT NULL
+                    );
+                    CREATE TABLE run (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        kind TEXT NOT NULL CHECK (kind IN ('run', 'backfill')),
+                        started_ms INTEGER NOT NULL,
+                        finished_ms INTEGER,
+                        exit_code INTEGER,
+                        counts_json TEXT,
+                        lever_requests INTEGER NOT NULL DEFAULT 0,
+                        hubert_requests INTEGER NOT NULL DEFAULT 0,
+                        message TEXT
+                    );
+                    -- Items a human must look at; one row per (opportunity, posting, reason), refreshed while it lasts.
+                    CREATE TABLE problem (
+                        opportunity_id TEXT NOT NULL DEFAULT '',
+                        posting_id TEXT NOT NULL DEFAULT '',
+                        reason TEXT NOT NULL CHECK (reason <> ''),
+                        message TEXT NOT NULL,
+                        first_seen_ms INTEGER NOT NULL,
+                        last_seen_ms INTEGER NOT NULL,
+                        run_id TEXT NOT NULL,
+                        PRIMARY KEY (opportunity_id, posting_id, reason)
+                    );
+                    -- What Hubert said of a template when last asked ('missing' = 404).
+                    CREATE TABLE template_cache (
+                        template_id TEXT PRIMARY KEY NOT NULL,
+                        status TEXT NOT NULL,
+                        threshold REAL,
+                        checked_ms INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v2-lookup-cache") { db in
-            try db.execute(sql: """
-                -- Lever data that rarely changes (stages, the perform-as user id), refreshed after an interval.
-                CREATE TABLE lookup_cache (
-                    key TEXT PRIMARY KEY NOT NULL,
-                    value TEXT NOT NULL,
-                    fetched_ms INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    -- Lever data that rarely changes (stages, the perform-as user id), refreshed after an interval.
+                    CREATE TABLE lookup_cache (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL,
+                        fetched_ms INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v3-due-results") { db in
-            try db.execute(sql: """
-                -- A result version due for write-back: recorded before its first step is applied, removed when every
-                -- step is done. A step that fails leaves it here, so later passes try again whatever the Hubert
-                -- checkpoint does; after sync.giveUpAfterDays it is given up and reported.
-                CREATE TABLE result_due (
-                    interview_id TEXT PRIMARY KEY NOT NULL,
-                    opportunity_id TEXT NOT NULL,
-                    fingerprint TEXT NOT NULL,
-                    state TEXT NOT NULL CHECK (state IN ('due', 'given_up')),
-                    first_due_ms INTEGER NOT NULL,
-                    last_attempt_ms INTEGER NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
-                    last_error TEXT
-                );
-                CREATE INDEX result_due_opportunity ON result_due (opportunity_id);
-                -- Facts about the database itself (for example that the demo made it).
-                CREATE TABLE meta (
-                    key TEXT PRIMARY KEY NOT NULL,
-                    value TEXT NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    -- A result version due for write-back: recorded before its first step is applied, removed when every
+                    -- step is done. A step that fails leaves it here, so later passes try again whatever the Hubert
+                    -- checkpoint does; after sync.giveUpAfterDays it is given up and reported.
+                    CREATE TABLE result_due (
+                        interview_id TEXT PRIMARY KEY NOT NULL,
+                        opportunity_id TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        state TEXT NOT NULL CHECK (state IN ('due', 'given_up')),
+                        first_due_ms INTEGER NOT NULL,
+                        last_attempt_ms INTEGER NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                        last_error TEXT
+                    );
+                    CREATE INDEX result_due_opportunity ON result_due (opportunity_id);
+                    -- Facts about the database itself (for example that the demo made it).
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v4-funnel") { db in
-            try db.execute(sql: """
-                -- The posting's title, for the funnel (a job's name, not a person's).
-                ALTER TABLE posting_tag ADD COLUMN posting_name TEXT;
-                -- When the application was created in Lever (ms), for the invitation latency.
-                ALTER TABLE invitation ADD COLUMN applied_ms INTEGER;
-                -- Every opportunity that applied to, or entered New applicant on, a tagged posting after the posting was
-                -- first seen with its tag (or inside a backfill window), as the tool saw it: invited or not. Ids and
-                -- times only.
-                CREATE TABLE applicant (
-                    opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
-                    template_id TEXT NOT NULL CHECK (length(template_id) = 24),
-                    posting_id TEXT NOT NULL,
-                    applied_ms INTEGER,
-                    seen_ms INTEGER NOT NULL,
-                    PRIMARY KEY (opportunity_id, template_id)
-                );
-                CREATE INDEX applicant_posting ON applicant (posting_id);
-                """)
+            try db.execute(
+                sql: """
+                    -- The posting's title, for the funnel (a job's name, not a person's).
+                    ALTER TABLE posting_tag ADD COLUMN posting_name TEXT;
+                    -- When the application was created in Lever (ms), for the invitation latency.
+                    ALTER TABLE invitation ADD COLUMN applied_ms INTEGER;
+                    -- Every opportunity that applied to, or entered New applicant on, a tagged posting after the posting was
+                    -- first seen with its tag (or inside a backfill window), as the tool saw it: invited or not. Ids and
+                    -- times only.
+                    CREATE TABLE applicant (
+                        opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
+                        template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                        posting_id TEXT NOT NULL,
+                        applied_ms INTEGER,
+                        seen_ms INTEGER NOT NULL,
+                        PRIMARY KEY (opportunity_id, template_id)
+                    );
+                    CREATE INDEX applicant_posting ON applicant (posting_id);
+                    """)
         }
         return migrator
     }

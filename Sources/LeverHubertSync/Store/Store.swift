@@ -68,7 +68,9 @@ public final class Store: Sendable {
         configuration.busyMode = .timeout(5)
         let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal"))?[.size] as? Int ?? 0
         let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%")))
+        let encoded =
+            absolute.addingPercentEncoding(
+                withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%")))
             ?? absolute
         let uri = "file:\(encoded)?" + (wal > 0 ? "mode=ro" : "immutable=1")
         let file = try DatabaseQueue(path: uri, configuration: configuration)
@@ -113,7 +115,9 @@ public final class Store: Sendable {
     public func checkpoints() async throws -> [String: Millis] {
         try await writer.read { db in
             var result: [String: Millis] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint") { result[row["stream"]] = row["at_ms"] }
+            for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint") {
+                result[row["stream"]] = row["at_ms"]
+            }
             return result
         }
     }
@@ -122,10 +126,11 @@ public final class Store: Sendable {
     public func advanceCheckpoints(_ values: [String: Millis], now: Millis) async throws {
         try await writer.write { db in
             for (stream, at) in values {
-                try db.execute(sql: """
-                    INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
-                    ON CONFLICT (stream) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), updated_ms = excluded.updated_ms
-                    """, arguments: [stream, at, now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
+                        ON CONFLICT (stream) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), updated_ms = excluded.updated_ms
+                        """, arguments: [stream, at, now])
             }
         }
     }
@@ -136,10 +141,11 @@ public final class Store: Sendable {
     public func setCheckpoints(_ values: [String: Millis], now: Millis) async throws {
         try await writer.write { db in
             for (stream, at) in values {
-                try db.execute(sql: """
-                    INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
-                    ON CONFLICT (stream) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms
-                    """, arguments: [stream, max(0, at), now])
+                try db.execute(
+                    sql: """
+                        INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
+                        ON CONFLICT (stream) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms
+                        """, arguments: [stream, max(0, at), now])
             }
         }
     }
@@ -148,9 +154,11 @@ public final class Store: Sendable {
     /// after a clock step, the last moment this database was in step with the present.
     public func lastCleanRunStart(notAfter: Millis) async throws -> Millis? {
         try await writer.read { db in
-            try Millis.fetchOne(db, sql: """
-                SELECT max(started_ms) FROM run WHERE kind = 'run' AND exit_code = 0 AND started_ms <= ?
-                """, arguments: [notAfter])
+            try Millis.fetchOne(
+                db,
+                sql: """
+                    SELECT max(started_ms) FROM run WHERE kind = 'run' AND exit_code = 0 AND started_ms <= ?
+                    """, arguments: [notAfter])
         }
     }
 
@@ -170,28 +178,34 @@ public final class Store: Sendable {
     }
 
     /// Records tagged postings (with their titles); a pair seen before keeps its first-seen time.
-    public func recordPostingTags(_ tags: [(postingId: String, templateId: String, firstSeen: Millis)],
-                                  names: [String: String] = [:], now: Millis) async throws {
+    public func recordPostingTags(
+        _ tags: [(postingId: String, templateId: String, firstSeen: Millis)],
+        names: [String: String] = [:], now: Millis
+    ) async throws {
         try await writer.write { db in
             for tag in tags {
-                try db.execute(sql: """
-                    INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms, posting_name)
-                    VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
-                        posting_name = coalesce(excluded.posting_name, posting_name)
-                    """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now, names[tag.postingId]])
+                try db.execute(
+                    sql: """
+                        INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms, posting_name)
+                        VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
+                            posting_name = coalesce(excluded.posting_name, posting_name)
+                        """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now, names[tag.postingId]])
             }
         }
     }
 
     /// Records that an opportunity applied to (or entered New applicant on) a tagged posting, as the pass saw it.
-    public func recordApplicant(opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?,
-                                now: Millis) async throws {
+    public func recordApplicant(
+        opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?,
+        now: Millis
+    ) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO applicant (opportunity_id, template_id, posting_id, applied_ms, seen_ms)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [opportunityId, templateId, postingId, appliedAt, now])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO applicant (opportunity_id, template_id, posting_id, applied_ms, seen_ms)
+                    VALUES (?, ?, ?, ?, ?)
+                    """, arguments: [opportunityId, templateId, postingId, appliedAt, now])
         }
     }
 
@@ -200,8 +214,11 @@ public final class Store: Sendable {
     /// What Hubert last said of a template, if asked after `freshAfter`.
     public func cachedTemplate(_ id: String, freshAfter: Millis) async throws -> (status: String, threshold: Double?)? {
         try await writer.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT status, threshold FROM template_cache WHERE template_id = ? AND checked_ms >= ?",
-                                             arguments: [id, freshAfter]) else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT status, threshold FROM template_cache WHERE template_id = ? AND checked_ms >= ?",
+                    arguments: [id, freshAfter])
+            else { return nil }
             return (row["status"], row["threshold"])
         }
     }
@@ -209,8 +226,10 @@ public final class Store: Sendable {
     /// Remembers what Hubert said of a template.
     public func cacheTemplate(_ id: String, status: String, threshold: Double?, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO template_cache (template_id, status, threshold, checked_ms) VALUES (?, ?, ?, ?)",
-                           arguments: [id, status, threshold, now])
+            try db.execute(
+                sql:
+                    "INSERT OR REPLACE INTO template_cache (template_id, status, threshold, checked_ms) VALUES (?, ?, ?, ?)",
+                arguments: [id, status, threshold, now])
         }
     }
 
@@ -219,50 +238,64 @@ public final class Store: Sendable {
     /// A cached lookup fetched after `freshAfter`, if any.
     public func cachedLookup(_ key: String, freshAfter: Millis) async throws -> String? {
         try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM lookup_cache WHERE key = ? AND fetched_ms >= ?", arguments: [key, freshAfter])
+            try String.fetchOne(
+                db, sql: "SELECT value FROM lookup_cache WHERE key = ? AND fetched_ms >= ?",
+                arguments: [key, freshAfter])
         }
     }
 
     /// Caches a lookup.
     public func cacheLookup(_ key: String, value: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO lookup_cache (key, value, fetched_ms) VALUES (?, ?, ?)", arguments: [key, value, now])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO lookup_cache (key, value, fetched_ms) VALUES (?, ?, ?)",
+                arguments: [key, value, now])
         }
     }
 
     // MARK: Invitations
 
     private static func invitation(_ row: Row) -> InvitationRecord {
-        InvitationRecord(opportunityId: row["opportunity_id"], templateId: row["template_id"], postingId: row["posting_id"],
-                         state: InvitationRecord.State(rawValue: row["state"]) ?? .pending, interviewId: row["interview_id"],
-                         stageAtInvitation: row["stage_at_invitation"], createdAt: row["created_ms"])
+        InvitationRecord(
+            opportunityId: row["opportunity_id"], templateId: row["template_id"], postingId: row["posting_id"],
+            state: InvitationRecord.State(rawValue: row["state"]) ?? .pending, interviewId: row["interview_id"],
+            stageAtInvitation: row["stage_at_invitation"], createdAt: row["created_ms"])
     }
 
     /// The invitation of (opportunity, template), if any.
     public func invitation(opportunityId: String, templateId: String) async throws -> InvitationRecord? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM invitation WHERE opportunity_id = ? AND template_id = ?",
-                             arguments: [opportunityId, templateId]).map(Self.invitation)
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM invitation WHERE opportunity_id = ? AND template_id = ?",
+                arguments: [opportunityId, templateId]
+            ).map(Self.invitation)
         }
     }
 
     /// Invitations whose outcome is not known yet (the process died or the answer was lost).
     public func pendingInvitations() async throws -> [InvitationRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM invitation WHERE state = 'pending' ORDER BY created_ms").map(Self.invitation)
+            try Row.fetchAll(db, sql: "SELECT * FROM invitation WHERE state = 'pending' ORDER BY created_ms").map(
+                Self.invitation)
         }
     }
 
     /// Records the intent to invite, before the request is sent. Returns false when a record already exists.
     @discardableResult
-    public func recordInvitationIntent(_ record: InvitationRecord, idempotencyKey: String, now: Millis) async throws -> Bool {
+    public func recordInvitationIntent(_ record: InvitationRecord, idempotencyKey: String, now: Millis) async throws
+        -> Bool
+    {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state,
-                    stage_at_invitation, created_ms, updated_ms, applied_ms)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-                """, arguments: [record.opportunityId, record.templateId, record.postingId, idempotencyKey,
-                                 record.stageAtInvitation, now, now, record.appliedAt])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state,
+                        stage_at_invitation, created_ms, updated_ms, applied_ms)
+                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.opportunityId, record.templateId, record.postingId, idempotencyKey,
+                    record.stageAtInvitation, now, now, record.appliedAt,
+                ])
             return db.changesCount > 0
         }
     }
@@ -271,44 +304,56 @@ public final class Store: Sendable {
     /// `stageAtInvitation`: when given, replaces the stage recorded with the intent — for an interview Hubert already
     /// had (a restored or pruned ledger), the stage the candidate stood in when Hubert invited them, or nil when it
     /// cannot be known (then no auto-move is ever made for it).
-    public func recordInvitationSent(opportunityId: String, templateId: String, interviewId: String, status: String,
-                                     stageAtInvitation: String?? = .none, now: Millis) async throws {
+    public func recordInvitationSent(
+        opportunityId: String, templateId: String, interviewId: String, status: String,
+        stageAtInvitation: String?? = .none, now: Millis
+    ) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                UPDATE invitation SET state = 'sent', interview_id = ?, interview_status = ?, sent_ms = coalesce(sent_ms, ?), updated_ms = ?
-                WHERE opportunity_id = ? AND template_id = ?
-                """, arguments: [interviewId, status, now, now, opportunityId, templateId])
+            try db.execute(
+                sql: """
+                    UPDATE invitation SET state = 'sent', interview_id = ?, interview_status = ?, sent_ms = coalesce(sent_ms, ?), updated_ms = ?
+                    WHERE opportunity_id = ? AND template_id = ?
+                    """, arguments: [interviewId, status, now, now, opportunityId, templateId])
             if case .some(let stage) = stageAtInvitation {
-                try db.execute(sql: "UPDATE invitation SET stage_at_invitation = ? WHERE opportunity_id = ? AND template_id = ?",
-                               arguments: [stage, opportunityId, templateId])
+                try db.execute(
+                    sql: "UPDATE invitation SET stage_at_invitation = ? WHERE opportunity_id = ? AND template_id = ?",
+                    arguments: [stage, opportunityId, templateId])
             }
         }
     }
 
     /// Records that Hubert refused the invitation for good (422, 404 …); it is not sent again.
-    public func recordInvitationRefused(opportunityId: String, templateId: String, reason: String, now: Millis) async throws {
+    public func recordInvitationRefused(opportunityId: String, templateId: String, reason: String, now: Millis)
+        async throws
+    {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ? WHERE opportunity_id = ? AND template_id = ?",
-                           arguments: [reason, now, opportunityId, templateId])
+            try db.execute(
+                sql:
+                    "UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ? WHERE opportunity_id = ? AND template_id = ?",
+                arguments: [reason, now, opportunityId, templateId])
         }
     }
 
     /// Closes an intent that was never sent and never can be (template forbidden or inactive, posting no longer
     /// tagged, opportunity archived, no e-mail …): it is kept as refused with the reason, and not tried again.
-    public func closeInvitationIntent(opportunityId: String, templateId: String, reason: String, now: Millis) async throws {
+    public func closeInvitationIntent(opportunityId: String, templateId: String, reason: String, now: Millis)
+        async throws
+    {
         try await writer.write { db in
-            try db.execute(sql: """
-                UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ?
-                WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'
-                """, arguments: [reason, now, opportunityId, templateId])
+            try db.execute(
+                sql: """
+                    UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ?
+                    WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'
+                    """, arguments: [reason, now, opportunityId, templateId])
         }
     }
 
     /// Notes the interview's latest status (for `status`).
     public func recordInterviewStatus(interviewId: String, status: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: "UPDATE invitation SET interview_status = ?, updated_ms = ? WHERE interview_id = ?",
-                           arguments: [status, now, interviewId])
+            try db.execute(
+                sql: "UPDATE invitation SET interview_status = ?, updated_ms = ? WHERE interview_id = ?",
+                arguments: [status, now, interviewId])
         }
     }
 
@@ -317,20 +362,26 @@ public final class Store: Sendable {
     /// The fingerprint of the result version last written back in full.
     public func appliedFingerprint(interviewId: String) async throws -> String? {
         try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT fingerprint FROM applied_result WHERE interview_id = ?", arguments: [interviewId])
+            try String.fetchOne(
+                db, sql: "SELECT fingerprint FROM applied_result WHERE interview_id = ?", arguments: [interviewId])
         }
     }
 
     /// The recorded steps of one result version.
-    public func resultSteps(interviewId: String, fingerprint: String) async throws -> [ResultStepRecord.Step: ResultStepRecord] {
+    public func resultSteps(interviewId: String, fingerprint: String) async throws -> [ResultStepRecord.Step:
+        ResultStepRecord]
+    {
         try await writer.read { db in
             var result: [ResultStepRecord.Step: ResultStepRecord] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM result_step WHERE interview_id = ? AND fingerprint = ?",
-                                        arguments: [interviewId, fingerprint]) {
+            for row in try Row.fetchAll(
+                db, sql: "SELECT * FROM result_step WHERE interview_id = ? AND fingerprint = ?",
+                arguments: [interviewId, fingerprint])
+            {
                 guard let step = ResultStepRecord.Step(rawValue: row["step"]) else { continue }
-                result[step] = ResultStepRecord(interviewId: row["interview_id"], fingerprint: row["fingerprint"], step: step,
-                                                opportunityId: row["opportunity_id"], done: (row["state"] as String) == "done",
-                                                marker: row["marker"])
+                result[step] = ResultStepRecord(
+                    interviewId: row["interview_id"], fingerprint: row["fingerprint"], step: step,
+                    opportunityId: row["opportunity_id"], done: (row["state"] as String) == "done",
+                    marker: row["marker"])
             }
             return result
         }
@@ -339,46 +390,62 @@ public final class Store: Sendable {
     /// Whether any version of this interview's result was already moved by the sync.
     public func hasMoved(interviewId: String) async throws -> Bool {
         try await writer.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM result_step WHERE interview_id = ? AND step = 'move' AND state = 'done')",
-                              arguments: [interviewId]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql:
+                    "SELECT EXISTS (SELECT 1 FROM result_step WHERE interview_id = ? AND step = 'move' AND state = 'done')",
+                arguments: [interviewId]) ?? false
         }
     }
 
     /// Records the intent of a step before it is applied.
     public func recordStepIntent(_ step: ResultStepRecord, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, updated_ms)
-                VALUES (?, ?, ?, ?, 'pending', ?, ?)
-                """, arguments: [step.interviewId, step.fingerprint, step.step.rawValue, step.opportunityId, step.marker, now])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, updated_ms)
+                    VALUES (?, ?, ?, ?, 'pending', ?, ?)
+                    """,
+                arguments: [
+                    step.interviewId, step.fingerprint, step.step.rawValue, step.opportunityId, step.marker, now,
+                ])
         }
     }
 
     /// Records that a step is applied.
-    public func recordStepDone(interviewId: String, fingerprint: String, step: ResultStepRecord.Step, opportunityId: String,
-                               marker: String? = nil, noteId: String? = nil, now: Millis) async throws {
+    public func recordStepDone(
+        interviewId: String, fingerprint: String, step: ResultStepRecord.Step, opportunityId: String,
+        marker: String? = nil, noteId: String? = nil, now: Millis
+    ) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, note_id, updated_ms)
-                VALUES (?, ?, ?, ?, 'done', ?, ?, ?)
-                ON CONFLICT (interview_id, fingerprint, step) DO UPDATE SET state = 'done', note_id = coalesce(excluded.note_id, note_id),
-                    updated_ms = excluded.updated_ms
-                """, arguments: [interviewId, fingerprint, step.rawValue, opportunityId, marker, noteId, now])
+            try db.execute(
+                sql: """
+                    INSERT INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, note_id, updated_ms)
+                    VALUES (?, ?, ?, ?, 'done', ?, ?, ?)
+                    ON CONFLICT (interview_id, fingerprint, step) DO UPDATE SET state = 'done', note_id = coalesce(excluded.note_id, note_id),
+                        updated_ms = excluded.updated_ms
+                    """, arguments: [interviewId, fingerprint, step.rawValue, opportunityId, marker, noteId, now])
         }
     }
 
     /// Records that a result version is fully written back.
-    public func recordResultApplied(interviewId: String, opportunityId: String, fingerprint: String, grade: HubertGrade, now: Millis) async throws {
+    public func recordResultApplied(
+        interviewId: String, opportunityId: String, fingerprint: String, grade: HubertGrade, now: Millis
+    ) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO applied_result (interview_id, opportunity_id, fingerprint, grade, applied_ms) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (interview_id) DO UPDATE SET fingerprint = excluded.fingerprint, grade = excluded.grade, applied_ms = excluded.applied_ms
-                """, arguments: [interviewId, opportunityId, fingerprint, grade.rawValue, now])
-            try db.execute(sql: "UPDATE invitation SET interview_status = 'completed', updated_ms = ? WHERE interview_id = ?",
-                           arguments: [now, interviewId])
+            try db.execute(
+                sql: """
+                    INSERT INTO applied_result (interview_id, opportunity_id, fingerprint, grade, applied_ms) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (interview_id) DO UPDATE SET fingerprint = excluded.fingerprint, grade = excluded.grade, applied_ms = excluded.applied_ms
+                    """, arguments: [interviewId, opportunityId, fingerprint, grade.rawValue, now])
+            try db.execute(
+                sql: "UPDATE invitation SET interview_status = 'completed', updated_ms = ? WHERE interview_id = ?",
+                arguments: [now, interviewId])
             // Every step of every version is settled now: nothing of this interview is due any more.
-            try db.execute(sql: "UPDATE result_step SET state = 'done', updated_ms = ? WHERE interview_id = ? AND state = 'pending'",
-                           arguments: [now, interviewId])
+            try db.execute(
+                sql:
+                    "UPDATE result_step SET state = 'done', updated_ms = ? WHERE interview_id = ? AND state = 'pending'",
+                arguments: [now, interviewId])
             try db.execute(sql: "DELETE FROM result_due WHERE interview_id = ?", arguments: [interviewId])
         }
     }
@@ -449,17 +516,23 @@ public final class Store: Sendable {
 
     /// Records the end of a run with its counts and exit status.
     /// Also inserts the row when the start was never recorded (a pass cancelled by a signal before it could be).
-    public func recordRunEnd(id: String, kind: String = "run", startedAt: Millis? = nil, exitCode: Int32, countsJSON: String,
-                             leverRequests: Int, hubertRequests: Int, message: String?, now: Millis) async throws {
+    public func recordRunEnd(
+        id: String, kind: String = "run", startedAt: Millis? = nil, exitCode: Int32, countsJSON: String,
+        leverRequests: Int, hubertRequests: Int, message: String?, now: Millis
+    ) async throws {
         try await writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET finished_ms = excluded.finished_ms, exit_code = excluded.exit_code,
-                    counts_json = excluded.counts_json, lever_requests = excluded.lever_requests,
-                    hubert_requests = excluded.hubert_requests, message = excluded.message
-                """, arguments: [id, kind, startedAt ?? now, now, exitCode, countsJSON, leverRequests, hubertRequests,
-                                 message])
+            try db.execute(
+                sql: """
+                    INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET finished_ms = excluded.finished_ms, exit_code = excluded.exit_code,
+                        counts_json = excluded.counts_json, lever_requests = excluded.lever_requests,
+                        hubert_requests = excluded.hubert_requests, message = excluded.message
+                    """,
+                arguments: [
+                    id, kind, startedAt ?? now, now, exitCode, countsJSON, leverRequests, hubertRequests,
+                    message,
+                ])
         }
     }
 
@@ -468,13 +541,17 @@ public final class Store: Sendable {
         guard !problems.isEmpty else { return }
         try await writer.write { db in
             for problem in problems {
-                try db.execute(sql: """
-                    INSERT INTO problem (opportunity_id, posting_id, reason, message, first_seen_ms, last_seen_ms, run_id)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (opportunity_id, posting_id, reason) DO UPDATE SET message = excluded.message,
-                        last_seen_ms = excluded.last_seen_ms, run_id = excluded.run_id
-                    """, arguments: [problem.opportunityId ?? "", problem.postingId ?? "", problem.reason, problem.message,
-                                     now, now, runId])
+                try db.execute(
+                    sql: """
+                        INSERT INTO problem (opportunity_id, posting_id, reason, message, first_seen_ms, last_seen_ms, run_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (opportunity_id, posting_id, reason) DO UPDATE SET message = excluded.message,
+                            last_seen_ms = excluded.last_seen_ms, run_id = excluded.run_id
+                        """,
+                    arguments: [
+                        problem.opportunityId ?? "", problem.postingId ?? "", problem.reason, problem.message,
+                        now, now, runId,
+                    ])
             }
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Process hardening applied before any key is read: no core dump, and (on Linux) not dumpable, so neither a crash
@@ -20,9 +21,9 @@ public enum Hardening {
     public static func apply() -> Outcome {
         var limit = rlimit(rlim_cur: 0, rlim_max: 0)
         #if os(Linux)
-        let coreOff = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0
+            let coreOff = setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0
         #else
-        let coreOff = setrlimit(RLIMIT_CORE, &limit) == 0
+            let coreOff = setrlimit(RLIMIT_CORE, &limit) == 0
         #endif
         return Outcome(coreDumpsOff: coreOff, notDumpable: setDumpable(false))
     }
@@ -31,9 +32,9 @@ public enum Hardening {
     public static func coreLimit() -> (soft: UInt64, hard: UInt64) {
         var limit = rlimit()
         #if os(Linux)
-        _ = getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
+            _ = getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit)
         #else
-        _ = getrlimit(RLIMIT_CORE, &limit)
+            _ = getrlimit(RLIMIT_CORE, &limit)
         #endif
         return (UInt64(limit.rlim_cur), UInt64(limit.rlim_max))
     }
@@ -41,7 +42,8 @@ public enum Hardening {
     /// Whether this process is dumpable (`PR_GET_DUMPABLE`); nil where that cannot be asked.
     public static func isDumpable() -> Bool? {
         guard let prctl = prctlFunction else { return nil }
-        let value = prctl(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0)
+        let getDumpable: Int32 = 3  // PR_GET_DUMPABLE
+        let value = prctl(getDumpable, 0, 0, 0, 0)
         return value < 0 ? nil : value != 0
     }
 
@@ -49,7 +51,8 @@ public enum Hardening {
     @discardableResult
     public static func setDumpable(_ dumpable: Bool) -> Bool {
         guard let prctl = prctlFunction else { return false }
-        return prctl(4 /* PR_SET_DUMPABLE */, dumpable ? 1 : 0, 0, 0, 0) == 0
+        let setDumpable: Int32 = 4  // PR_SET_DUMPABLE
+        return prctl(setDumpable, dumpable ? 1 : 0, 0, 0, 0) == 0
     }
 
     /// `prctl(2)` is variadic in C, which Swift cannot call directly. Every Linux ABI this tool runs on (x86-64,
@@ -59,10 +62,10 @@ public enum Hardening {
 
     private static let prctlFunction: Prctl? = {
         #if os(Linux)
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl") else { return nil }
-        return unsafeBitCast(symbol, to: Prctl.self)
+            guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "prctl") else { return nil }
+            return unsafeBitCast(symbol, to: Prctl.self)
         #else
-        return nil
+            return nil
         #endif
     }()
 }

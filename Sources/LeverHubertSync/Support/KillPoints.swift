@@ -16,7 +16,8 @@ public enum KillPoint: String, Sendable, CaseIterable {
 
     private static let target: (point: String, count: Int)? = {
         guard let spec = ProcessInfo.processInfo.environment["LHS_TEST_KILL_AT"], let colon = spec.lastIndex(of: ":"),
-              let count = Int(spec[spec.index(after: colon)...]) else { return nil }
+            let count = Int(spec[spec.index(after: colon)...])
+        else { return nil }
         return (String(spec[..<colon]), count)
     }()
     private static let hits = Locked(0)

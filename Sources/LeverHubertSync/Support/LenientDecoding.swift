@@ -14,7 +14,9 @@ extension KeyedDecodingContainer {
         func bounded(_ value: Int64) -> Int64? { (-limit...limit).contains(value) ? value : nil }
         if let value = lenient(Int64.self, key) { return bounded(value) }
         // A float outside Int64's range (1e300, or what a hostile server sends) must not trap the conversion.
-        if let value = lenient(Double.self, key), value.isFinite, abs(value) <= Double(limit) { return Int64(value.rounded(.down)) }
+        if let value = lenient(Double.self, key), value.isFinite, abs(value) <= Double(limit) {
+            return Int64(value.rounded(.down))
+        }
         if let text = lenient(String.self, key), let value = Int64(text) { return bounded(value) }
         return nil
     }

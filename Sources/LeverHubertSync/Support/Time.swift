@@ -3,11 +3,11 @@ import Foundation
 /// Milliseconds since the Unix epoch, the unit of every Lever timestamp.
 public typealias Millis = Int64
 
-public extension Date {
+extension Date {
     /// This instant in integer milliseconds since the epoch.
-    var millis: Millis { Millis((timeIntervalSince1970 * 1000).rounded(.down)) }
+    public var millis: Millis { Millis((timeIntervalSince1970 * 1000).rounded(.down)) }
     /// The instant at `millis` milliseconds since the epoch.
-    init(millis: Millis) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
+    public init(millis: Millis) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
 }
 
 /// RFC 3339 with milliseconds in UTC, the format of every Hubert timestamp.
@@ -19,8 +19,9 @@ public enum RFC3339 {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
     }
 
     /// Parses RFC 3339 timestamps (with or without fractional seconds, `Z` or an offset) into milliseconds.
@@ -37,9 +38,10 @@ public enum RFC3339 {
             return value
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
-              let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              scalars[4] == 45, scalars[7] == 45, scalars[10] == 84 || scalars[10] == 116 || scalars[10] == 32,
-              scalars[13] == 58, scalars[16] == 58 else { return nil }
+            let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
+            scalars[4] == 45, scalars[7] == 45, scalars[10] == 84 || scalars[10] == 116 || scalars[10] == 32,
+            scalars[13] == 58, scalars[16] == 58
+        else { return nil }
         var index = 19
         var millis = 0
         if index < scalars.count && scalars[index] == 46 {
@@ -57,7 +59,9 @@ public enum RFC3339 {
         if index < scalars.count {
             if scalars[index] == 90 || scalars[index] == 122 {
                 index += 1
-            } else if scalars[index] == 43 || scalars[index] == 45, let oh = number(index + 1, 2), let om = number(index + 4, 2) {
+            } else if scalars[index] == 43 || scalars[index] == 45, let oh = number(index + 1, 2),
+                let om = number(index + 4, 2)
+            {
                 offsetSeconds = (oh * 3600 + om * 60) * (scalars[index] == 43 ? 1 : -1)
                 index += 6
             } else {

@@ -37,7 +37,7 @@ public enum Action: Sendable, Equatable, Hashable {
     public var opportunityId: String {
         switch self {
         case .invite(let id, _, _), .addTag(let id, _), .removeTag(let id, _), .addNote(let id), .addLink(let id, _),
-             .moveStage(let id, _):
+            .moveStage(let id, _):
             id
         }
     }
@@ -71,8 +71,9 @@ extension Action: Codable {
         let id = try c.decode(String.self, forKey: .opportunityId)
         switch try c.decode(Kind.self, forKey: .type) {
         case .invite:
-            self = .invite(opportunityId: id, postingId: try c.decode(String.self, forKey: .postingId),
-                           templateId: try c.decode(String.self, forKey: .templateId))
+            self = .invite(
+                opportunityId: id, postingId: try c.decode(String.self, forKey: .postingId),
+                templateId: try c.decode(String.self, forKey: .templateId))
         case .addTag: self = .addTag(opportunityId: id, tag: try c.decode(String.self, forKey: .tag))
         case .removeTag: self = .removeTag(opportunityId: id, tag: try c.decode(String.self, forKey: .tag))
         case .addNote: self = .addNote(opportunityId: id)

@@ -13,7 +13,9 @@ extension SyncEngine {
         var context = PassContext(newApplicantStageId: "", performAs: nil, autoMove: [:], autoMoveByPosting: [:])
         for stage in configured {
             var id = StageResolver.resolve(stage.nameOrId, in: stages)
-            if id == nil, stage.grade == nil, stage.nameOrId == AppConfig.Defaults.newApplicantStage { id = "applicant-new" }
+            if id == nil, stage.grade == nil, stage.nameOrId == AppConfig.Defaults.newApplicantStage {
+                id = "applicant-new"
+            }
             guard let id else {
                 throw PassAbort.configuration("\(stage.key): no Lever stage named or with id \"\(stage.nameOrId)\"")
             }
@@ -29,10 +31,14 @@ extension SyncEngine {
 
     /// The account's stages, cached in the store for `cacheMinutes`.
     func cachedStages(dryRun: Bool, force: Bool) async throws -> [LeverStage] {
-        struct Cached: Codable { var id: String; var text: String }
+        struct Cached: Codable {
+            var id: String
+            var text: String
+        }
         let now = clock()
         if !force, let text = try await store.cachedLookup("lever.stages", freshAfter: now - cacheMs),
-           let cached = try? JSONDecoder().decode([Cached].self, from: Data(text.utf8)) {
+            let cached = try? JSONDecoder().decode([Cached].self, from: Data(text.utf8))
+        {
             return cached.map { LeverStage(id: $0.id, text: $0.text) }
         }
         let stages = try await lever.stages()

@@ -4,8 +4,10 @@ import Foundation
 /// (opportunity, template) ever.
 extension SyncEngine {
     /// Pages through the window's new applications and moves into New applicant on the tagged postings.
-    func scanOpportunities(postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
-                           context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
+    func scanOpportunities(
+        postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
+        context: PassContext, dryRun: Bool, collector: PassCollector
+    ) async throws {
         let ids = postings.keys.sorted()
         var start = 0
         while start < ids.count {
@@ -21,24 +23,32 @@ extension SyncEngine {
             for filter in [created, moved] {
                 try await lever.forEachOpportunityPage(filter) { page in
                     for failure in page.failures {
-                        await collector.add(Problem(opportunityId: failure.id, reason: "undecodable_opportunity",
-                                                    message: "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
-                                            failed: true)
+                        await collector.add(
+                            Problem(
+                                opportunityId: failure.id, reason: "undecodable_opportunity",
+                                message:
+                                    "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
+                            failed: true)
                     }
                     try await concurrentForEach(page.items, limit: config.concurrency) { opportunity in
-                        try await considerOpportunity(opportunity, batch: batch, postings: postings, window: window,
-                                                      backfill: backfill, context: context, dryRun: dryRun, collector: collector)
+                        try await considerOpportunity(
+                            opportunity, batch: batch, postings: postings, window: window,
+                            backfill: backfill, context: context, dryRun: dryRun, collector: collector)
                     }
-                    progress?(ProgressEvent(stream: "lever opportunities", items: page.data.count,
-                                            position: page.items.last?.createdAt, window: window))
+                    progress?(
+                        ProgressEvent(
+                            stream: "lever opportunities", items: page.data.count,
+                            position: page.items.last?.createdAt, window: window))
                 }
             }
         }
     }
 
-    func considerOpportunity(_ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
-                             window: ClosedRange<Millis>, backfill: Bool, context: PassContext, dryRun: Bool,
-                             collector: PassCollector) async throws {
+    func considerOpportunity(
+        _ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
+        window: ClosedRange<Millis>, backfill: Bool, context: PassContext, dryRun: Bool,
+        collector: PassCollector
+    ) async throws {
         guard await collector.firstSight(opportunity.id) else { return }
         if opportunity.isAnonymized {
             try await erase(opportunity.id, dryRun: dryRun, collector: collector)
@@ -50,13 +60,16 @@ extension SyncEngine {
         if postingId == nil {
             // Lever did not expand the application: ask for it.
             do {
-                postingId = try await lever.applications(opportunityId: opportunity.id).lazy.compactMap(\.postingId).first
+                postingId = try await lever.applications(opportunityId: opportunity.id).lazy.compactMap(\.postingId)
+                    .first
             } catch let error as APIError {
-                await collector.add(error.status == 403
-                                    ? Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error)
-                                    : Problem(opportunityId: opportunity.id, reason: "undecodable_opportunity",
-                                              message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
-                                    failed: true)
+                await collector.add(
+                    error.status == 403
+                        ? Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error)
+                        : Problem(
+                            opportunityId: opportunity.id, reason: "undecodable_opportunity",
+                            message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
+                    failed: true)
                 return
             }
         }
@@ -64,8 +77,9 @@ extension SyncEngine {
         // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
         guard !(await collector.isForbidden(template: posting.templateId)) else { return }
         // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
-        var decision = Planner.decideInvitation(opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
-                                                window: window, backfill: backfill, alreadyInvited: false, now: clock())
+        var decision = Planner.decideInvitation(
+            opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
+            window: window, backfill: backfill, alreadyInvited: false, now: clock())
         switch decision {
         case .invite, .problem:
             if try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId) != nil {
@@ -80,15 +94,17 @@ extension SyncEngine {
         case .invite, .problem, .skip, .alreadyInvited:
             // An applicant of the posting for the funnel, invited or not.
             if !dryRun {
-                try await store.recordApplicant(opportunityId: opportunity.id, postingId: posting.postingId,
-                                                templateId: posting.templateId, appliedAt: opportunity.appliedAt, now: clock())
+                try await store.recordApplicant(
+                    opportunityId: opportunity.id, postingId: posting.postingId,
+                    templateId: posting.templateId, appliedAt: opportunity.appliedAt, now: clock())
             }
         }
         switch decision {
         case .alreadyInvited, .skip(.outsideWindow):
             return
         case .skip(let reason):
-            logger.debug("not invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
+            logger.debug(
+                "not invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
             await collector.skip()
         case .problem(let problem):
             await collector.add(problem)
@@ -100,31 +116,41 @@ extension SyncEngine {
     /// The problem of an opportunity Lever refuses to show or change (403): a confidential candidate, a permission
     /// that flickers. The pass goes on.
     static func forbidden(_ opportunityId: String, postingId: String?, what: String, _ error: APIError) -> Problem {
-        Problem(opportunityId: opportunityId, postingId: postingId, reason: "opportunity_forbidden",
-                message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
+        Problem(
+            opportunityId: opportunityId, postingId: postingId, reason: "opportunity_forbidden",
+            message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
     }
 
     /// Sends one invitation through the ledger: intent first, then the request (with its deterministic
     /// Idempotency-Key), then the outcome. Before the request, Hubert is asked whether the opportunity already has
     /// an interview when the ledger cannot know: the opportunity is older than Hubert remembers keys (a restored
     /// backup, pruned rows, a new database, an old backfill window).
-    func invite(_ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, dryRun: Bool,
-                collector: PassCollector, intentRecorded: Bool = false) async throws {
-        let action = Action.invite(opportunityId: opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
+    func invite(
+        _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, dryRun: Bool,
+        collector: PassCollector, intentRecorded: Bool = false
+    ) async throws {
+        let action = Action.invite(
+            opportunityId: opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
         let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
         if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
             do {
                 if let found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
-                    logger.info("already invited before this ledger knew it", metadata: [
-                        "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(found.id)",
-                    ])
+                    logger.info(
+                        "already invited before this ledger knew it",
+                        metadata: [
+                            "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(found.id)",
+                        ])
                     if !dryRun { try await recordFound(found, opportunity: opportunity, posting: posting) }
                     return
                 }
             } catch let error as APIError {
-                await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
-                                            message: "could not ask Hubert whether opportunity \(opportunity.id) was invited before (\(error)); tried again next pass"),
-                                    failed: true)
+                await collector.add(
+                    Problem(
+                        opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
+                        message:
+                            "could not ask Hubert whether opportunity \(opportunity.id) was invited before (\(error)); tried again next pass"
+                    ),
+                    failed: true)
                 return
             }
         }
@@ -134,31 +160,38 @@ extension SyncEngine {
         }
         let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
         if !intentRecorded {
-            let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                                          state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
-                                          appliedAt: opportunity.appliedAt)
+            let record = InvitationRecord(
+                opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                appliedAt: opportunity.appliedAt)
             guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
             KillPoint.invitationIntentRecorded.reached()
         }
         do {
-            let (interview, created) = try await hubert.invite(templateId: posting.templateId, candidate: candidate,
-                                                               reference: reference, idempotencyKey: key)
+            let (interview, created) = try await hubert.invite(
+                templateId: posting.templateId, candidate: candidate,
+                reference: reference, idempotencyKey: key)
             KillPoint.invitationAnswered.reached()
             // A 200 is an interview Hubert already had under the key (a restored ledger): no e-mail went out now, and
             // the stage the candidate stood in when it did is taken from the history, not from today's stage.
             try await store.recordInvitationSent(
                 opportunityId: opportunity.id, templateId: posting.templateId, interviewId: interview.id,
                 status: interview.status,
-                stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)), now: clock())
+                stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)),
+                now: clock())
             if created {
                 await collector.add(action)
             } else {
-                logger.info("already invited: Hubert answered with the first interview", metadata: [
-                    "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)",
-                ])
+                logger.info(
+                    "already invited: Hubert answered with the first interview",
+                    metadata: [
+                        "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)",
+                    ])
             }
             try await store.clearOpportunityProblems(opportunityId: opportunity.id)
-            logger.info("invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
+            logger.info(
+                "invited",
+                metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
         } catch let error as APIError {
             if error.status == 409 {
                 // Same key, another body (the candidate's data changed): the first interview stands.
@@ -166,16 +199,21 @@ extension SyncEngine {
                 do {
                     found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId)
                 } catch let lookup as APIError {
-                    await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId,
-                                                reason: "invitation_unconfirmed",
-                                                message: "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup)); settled next pass"),
-                                        failed: true)
+                    await collector.add(
+                        Problem(
+                            opportunityId: opportunity.id, postingId: posting.postingId,
+                            reason: "invitation_unconfirmed",
+                            message:
+                                "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup)); settled next pass"
+                        ),
+                        failed: true)
                     return
                 }
                 if let found {
                     try await store.recordInvitationSent(
                         opportunityId: opportunity.id, templateId: posting.templateId, interviewId: found.id,
-                        status: found.status, stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+                        status: found.status,
+                        stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
                         now: clock())
                     return
                 }
@@ -183,34 +221,44 @@ extension SyncEngine {
             if error.status == 403 {
                 // Per template (docs/hubert-api.md): remembered, so no one else on it is sent and refused one by one.
                 await collector.forbid(template: posting.templateId)
-                try await store.cacheTemplate(posting.templateId, status: TemplateStatus.forbidden.stored, threshold: nil,
-                                              now: clock())
+                try await store.cacheTemplate(
+                    posting.templateId, status: TemplateStatus.forbidden.stored, threshold: nil,
+                    now: clock())
             }
             let reason = error.status == 403 ? "template_forbidden" : error.code ?? "hubert_\(error.status)"
-            try await store.recordInvitationRefused(opportunityId: opportunity.id, templateId: posting.templateId,
-                                                    reason: reason, now: clock())
-            await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: reason,
-                                        message: "Hubert refused the invitation for opportunity \(opportunity.id) on posting "
-                                            + "\(posting.postingId) (template \(posting.templateId)): \(error)"),
-                                failed: true)
+            try await store.recordInvitationRefused(
+                opportunityId: opportunity.id, templateId: posting.templateId,
+                reason: reason, now: clock())
+            await collector.add(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: reason,
+                    message: "Hubert refused the invitation for opportunity \(opportunity.id) on posting "
+                        + "\(posting.postingId) (template \(posting.templateId)): \(error)"),
+                failed: true)
         } catch let error as MaybeAppliedError {
-            await collector.add(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
-                                        message: "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason)); settled next pass"),
-                                failed: true)
+            await collector.add(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
+                    message:
+                        "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason)); settled next pass"
+                ),
+                failed: true)
         }
     }
 
     /// Records an interview Hubert already had for this opportunity as the invitation (no request sent).
     func recordFound(_ found: HubertInterview, opportunity: LeverOpportunity, posting: TaggedPosting) async throws {
         let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
-        let record = InvitationRecord(opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                                      state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
-                                      appliedAt: opportunity.appliedAt)
+        let record = InvitationRecord(
+            opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+            state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+            appliedAt: opportunity.appliedAt)
         try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
-        try await store.recordInvitationSent(opportunityId: opportunity.id, templateId: posting.templateId,
-                                             interviewId: found.id, status: found.status,
-                                             stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
-                                             now: clock())
+        try await store.recordInvitationSent(
+            opportunityId: opportunity.id, templateId: posting.templateId,
+            interviewId: found.id, status: found.status,
+            stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+            now: clock())
     }
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
@@ -221,17 +269,22 @@ extension SyncEngine {
     /// can be. One that never can be (template forbidden or inactive, posting no longer tagged, the candidate archived
     /// or without an e-mail) is closed as refused and reported, not retried forever; one that stays unconfirmed for
     /// `sync.giveUpAfterDays` is given up. An opportunity Lever deleted is forgotten quietly.
-    func settlePendingInvitations(postings: PostingScan, skewed: Bool, dryRun: Bool, collector: PassCollector) async throws {
+    func settlePendingInvitations(postings: PostingScan, skewed: Bool, dryRun: Bool, collector: PassCollector)
+        async throws
+    {
         for pending in try await store.pendingInvitations() {
-            let problemBase = Problem(opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
+            let problemBase = Problem(
+                opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
             func close(_ reason: String, _ why: String, failed: Bool = true) async throws {
                 if !dryRun {
-                    try await store.closeInvitationIntent(opportunityId: pending.opportunityId, templateId: pending.templateId,
-                                                          reason: reason, now: clock())
+                    try await store.closeInvitationIntent(
+                        opportunityId: pending.opportunityId, templateId: pending.templateId,
+                        reason: reason, now: clock())
                 }
                 var problem = problemBase
                 problem.reason = reason
-                problem.message = "invitation for opportunity \(pending.opportunityId) on posting \(pending.postingId) was "
+                problem.message =
+                    "invitation for opportunity \(pending.opportunityId) on posting \(pending.postingId) was "
                     + "never sent and is closed: \(why)"
                 await collector.add(problem, failed: failed)
             }
@@ -241,14 +294,16 @@ extension SyncEngine {
             } catch let error as APIError {
                 var problem = problemBase
                 problem.reason = "invitation_unconfirmed"
-                problem.message = "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"
+                problem.message =
+                    "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"
                 await collector.add(problem, failed: true)
                 continue
             }
             if let found {
                 if !dryRun {
-                    try await store.recordInvitationSent(opportunityId: pending.opportunityId, templateId: pending.templateId,
-                                                         interviewId: found.id, status: found.status, now: clock())
+                    try await store.recordInvitationSent(
+                        opportunityId: pending.opportunityId, templateId: pending.templateId,
+                        interviewId: found.id, status: found.status, now: clock())
                 }
                 continue
             }
@@ -266,13 +321,18 @@ extension SyncEngine {
             do {
                 opportunity = try await lever.opportunity(id: pending.opportunityId)
             } catch let error as APIError {
-                await collector.add(error.status == 403
-                                    ? Self.forbidden(pending.opportunityId, postingId: pending.postingId,
-                                                     what: "reading it to settle its invitation", error)
-                                    : Problem(opportunityId: pending.opportunityId, postingId: pending.postingId,
-                                              reason: "invitation_unconfirmed",
-                                              message: "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"),
-                                    failed: true)
+                await collector.add(
+                    error.status == 403
+                        ? Self.forbidden(
+                            pending.opportunityId, postingId: pending.postingId,
+                            what: "reading it to settle its invitation", error)
+                        : Problem(
+                            opportunityId: pending.opportunityId, postingId: pending.postingId,
+                            reason: "invitation_unconfirmed",
+                            message:
+                                "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"
+                        ),
+                    failed: true)
                 continue
             }
             guard let opportunity else {
@@ -283,13 +343,16 @@ extension SyncEngine {
             let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
             switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
             case .invite(let candidate):
-                try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector,
-                                 intentRecorded: true)
+                try await invite(
+                    opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector,
+                    intentRecorded: true)
             case .problem(let problem):
                 try await close(problem.reason, problem.message)
             case .skip(let reason):
-                try await close("opportunity_\(reason.rawValue)", "the candidate is \(reason.rawValue.replacingOccurrences(of: "_", with: " "))",
-                                failed: false)
+                try await close(
+                    "opportunity_\(reason.rawValue)",
+                    "the candidate is \(reason.rawValue.replacingOccurrences(of: "_", with: " "))",
+                    failed: false)
                 await collector.skip()
             case .alreadyInvited:
                 continue

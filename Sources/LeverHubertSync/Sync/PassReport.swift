@@ -20,7 +20,10 @@ public struct PassCounts: Codable, Sendable, Equatable {
 public struct RequestCounts: Codable, Sendable, Equatable {
     public var lever = 0
     public var hubert = 0
-    public init(lever: Int = 0, hubert: Int = 0) { self.lever = lever; self.hubert = hubert }
+    public init(lever: Int = 0, hubert: Int = 0) {
+        self.lever = lever
+        self.hubert = hubert
+    }
 }
 
 /// The outcome of one pass: what `--json` prints and what `status` keeps.
@@ -43,11 +46,14 @@ public struct PassReport: Codable, Sendable {
 
     /// The report of a pass that stopped before it began (configuration, lock, database): the same shape as a
     /// finished pass, with zero counts and no actions or problems, so consumers read one schema.
-    public static func early(runId: String, mode: String, dryRun: Bool, exitCode: Int32, message: String,
-                             now: Millis) -> PassReport {
-        PassReport(runId: runId, dryRun: dryRun, mode: mode, paused: false, counts: PassCounts(), actions: [],
-                   problems: [], requests: RequestCounts(), exitCode: exitCode, message: message,
-                   startedAt: RFC3339.format(now), durationMs: 0)
+    public static func early(
+        runId: String, mode: String, dryRun: Bool, exitCode: Int32, message: String,
+        now: Millis
+    ) -> PassReport {
+        PassReport(
+            runId: runId, dryRun: dryRun, mode: mode, paused: false, counts: PassCounts(), actions: [],
+            problems: [], requests: RequestCounts(), exitCode: exitCode, message: message,
+            startedAt: RFC3339.format(now), durationMs: 0)
     }
 }
 

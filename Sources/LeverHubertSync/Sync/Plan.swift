@@ -7,7 +7,9 @@ public struct TaggedPosting: Sendable, Equatable {
     /// When the sync first saw the posting with this tag; only applications after it are invited.
     public var firstSeen: Millis
     public init(postingId: String, templateId: String, firstSeen: Millis) {
-        self.postingId = postingId; self.templateId = templateId; self.firstSeen = firstSeen
+        self.postingId = postingId
+        self.templateId = templateId
+        self.firstSeen = firstSeen
     }
 }
 
@@ -60,13 +62,17 @@ public enum Planner {
             }
         }
         if templates.count > 1 {
-            return .invalid(reason: "multiple_hubert_tags",
-                            message: "posting carries \(templates.count) Hubert template tags (\(templates.joined(separator: ", "))); keep exactly one")
+            return .invalid(
+                reason: "multiple_hubert_tags",
+                message:
+                    "posting carries \(templates.count) Hubert template tags (\(templates.joined(separator: ", "))); keep exactly one"
+            )
         }
         if !malformed.isEmpty {
             let shown = malformed.map { String($0.prefix(80)) }.joined(separator: "\", \"")
-            return .invalid(reason: "invalid_hubert_tag",
-                            message: "malformed Hubert tag \"\(shown)\"; expected \"Hubert: <24 hex characters>\"")
+            return .invalid(
+                reason: "invalid_hubert_tag",
+                message: "malformed Hubert tag \"\(shown)\"; expected \"Hubert: <24 hex characters>\"")
         }
         if let template = templates.first { return .template(template) }
         return .none
@@ -74,12 +80,15 @@ public enum Planner {
 
     /// When the opportunity became due for an invitation: its application, or its latest entry into New applicant
     /// while it still stands there. The later of the two that fall inside `window` is returned.
-    public static func triggerTime(_ opportunity: LeverOpportunity, newApplicantStageId: String,
-                                   window: ClosedRange<Millis>) -> Millis? {
+    public static func triggerTime(
+        _ opportunity: LeverOpportunity, newApplicantStageId: String,
+        window: ClosedRange<Millis>
+    ) -> Millis? {
         var candidates: [Millis] = []
         if let applied = opportunity.appliedAt, window.contains(applied) { candidates.append(applied) }
         if opportunity.stageId == newApplicantStageId, let entered = opportunity.enteredStage(newApplicantStageId),
-           window.contains(entered) {
+            window.contains(entered)
+        {
             candidates.append(entered)
         }
         return candidates.max()
@@ -91,9 +100,11 @@ public enum Planner {
     ///   - backfill: in a backfill the window itself is the criterion; live, the trigger must also follow the
     ///     moment the posting was first seen with its tag.
     ///   - now: when given, a data-protection contact permission that expired before it counts as withdrawn.
-    public static func decideInvitation(_ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
-                                        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
-                                        now: Millis? = nil) -> InviteDecision {
+    public static func decideInvitation(
+        _ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
+        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
+        now: Millis? = nil
+    ) -> InviteDecision {
         if alreadyInvited { return .alreadyInvited }
         guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
             return .skip(.outsideWindow)
@@ -104,23 +115,31 @@ public enum Planner {
 
     /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
     /// invitation is sent again.
-    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting, now: Millis? = nil) -> InviteDecision {
+    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting, now: Millis? = nil)
+        -> InviteDecision
+    {
         if opportunity.isArchived { return .skip(.archived) }
         if opportunity.isAnonymized { return .skip(.anonymized) }
         if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
         if let now, let expires = opportunity.contactExpiresAt, expires < now { return .skip(.contactNotAllowed) }
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
-            return .problem(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_email",
-                                    message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))
+            return .problem(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_email",
+                    message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))
         }
         let name = (opportunity.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else {
-            return .problem(Problem(opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_name",
-                                    message: "opportunity \(opportunity.id) has no name; Hubert needs a first name"))
+            return .problem(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_name",
+                    message: "opportunity \(opportunity.id) has no name; Hubert needs a first name"))
         }
         let split = HubertCandidate.splitName(name)
-        return .invite(HubertCandidate(firstName: split.first, lastName: split.last, email: email,
-                                       phoneNumber: opportunity.phones.first))
+        return .invite(
+            HubertCandidate(
+                firstName: split.first, lastName: split.last, email: email,
+                phoneNumber: opportunity.phones.first))
     }
 
     // MARK: Time
@@ -198,7 +217,10 @@ public enum Planner {
 
     /// The note written for a result: grade, score, threshold, both links, and the marker.
     public static func noteText(_ result: HubertResult, interviewId: String, regrade: Bool) -> String {
-        var lines = [regrade ? "Hubert AI interview regraded: \(result.grade.label)" : "Hubert AI interview: \(result.grade.label)"]
+        var lines = [
+            regrade
+                ? "Hubert AI interview regraded: \(result.grade.label)" : "Hubert AI interview: \(result.grade.label)"
+        ]
         lines.append("Score: \(format(result.score)) (threshold \(format(result.threshold)))")
         if let url = result.applicationUrl { lines.append("Application: \(url)") }
         if let url = result.summaryUrl { lines.append("Summary: \(url)") }
@@ -219,11 +241,17 @@ public enum Planner {
         public var noteWritten: Bool
         /// Whether the sync already moved this opportunity for this interview (any version).
         public var alreadyMoved: Bool
-        public init(interviewId: String, result: HubertResult, opportunity: LeverOpportunity, stageAtInvitation: String?,
-                    autoMoveStageId: String?, noteWritten: Bool, alreadyMoved: Bool) {
-            self.interviewId = interviewId; self.result = result; self.opportunity = opportunity
-            self.stageAtInvitation = stageAtInvitation; self.autoMoveStageId = autoMoveStageId
-            self.noteWritten = noteWritten; self.alreadyMoved = alreadyMoved
+        public init(
+            interviewId: String, result: HubertResult, opportunity: LeverOpportunity, stageAtInvitation: String?,
+            autoMoveStageId: String?, noteWritten: Bool, alreadyMoved: Bool
+        ) {
+            self.interviewId = interviewId
+            self.result = result
+            self.opportunity = opportunity
+            self.stageAtInvitation = stageAtInvitation
+            self.autoMoveStageId = autoMoveStageId
+            self.noteWritten = noteWritten
+            self.alreadyMoved = alreadyMoved
         }
     }
 
@@ -245,7 +273,8 @@ public enum Planner {
             actions.append(.addLink(opportunityId: id, url: url))
         }
         if let target = state.autoMoveStageId, !opportunity.isArchived, !state.alreadyMoved,
-           let invitedIn = state.stageAtInvitation, opportunity.stageId == invitedIn, target != invitedIn {
+            let invitedIn = state.stageAtInvitation, opportunity.stageId == invitedIn, target != invitedIn
+        {
             actions.append(.moveStage(opportunityId: id, stageId: target))
         }
         return actions

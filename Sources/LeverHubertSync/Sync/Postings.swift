@@ -42,7 +42,9 @@ struct PostingScan: Sendable {
     /// Why an invitation for (posting, template) can no longer be sent; nil while it can.
     func refusal(postingId: String, templateId: String) -> (reason: String, why: String)? {
         guard let entry = tagged[postingId], entry.template == templateId else {
-            return ("posting_not_tagged", "posting \(postingId) no longer carries the Hubert tag of template \(templateId)")
+            return (
+                "posting_not_tagged", "posting \(postingId) no longer carries the Hubert tag of template \(templateId)"
+            )
         }
         switch entry.status {
         case .active: return nil
@@ -58,8 +60,10 @@ extension SyncEngine {
     /// Reads every posting and classifies its tags; asks Hubert (through the store's cache) about each template.
     /// A posting with a bad tag, or a template Hubert does not know, has archived or forbids this key, is a problem
     /// for that posting only: every other posting is served.
-    func scanPostings(mode: PassMode, previousCheckpoint: Millis?, started: Millis, dryRun: Bool,
-                      collector: PassCollector) async throws -> PostingScan {
+    func scanPostings(
+        mode: PassMode, previousCheckpoint: Millis?, started: Millis, dryRun: Bool,
+        collector: PassCollector
+    ) async throws -> PostingScan {
         let known = try await store.postingTags()
         var scan = PostingScan()
         var candidates: [TaggedPosting] = []
@@ -71,8 +75,10 @@ extension SyncEngine {
             await collector.postingsScanned(page.data.count)
             for failure in page.failures {
                 if let id = failure.id { scan.undecodable.insert(id) }
-                await collector.add(Problem(postingId: failure.id, reason: "undecodable_posting",
-                                            message: "posting \(failure.id ?? "without id") could not be read: \(failure.reason)"))
+                await collector.add(
+                    Problem(
+                        postingId: failure.id, reason: "undecodable_posting",
+                        message: "posting \(failure.id ?? "without id") could not be read: \(failure.reason)"))
             }
             for posting in page.items {
                 let wanted = inScope?.contains(posting.id) ?? true
@@ -81,25 +87,34 @@ extension SyncEngine {
                     healthy.append(posting.id)
                 case .invalid(let reason, let message):
                     if wanted {
-                        await collector.add(Problem(postingId: posting.id, reason: reason, message: "posting \(posting.id): \(message)"))
+                        await collector.add(
+                            Problem(postingId: posting.id, reason: reason, message: "posting \(posting.id): \(message)")
+                        )
                     }
                 case .template(let template):
                     // A tag seen for the first time counts from when it can have been added: not before the previous
                     // checkpoint, and not before the posting last changed (a tag added during a pause or an outage
                     // does not invite everyone who applied before it; backfill exists for that).
-                    let firstSeen = known[posting.id + "|" + template]
-                        ?? Planner.firstSeen(previousCheckpoint: previousCheckpoint, postingUpdatedAt: posting.updatedAt,
-                                             now: started)
+                    let firstSeen =
+                        known[posting.id + "|" + template]
+                        ?? Planner.firstSeen(
+                            previousCheckpoint: previousCheckpoint, postingUpdatedAt: posting.updatedAt,
+                            now: started)
                     scan.tagged[posting.id] = (template, .active)
                     if let text = posting.text { names[posting.id] = String(text.prefix(200)) }
-                    if wanted { candidates.append(TaggedPosting(postingId: posting.id, templateId: template, firstSeen: firstSeen)) }
+                    if wanted {
+                        candidates.append(
+                            TaggedPosting(postingId: posting.id, templateId: template, firstSeen: firstSeen))
+                    }
                 }
             }
         }
         if let inScope {
             for id in inScope.subtracting(candidates.map(\.postingId)).sorted() {
-                await collector.add(Problem(postingId: id, reason: "posting_not_tagged",
-                                            message: "posting \(id) was named for the backfill but carries no valid Hubert tag"))
+                await collector.add(
+                    Problem(
+                        postingId: id, reason: "posting_not_tagged",
+                        message: "posting \(id) was named for the backfill but carries no valid Hubert tag"))
             }
         }
         var statusByTemplate: [String: TemplateStatus] = [:]
@@ -111,15 +126,18 @@ extension SyncEngine {
         }
         for posting in candidates.sorted(by: { $0.postingId < $1.postingId }) {
             if let refusal = scan.refusal(postingId: posting.postingId, templateId: posting.templateId) {
-                await collector.add(Problem(postingId: posting.postingId, reason: refusal.reason,
-                                            message: "posting \(posting.postingId): \(refusal.why); its candidates are not invited"))
+                await collector.add(
+                    Problem(
+                        postingId: posting.postingId, reason: refusal.reason,
+                        message: "posting \(posting.postingId): \(refusal.why); its candidates are not invited"))
             } else {
                 scan.usable[posting.postingId] = posting
             }
         }
         if !dryRun, case .live = mode {
-            try await store.recordPostingTags(scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
-                                              names: names, now: started)
+            try await store.recordPostingTags(
+                scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
+                names: names, now: started)
             try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
         }
         return scan

@@ -5,6 +5,9 @@ public struct Problem: Sendable, Equatable, Codable {
     public var reason: String
     public var message: String
     public init(opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String) {
-        self.opportunityId = opportunityId; self.postingId = postingId; self.reason = reason; self.message = message
+        self.opportunityId = opportunityId
+        self.postingId = postingId
+        self.reason = reason
+        self.message = message
     }
 }

@@ -10,54 +10,70 @@ extension SyncEngine {
 
     /// Completed, expired and cancelled interviews updated since `since` (and not after `until`, for a backfill).
     /// `revive`: a result given up earlier is tried again (a backfill over its window is how an operator asks).
-    func scanResults(since: Millis, until: Millis?, postingIds: Set<String> = [], revive: Bool = false,
-                     context: PassContext, dryRun: Bool, collector: PassCollector) async throws {
-        try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) { page in
+    func scanResults(
+        since: Millis, until: Millis?, postingIds: Set<String> = [], revive: Bool = false,
+        context: PassContext, dryRun: Bool, collector: PassCollector
+    ) async throws {
+        try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) {
+            page in
             var interviews: [HubertInterview] = []
             for item in page {
                 switch item {
                 case .value(let interview):
                     if let until, let updated = interview.updatedAt, updated > until { continue }
-                    if !postingIds.isEmpty, !postingIds.contains(interview.externalReference?.postingId ?? "") { continue }
+                    if !postingIds.isEmpty, !postingIds.contains(interview.externalReference?.postingId ?? "") {
+                        continue
+                    }
                     interviews.append(interview)
                 case .failure(let id, let reason):
-                    await collector.add(Problem(reason: "undecodable_interview",
-                                                message: "Hubert interview \(id ?? "without id") could not be read: \(reason)"),
-                                        failed: true)
+                    await collector.add(
+                        Problem(
+                            reason: "undecodable_interview",
+                            message: "Hubert interview \(id ?? "without id") could not be read: \(reason)"),
+                        failed: true)
                 }
             }
             try await concurrentForEach(interviews, limit: config.concurrency) { interview in
-                try await processInterview(interview, revive: revive, context: context, dryRun: dryRun, collector: collector)
+                try await processInterview(
+                    interview, revive: revive, context: context, dryRun: dryRun, collector: collector)
             }
-            progress?(ProgressEvent(stream: "hubert interviews", items: page.count, position: interviews.last?.updatedAt,
-                                    window: Planner.range(since, until ?? clock())))
+            progress?(
+                ProgressEvent(
+                    stream: "hubert interviews", items: page.count, position: interviews.last?.updatedAt,
+                    window: Planner.range(since, until ?? clock())))
         }
     }
 
     /// Results an earlier pass recorded as due (or began and did not confirm): fetched again and written back;
     /// given up after `sync.giveUpAfterDays` and reported.
     /// `skewed`: the clock was found out of step in this pass; nothing is given up on its word.
-    func settleUnfinishedResults(mode: PassMode, skewed: Bool, context: PassContext, dryRun: Bool,
-                                 collector: PassCollector) async throws {
+    func settleUnfinishedResults(
+        mode: PassMode, skewed: Bool, context: PassContext, dryRun: Bool,
+        collector: PassCollector
+    ) async throws {
         for due in try await store.unfinishedResults() {
             // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
             if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
                 if !dryRun { try await store.giveUpResult(due, now: clock()) }
-                await collector.add(Problem(opportunityId: due.opportunityId, reason: "write_back_given_up",
-                                            message: "the Hubert result of interview \(due.interviewId) could not be written to "
-                                                + "opportunity \(due.opportunityId) for \(config.giveUpAfterDays) days and is given up"
-                                                + (due.lastError.map { " (last error: \($0))" } ?? "")
-                                                + "; a backfill over its window tries again"),
-                                    failed: true)
+                await collector.add(
+                    Problem(
+                        opportunityId: due.opportunityId, reason: "write_back_given_up",
+                        message: "the Hubert result of interview \(due.interviewId) could not be written to "
+                            + "opportunity \(due.opportunityId) for \(config.giveUpAfterDays) days and is given up"
+                            + (due.lastError.map { " (last error: \($0))" } ?? "")
+                            + "; a backfill over its window tries again"),
+                    failed: true)
                 continue
             }
             let interview: HubertInterview?
             do {
                 interview = try await hubert.interview(id: due.interviewId)
             } catch let error as APIError {
-                await collector.add(Problem(opportunityId: due.opportunityId, reason: "write_back_failed",
-                                            message: "could not read Hubert interview \(due.interviewId) again (\(error)); tried next pass"),
-                                    failed: true)
+                await collector.add(
+                    Problem(
+                        opportunityId: due.opportunityId, reason: "write_back_failed",
+                        message: "could not read Hubert interview \(due.interviewId) again (\(error)); tried next pass"),
+                    failed: true)
                 continue
             }
             guard let interview else {
@@ -70,15 +86,19 @@ extension SyncEngine {
     }
 
     /// Writes one completed interview's result back to Lever, each step once.
-    func processInterview(_ interview: HubertInterview, revive: Bool, context: PassContext, dryRun: Bool,
-                          collector: PassCollector) async throws {
+    func processInterview(
+        _ interview: HubertInterview, revive: Bool, context: PassContext, dryRun: Bool,
+        collector: PassCollector
+    ) async throws {
         guard let reference = interview.externalReference, reference.source == "lever" else { return }
         guard await collector.firstSightOfInterview(interview.id) else { return }
         let opportunityId = reference.opportunityId
         guard !opportunityId.trimmingCharacters(in: .whitespaces).isEmpty else {
-            await collector.add(Problem(postingId: reference.postingId, reason: "invalid_reference",
-                                        message: "Hubert interview \(interview.id) names no Lever opportunity; nothing is written"),
-                                failed: true)
+            await collector.add(
+                Problem(
+                    postingId: reference.postingId, reason: "invalid_reference",
+                    message: "Hubert interview \(interview.id) names no Lever opportunity; nothing is written"),
+                failed: true)
             return
         }
         guard !(await collector.isErased(opportunityId)) else { return }
@@ -86,18 +106,24 @@ extension SyncEngine {
             // A grade this version does not know: report it and leave it due, never record it as written.
             let grade = interview.unknownGrade ?? "(none)"
             if !dryRun {
-                try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId,
-                                              fingerprint: "unknown:\(grade)", now: clock())
-                try await store.recordResultAttemptFailed(interviewId: interview.id, error: "unknown grade \(grade)", now: clock())
+                try await store.markResultDue(
+                    interviewId: interview.id, opportunityId: opportunityId,
+                    fingerprint: "unknown:\(grade)", now: clock())
+                try await store.recordResultAttemptFailed(
+                    interviewId: interview.id, error: "unknown grade \(grade)", now: clock())
             }
-            await collector.add(Problem(opportunityId: opportunityId, postingId: reference.postingId, reason: "unknown_grade",
-                                        message: "Hubert interview \(interview.id) of opportunity \(opportunityId) is completed "
-                                            + "with the grade \"\(grade)\", which this version does not know; it stays due"),
-                                failed: true)
+            await collector.add(
+                Problem(
+                    opportunityId: opportunityId, postingId: reference.postingId, reason: "unknown_grade",
+                    message: "Hubert interview \(interview.id) of opportunity \(opportunityId) is completed "
+                        + "with the grade \"\(grade)\", which this version does not know; it stays due"),
+                failed: true)
             return
         }
         guard interview.isCompleted, let result = interview.result else {
-            if !dryRun { try await store.recordInterviewStatus(interviewId: interview.id, status: interview.status, now: clock()) }
+            if !dryRun {
+                try await store.recordInterviewStatus(interviewId: interview.id, status: interview.status, now: clock())
+            }
             return
         }
         let fingerprint = result.fingerprint
@@ -111,8 +137,9 @@ extension SyncEngine {
             opportunity = try await lever.opportunity(id: opportunityId)
         } catch let error as APIError {
             // One opportunity Lever refuses or answers oddly for: its problem, kept due; the pass goes on.
-            try await itemFailed(error, reading: "it", interviewId: interview.id, opportunityId: opportunityId,
-                                 postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun, collector: collector)
+            try await itemFailed(
+                error, reading: "it", interviewId: interview.id, opportunityId: opportunityId,
+                postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun, collector: collector)
             return
         }
         guard let opportunity, !opportunity.isAnonymized else {
@@ -131,22 +158,25 @@ extension SyncEngine {
             do {
                 notes = try await lever.notes(opportunityId: opportunityId)
             } catch let error as APIError {
-                try await itemFailed(error, reading: "its notes", interviewId: interview.id, opportunityId: opportunityId,
-                                     postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun,
-                                     collector: collector)
+                try await itemFailed(
+                    error, reading: "its notes", interviewId: interview.id, opportunityId: opportunityId,
+                    postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun,
+                    collector: collector)
                 return
             }
             if notes.contains(where: { $0.texts.contains { $0.contains(marker) } }) {
                 noteWritten = true
                 if !dryRun {
-                    try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                                                   opportunityId: opportunityId, marker: marker, now: clock())
+                    try await store.recordStepDone(
+                        interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                        opportunityId: opportunityId, marker: marker, now: clock())
                 }
             }
         }
         let postingId = invitation?.postingId ?? reference.postingId ?? opportunity.postingId
         let state = Planner.ResultState(
-            interviewId: interview.id, result: result, opportunity: opportunity, stageAtInvitation: invitation?.stageAtInvitation,
+            interviewId: interview.id, result: result, opportunity: opportunity,
+            stageAtInvitation: invitation?.stageAtInvitation,
             autoMoveStageId: context.autoMoveStage(result.grade, postingId: postingId), noteWritten: noteWritten,
             alreadyMoved: try await store.hasMoved(interviewId: interview.id))
         let actions = Planner.planResult(state)
@@ -155,59 +185,76 @@ extension SyncEngine {
             if !actions.isEmpty { await collector.resultApplied() }
             return
         }
-        try await store.markResultDue(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
-                                      now: clock())
+        try await store.markResultDue(
+            interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
+            now: clock())
         var logger = self.logger
         logger[metadataKey: "lever.opportunity.id"] = "\(opportunityId)"
         logger[metadataKey: "hubert.interview.id"] = "\(interview.id)"
         do {
-            try await apply(actions, interview: interview, result: result, fingerprint: fingerprint, marker: marker,
-                            regrade: applied != nil, context: context, collector: collector)
-            try await store.recordResultApplied(interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
-                                                grade: result.grade, now: clock())
+            try await apply(
+                actions, interview: interview, result: result, fingerprint: fingerprint, marker: marker,
+                regrade: applied != nil, context: context, collector: collector)
+            try await store.recordResultApplied(
+                interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
+                grade: result.grade, now: clock())
             KillPoint.resultRecorded.reached()
             try await store.clearOpportunityProblems(opportunityId: opportunityId)
             if !actions.isEmpty {
                 await collector.resultApplied()
-                logger.info("result written back", metadata: ["grade": "\(result.grade.rawValue)", "actions": "\(actions.count)"])
+                logger.info(
+                    "result written back",
+                    metadata: ["grade": "\(result.grade.rawValue)", "actions": "\(actions.count)"])
             }
         } catch let error as APIError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-            await collector.add(error.status == 403
-                                ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
-                                : Problem(opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
-                                          message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
-                                              + "tried again next pass"),
-                                failed: true)
+            await collector.add(
+                error.status == 403
+                    ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
+                    : Problem(
+                        opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                        message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
+                            + "tried again next pass"),
+                failed: true)
         } catch let error as MaybeAppliedError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-            await collector.add(Problem(opportunityId: opportunityId, postingId: postingId, reason: "note_unconfirmed",
-                                        message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
-                                failed: true)
+            await collector.add(
+                Problem(
+                    opportunityId: opportunityId, postingId: postingId, reason: "note_unconfirmed",
+                    message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
+                failed: true)
         }
     }
 
     /// A read about one result's opportunity failed: the result is kept due with the error, and the problem is
     /// reported (`opportunity_forbidden` for a 403, else `write_back_failed`); the pass goes on.
-    private func itemFailed(_ error: APIError, reading what: String, interviewId: String, opportunityId: String,
-                            postingId: String?, fingerprint: String, dryRun: Bool, collector: PassCollector) async throws {
+    private func itemFailed(
+        _ error: APIError, reading what: String, interviewId: String, opportunityId: String,
+        postingId: String?, fingerprint: String, dryRun: Bool, collector: PassCollector
+    ) async throws {
         if !dryRun {
-            try await store.markResultDue(interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint,
-                                          now: clock())
+            try await store.markResultDue(
+                interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint,
+                now: clock())
             try await store.recordResultAttemptFailed(interviewId: interviewId, error: "\(error)", now: clock())
         }
-        await collector.add(error.status == 403
-                            ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
-                            : Problem(opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
-                                      message: "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
-                                          + "failed: \(error); tried again next pass"),
-                            failed: true)
+        await collector.add(
+            error.status == 403
+                ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
+                : Problem(
+                    opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                    message:
+                        "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
+                        + "failed: \(error); tried again next pass"),
+            failed: true)
     }
 
     /// Applies a result's steps in order (stale tags off, grade tag, note, link, move). The first step that fails
     /// stops the rest; they stay due with it.
-    private func apply(_ actions: [Action], interview: HubertInterview, result: HubertResult, fingerprint: String,
-                       marker: String, regrade: Bool, context: PassContext, collector: PassCollector) async throws {
+    private func apply(
+        _ actions: [Action], interview: HubertInterview, result: HubertResult, fingerprint: String,
+        marker: String, regrade: Bool, context: PassContext, collector: PassCollector
+    ) async throws {
         let opportunityId = interview.externalReference?.opportunityId ?? ""
         let removals = actions.compactMap { if case .removeTag(_, let tag) = $0 { tag } else { nil } }
         if !removals.isEmpty {
@@ -222,31 +269,38 @@ extension SyncEngine {
                 try await lever.addTags(opportunityId: opportunityId, tags: [tag], performAs: context.performAs)
                 KillPoint.tagsWritten.reached()
             case .addNote:
-                try await store.recordStepIntent(ResultStepRecord(interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                                                                  opportunityId: opportunityId, done: false, marker: marker),
-                                                 now: clock())
+                try await store.recordStepIntent(
+                    ResultStepRecord(
+                        interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                        opportunityId: opportunityId, done: false, marker: marker),
+                    now: clock())
                 KillPoint.noteIntentRecorded.reached()
                 let text = Planner.noteText(result, interviewId: interview.id, regrade: regrade)
                 let noteId: String?
                 do {
-                    noteId = try await lever.addNote(opportunityId: opportunityId, text: text, performAs: context.performAs)
+                    noteId = try await lever.addNote(
+                        opportunityId: opportunityId, text: text, performAs: context.performAs)
                 } catch let error as MaybeAppliedError {
                     // The answer was lost: read the notes back now; only a note with the marker counts as written.
                     let notes = try await lever.notes(opportunityId: opportunityId)
-                    guard let found = notes.first(where: { $0.texts.contains { $0.contains(marker) } }) else { throw error }
+                    guard let found = notes.first(where: { $0.texts.contains { $0.contains(marker) } }) else {
+                        throw error
+                    }
                     noteId = found.id
                 }
                 KillPoint.noteAnswered.reached()
-                try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                                               opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
+                try await store.recordStepDone(
+                    interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                    opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
             case .addLink(_, let url):
                 try await lever.addLinks(opportunityId: opportunityId, links: [url], performAs: context.performAs)
                 KillPoint.linkWritten.reached()
             case .moveStage(_, let stageId):
                 try await lever.moveStage(opportunityId: opportunityId, stageId: stageId, performAs: context.performAs)
                 KillPoint.moveAnswered.reached()
-                try await store.recordStepDone(interviewId: interview.id, fingerprint: fingerprint, step: .move,
-                                               opportunityId: opportunityId, now: clock())
+                try await store.recordStepDone(
+                    interviewId: interview.id, fingerprint: fingerprint, step: .move,
+                    opportunityId: opportunityId, now: clock())
             }
             await collector.add(action)
         }

@@ -48,7 +48,8 @@ public struct SyncRuntime: Sendable {
         let leverHTTP = ServiceClient(
             service: .lever, transport: leverTransport,
             bucket: TokenBucket(rate: config.lever.requestsPerSecond, burst: config.lever.burst),
-            policy: config.retry, ledger: requests, logger: logger, authorization: authorization, onUnauthorized: onUnauthorized)
+            policy: config.retry, ledger: requests, logger: logger, authorization: authorization,
+            onUnauthorized: onUnauthorized)
         let bearer = "Bearer " + config.hubert.apiKey.value
         let hubertHTTP = ServiceClient(
             service: .hubert, transport: CurlTransport(options: hubertOptions),
@@ -60,7 +61,9 @@ public struct SyncRuntime: Sendable {
 
     /// The engine over a store.
     public func engine(store: Store, clock: @escaping @Sendable () -> Millis = { Date().millis }) -> SyncEngine {
-        SyncEngine(config: config, store: store, lever: lever, hubert: hubert, requests: requests, logger: logger, clock: clock)
+        SyncEngine(
+            config: config, store: store, lever: lever, hubert: hubert, requests: requests, logger: logger, clock: clock
+        )
     }
 
     /// Opens the store for a pass. A dry run creates and changes no file: an existing database is opened read-only

@@ -52,8 +52,10 @@ public struct SyncEngine: Sendable {
     /// Told after each page (a terminal progress line); nil for none.
     public var progress: ProgressSink?
 
-    public init(config: AppConfig, store: Store, lever: LeverClient, hubert: HubertClient, requests: RequestLedger,
-                logger: Logger, clock: @escaping @Sendable () -> Millis = { Date().millis }, progress: ProgressSink? = nil) {
+    public init(
+        config: AppConfig, store: Store, lever: LeverClient, hubert: HubertClient, requests: RequestLedger,
+        logger: Logger, clock: @escaping @Sendable () -> Millis = { Date().millis }, progress: ProgressSink? = nil
+    ) {
         self.config = config
         self.store = store
         self.lever = lever
@@ -100,11 +102,13 @@ public struct SyncEngine: Sendable {
             await Task.detached {
                 do {
                     try await store.recordProblems(report.problems, runId: runId, now: finished)
-                    let counts = String(data: (try? JSONEncoder().encode(report.counts)) ?? Data(), encoding: .utf8) ?? "{}"
-                    try await store.recordRunEnd(id: runId, kind: report.mode, startedAt: started, exitCode: exitCode,
-                                                 countsJSON: counts,
-                                                 leverRequests: report.requests.lever,
-                                                 hubertRequests: report.requests.hubert, message: message, now: finished)
+                    let counts =
+                        String(data: (try? JSONEncoder().encode(report.counts)) ?? Data(), encoding: .utf8) ?? "{}"
+                    try await store.recordRunEnd(
+                        id: runId, kind: report.mode, startedAt: started, exitCode: exitCode,
+                        countsJSON: counts,
+                        leverRequests: report.requests.lever,
+                        hubertRequests: report.requests.hubert, message: message, now: finished)
                     let c = report.counts
                     try await store.addToCounters([
                         "invitations_sent": c.invitationsSent, "results_applied": c.resultsApplied,
@@ -117,16 +121,20 @@ public struct SyncEngine: Sendable {
                 }
             }.value
         }
-        logger.info("pass finished", metadata: [
-            "exit": "\(exitCode)", "invitations": "\(report.counts.invitationsSent)",
-            "results": "\(report.counts.resultsApplied)", "problems": "\(report.problems.count)",
-            "lever.requests": "\(report.requests.lever)", "hubert.requests": "\(report.requests.hubert)",
-            "dry_run": "\(dryRun)",
-        ])
+        logger.info(
+            "pass finished",
+            metadata: [
+                "exit": "\(exitCode)", "invitations": "\(report.counts.invitationsSent)",
+                "results": "\(report.counts.resultsApplied)", "problems": "\(report.problems.count)",
+                "lever.requests": "\(report.requests.lever)", "hubert.requests": "\(report.requests.hubert)",
+                "dry_run": "\(dryRun)",
+            ])
         return report
     }
 
-    private func pass(mode: PassMode, dryRun: Bool, started: Millis, collector: PassCollector, logger: Logger) async throws {
+    private func pass(mode: PassMode, dryRun: Bool, started: Millis, collector: PassCollector, logger: Logger)
+        async throws
+    {
         if config.paused {
             logger.notice("sync is paused by configuration (sync.paused): nothing read, nothing written")
             return
@@ -135,9 +143,11 @@ public struct SyncEngine: Sendable {
         let windows = try await liveWindows(started: started, logger: logger)
 
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
-        let postings = try await scanPostings(mode: mode, previousCheckpoint: windows.leverCheckpoint, started: started,
-                                              dryRun: dryRun, collector: collector)
-        try await settlePendingInvitations(postings: postings, skewed: windows.skewed, dryRun: dryRun, collector: collector)
+        let postings = try await scanPostings(
+            mode: mode, previousCheckpoint: windows.leverCheckpoint, started: started,
+            dryRun: dryRun, collector: collector)
+        try await settlePendingInvitations(
+            postings: postings, skewed: windows.skewed, dryRun: dryRun, collector: collector)
 
         let window: ClosedRange<Millis>?
         let backfill: Bool
@@ -156,20 +166,24 @@ public struct SyncEngine: Sendable {
                 logger.info("first pass on this database: baseline set, nobody who applied before now is invited")
                 return
             }
-            try await scanOpportunities(postings: postings.usable, window: window, backfill: backfill, context: context,
-                                        dryRun: dryRun, collector: collector)
+            try await scanOpportunities(
+                postings: postings.usable, window: window, backfill: backfill, context: context,
+                dryRun: dryRun, collector: collector)
         }()
         async let results: Void = {
-            try await settleUnfinishedResults(mode: mode, skewed: windows.skewed, context: context, dryRun: dryRun,
-                                              collector: collector)
+            try await settleUnfinishedResults(
+                mode: mode, skewed: windows.skewed, context: context, dryRun: dryRun,
+                collector: collector)
             switch mode {
             case .live:
                 if let since = windows.hubertSince {
-                    try await scanResults(since: since, until: nil, context: context, dryRun: dryRun, collector: collector)
+                    try await scanResults(
+                        since: since, until: nil, context: context, dryRun: dryRun, collector: collector)
                 }
             case .backfill(let since, let until, let postingIds):
-                try await scanResults(since: since, until: until, postingIds: Set(postingIds), revive: true,
-                                      context: context, dryRun: dryRun, collector: collector)
+                try await scanResults(
+                    since: since, until: until, postingIds: Set(postingIds), revive: true,
+                    context: context, dryRun: dryRun, collector: collector)
             }
         }()
         try await invitations
@@ -221,20 +235,24 @@ public struct SyncEngine: Sendable {
         if skewed { anchor = try await store.lastCleanRunStart(notAfter: started) }
         func start(_ checkpoint: Millis?, stream: String) -> Millis? {
             guard let checkpoint else { return nil }
-            let (start, skew) = Planner.windowStart(checkpoint: checkpoint, now: started, lookbackMs: lookbackMs,
-                                                    lastInStep: anchor)
+            let (start, skew) = Planner.windowStart(
+                checkpoint: checkpoint, now: started, lookbackMs: lookbackMs,
+                lastInStep: anchor)
             if let skew {
-                logger.warning("checkpoint lies in the future: the clock stepped back", metadata: [
-                    "stream": "\(stream)", "checkpoint": "\(RFC3339.format(checkpoint))",
-                    "now": "\(RFC3339.format(started))", "skew_seconds": "\(skew / 1000)",
-                    "window_start": "\(RFC3339.format(start))",
-                ])
+                logger.warning(
+                    "checkpoint lies in the future: the clock stepped back",
+                    metadata: [
+                        "stream": "\(stream)", "checkpoint": "\(RFC3339.format(checkpoint))",
+                        "now": "\(RFC3339.format(started))", "skew_seconds": "\(skew / 1000)",
+                        "window_start": "\(RFC3339.format(start))",
+                    ])
             }
             return start
         }
         let leverStart = start(leverCheckpoint, stream: Self.leverStream)
-        return Windows(leverCheckpoint: leverCheckpoint, lever: leverStart.map { Planner.range($0, started) },
-                       hubertSince: start(hubertCheckpoint, stream: Self.hubertStream), skewed: skewed)
+        return Windows(
+            leverCheckpoint: leverCheckpoint, lever: leverStart.map { Planner.range($0, started) },
+            hubertSince: start(hubertCheckpoint, stream: Self.hubertStream), skewed: skewed)
     }
 
     /// Reads Lever's deleted opportunities since `since` and purges what the store holds about them.
@@ -253,7 +271,8 @@ public struct SyncEngine: Sendable {
     func erase(_ opportunityId: String, dryRun: Bool, collector: PassCollector) async throws {
         await collector.erase(opportunityId)
         if !dryRun { try await store.purge(opportunityIds: [opportunityId]) }
-        logger.debug("opportunity no longer in Lever: forgotten", metadata: ["lever.opportunity.id": "\(opportunityId)"])
+        logger.debug(
+            "opportunity no longer in Lever: forgotten", metadata: ["lever.opportunity.id": "\(opportunityId)"])
     }
 }
 
@@ -268,7 +287,9 @@ public enum StageResolver {
 }
 
 /// Runs `body` for every item with at most `limit` running at once; the first error cancels the rest.
-func concurrentForEach<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+func concurrentForEach<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void)
+    async throws
+{
     guard !items.isEmpty else { return }
     try await withThrowingTaskGroup(of: Void.self) { group in
         var running = 0

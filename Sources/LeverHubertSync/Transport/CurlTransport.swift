@@ -101,7 +101,9 @@ public final class CurlTransport: HTTPTransport, @unchecked Sendable {
         let n = size * count
         guard let ptr, let userdata else { return n }
         let sink = Unmanaged<Sink>.fromOpaque(userdata).takeUnretainedValue()
-        var bytes = ptr.withMemoryRebound(to: UInt8.self, capacity: n) { Array(UnsafeBufferPointer(start: $0, count: n)) }
+        var bytes = ptr.withMemoryRebound(to: UInt8.self, capacity: n) {
+            Array(UnsafeBufferPointer(start: $0, count: n))
+        }
         while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
         if let line = String(bytes: bytes, encoding: .utf8) ?? String(bytes: bytes, encoding: .isoLatin1) {
             // A new status line starts a new header block (e.g. after "100 Continue").

@@ -22,8 +22,10 @@ public struct HTTPRequestMessage: Sendable {
     /// note) sets this, and a lost answer surfaces as `TransportFailure.maybeSent` for the ledger to read back.
     public var freshConnection: Bool
 
-    public init(method: HTTPMethod, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
-                freshConnection: Bool = false) {
+    public init(
+        method: HTTPMethod, url: String, headers: [(name: String, value: String)] = [], body: Data? = nil,
+        freshConnection: Bool = false
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -87,9 +87,11 @@ public struct ServiceClient: Sendable {
     let onUnauthorized: (@Sendable () async -> Bool)?
     let logger: Logger
 
-    public init(service: Service, transport: any HTTPTransport, bucket: TokenBucket, policy: RetryPolicy,
-                ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String,
-                onUnauthorized: (@Sendable () async -> Bool)? = nil) {
+    public init(
+        service: Service, transport: any HTTPTransport, bucket: TokenBucket, policy: RetryPolicy,
+        ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String,
+        onUnauthorized: (@Sendable () async -> Bool)? = nil
+    ) {
         self.onUnauthorized = onUnauthorized
         self.service = service
         self.transport = transport
@@ -140,8 +142,10 @@ public struct ServiceClient: Sendable {
                 let wait = Self.retryAfter(response.header("retry-after"))
                 if let wait, wait > Self.longestRetryAfter {
                     // Waiting that long belongs to the next cron tick, not to this pass.
-                    throw PassAbort.unavailable(service: service, reason: "HTTP \(status) with Retry-After beyond "
-                                                    + "\(Self.longestRetryAfter.components.seconds) s")
+                    throw PassAbort.unavailable(
+                        service: service,
+                        reason: "HTTP \(status) with Retry-After beyond "
+                            + "\(Self.longestRetryAfter.components.seconds) s")
                 }
                 if let wait { await bucket.hold(until: .now + wait) }
                 retryAfter = wait
@@ -164,10 +168,13 @@ public struct ServiceClient: Sendable {
                 throw PassAbort.unavailable(service: service, reason: "\(reason); the run's retry budget is spent")
             }
             let delay = Self.backoff(attempt: attempt, policy: policy, floor: retryAfter)
-            logger.info("retrying request", metadata: [
-                "service": "\(service.rawValue)", "reason": "\(reason)", "attempt": "\(attempt)",
-                "delay_ms": "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
-            ])
+            logger.info(
+                "retrying request",
+                metadata: [
+                    "service": "\(service.rawValue)", "reason": "\(reason)", "attempt": "\(attempt)",
+                    "delay_ms":
+                        "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
+                ])
             try await Task.sleep(for: delay)
         }
     }
@@ -204,7 +211,10 @@ public struct ServiceClient: Sendable {
     }
 
     static func apiError(service: Service, response: HTTPResponseMessage) -> APIError {
-        struct LeverBody: Decodable { var code: String?; var message: String? }
+        struct LeverBody: Decodable {
+            var code: String?
+            var message: String?
+        }
         struct HubertBody: Decodable { var error: LeverBody? }
         let decoder = JSONDecoder()
         if let hubert = try? decoder.decode(HubertBody.self, from: response.body), let error = hubert.error {
@@ -224,7 +234,8 @@ public struct QueryString: Sendable {
 
     /// Characters left as they are in a query value (RFC 3986 unreserved).
     static let unreserved: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
+        var set = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         set.insert(charactersIn: "-._~")
         return set
     }()

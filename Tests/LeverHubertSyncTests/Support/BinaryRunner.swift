@@ -21,12 +21,15 @@ enum BinaryRunner {
             dir = dir.deletingLastPathComponent()
         }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/lever-hubert-sync")
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                ".build/debug/lever-hubert-sync")
     }
 
     /// Runs the binary with `arguments` in `directory`, with exactly `environment` (plus PATH), and waits.
-    static func run(_ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                    executable: URL? = nil) async throws -> Result {
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+        executable: URL? = nil
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = executable ?? binary
         process.arguments = arguments
@@ -36,7 +39,8 @@ enum BinaryRunner {
         if let directory { process.currentDirectoryURL = directory }
         let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-        let outURL = tmp.appendingPathComponent("out"), errURL = tmp.appendingPathComponent("err")
+        let outURL = tmp.appendingPathComponent("out")
+        let errURL = tmp.appendingPathComponent("err")
         FileManager.default.createFile(atPath: outURL.path, contents: nil)
         FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)

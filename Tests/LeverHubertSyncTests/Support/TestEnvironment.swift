@@ -1,7 +1,9 @@
 import Foundation
+import GRDB
 import Logging
-@testable import LeverHubertSync
 import Sandbox
+
+@testable import LeverHubertSync
 
 /// Both sandboxes on loopback, a real SQLite file in a fresh directory, and a configuration pointing at them.
 /// Everything a test needs to run real passes over real HTTP.
@@ -38,7 +40,10 @@ final class TestEnvironment: Sendable {
 
     deinit {
         let (a, b) = (leverServer, hubertServer)
-        Task { await a.stop(); await b.stop() }
+        Task {
+            await a.stop()
+            await b.stop()
+        }
     }
 
     /// The YAML configuration the tests use (fast retries, a generous client rate), plus `extra` lines.
@@ -71,7 +76,9 @@ final class TestEnvironment: Sendable {
 
     var environment: [String: String] { ["LEVER_API_KEY": Self.leverKey, "HUBERT_API_KEY": Self.hubertKey] }
 
-    func config(autoMove: String = "", extra: String = "", tweak: (inout ConfigFile) -> Void = { _ in }) throws -> AppConfig {
+    func config(autoMove: String = "", extra: String = "", tweak: (inout ConfigFile) -> Void = { _ in }) throws
+        -> AppConfig
+    {
         var file = try ConfigLoader.parse(yaml: yaml(autoMove: autoMove, extra: extra))
         tweak(&file)
         return try ConfigLoader.resolve(file, environment: environment).config
@@ -80,12 +87,15 @@ final class TestEnvironment: Sendable {
     /// Runs one pass in-process over real HTTP and a real SQLite file.
     /// `clockOffset`: the engine's clock runs this many ms away from the real one (the sandboxes keep real time),
     /// for time that cannot be staged for real: clock steps, retention, give-up periods.
-    func pass(_ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "",
-              clockOffset: Millis = 0, tweak: (inout ConfigFile) -> Void = { _ in }) async throws -> PassReport {
+    func pass(
+        _ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "",
+        clockOffset: Millis = 0, tweak: (inout ConfigFile) -> Void = { _ in }
+    ) async throws -> PassReport {
         let config = try config(autoMove: autoMove, extra: extra, tweak: tweak)
         let store = try SyncRuntime.openStore(path: databasePath, dryRun: dryRun)
         let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        return await runtime.engine(store: store, clock: { Date().millis + clockOffset }).run(mode: mode, dryRun: dryRun)
+        return await runtime.engine(store: store, clock: { Date().millis + clockOffset }).run(
+            mode: mode, dryRun: dryRun)
     }
 
     /// The store, for assertions.
@@ -105,9 +115,13 @@ final class TestEnvironment: Sendable {
     func snapshot() async -> String {
         var lines: [String] = []
         for (id, o) in await lever.opportunities.sorted(by: { $0.key < $1.key }) {
-            lines.append("\(id) stage=\(o.stage) tags=\(o.tags) links=\(o.links) updated=\(o.updatedAt) notes=\(await lever.notesOf(id).count)")
+            lines.append(
+                "\(id) stage=\(o.stage) tags=\(o.tags) links=\(o.links) updated=\(o.updatedAt) notes=\(await lever.notesOf(id).count)"
+            )
         }
-        for (id, i) in await hubert.interviews.sorted(by: { $0.key < $1.key }) { lines.append("\(id) \(i.status) \(i.updatedAt)") }
+        for (id, i) in await hubert.interviews.sorted(by: { $0.key < $1.key }) {
+            lines.append("\(id) \(i.status) \(i.updatedAt)")
+        }
         return lines.joined(separator: "\n")
     }
 }
@@ -115,14 +129,13 @@ final class TestEnvironment: Sendable {
 /// Waits one millisecond so that the next sandbox change has a later timestamp than the last pass's start.
 func tick() async { try? await Task.sleep(for: .milliseconds(3)) }
 
-import GRDB
-
 extension TestEnvironment {
     /// Every row of every table of the store, as text: equal snapshots mean no state changed.
     func databaseSnapshot() async throws -> String {
         try await store().read { db in
             var lines: [String] = []
-            let tables = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             for table in tables {
                 for row in try Row.fetchAll(db, sql: "SELECT * FROM \(table) ORDER BY 1") {
                     lines.append("\(table): \(row.description)")
