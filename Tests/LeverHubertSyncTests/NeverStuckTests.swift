@@ -404,7 +404,8 @@ import Testing
         await env.lever.move(ada, to: TestEnvironment.onsite)  // a recruiter's decision
         try Self.restore(env, from: backupPath)
         await tick()
-        let replay = try await env.pass(autoMove: Self.autoMove)
+        // An hour later (the engine's clock): Hubert answers the same key with the first interview.
+        let replay = try await env.pass(autoMove: Self.autoMove, clockOffset: 3_600_000)
         #expect(replay.exitCode == 0)
         #expect(replay.counts.invitationsSent == 0, "Hubert answered with the first interview: no e-mail, not counted")
         #expect(await env.hubert.emailsSent.values.reduce(0, +) == 1)
@@ -413,6 +414,7 @@ import Testing
         await tick()
         let result = try await env.pass(autoMove: Self.autoMove)
         #expect(result.exitCode == 0)
+        #expect(await env.lever.opportunity(ada)?.tags == ["Hubert: Lead"], "the result was written")
         #expect(!result.actions.contains { $0.type == .moveStage }, "the human's move stands: \(result.actions)")
         #expect(await env.lever.opportunity(ada)?.stage == TestEnvironment.onsite)
     }

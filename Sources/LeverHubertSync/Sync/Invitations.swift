@@ -113,6 +113,9 @@ extension SyncEngine {
         }
     }
 
+    /// How old an interview Hubert returns under our key must be to count as an earlier pass's invitation.
+    static let replayHorizonMs: Millis = 10 * 60_000
+
     /// The problem of an opportunity Lever refuses to show or change (403): a confidential candidate, a permission
     /// that flickers. The pass goes on.
     static func forbidden(_ opportunityId: String, postingId: String?, what: String, _ error: APIError) -> Problem {
@@ -179,7 +182,11 @@ extension SyncEngine {
                 status: interview.status,
                 stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)),
                 now: clock())
-            if created {
+            // A 200 for an interview Hubert made moments ago is this pass's own invitation whose first answer was
+            // lost (the retry found it under the key): counted. One made long before is an earlier pass's (a
+            // restored ledger): no e-mail went out now, so it is not.
+            let earlier = !created && (interview.invitedAt.map { $0 < clock() - Self.replayHorizonMs } ?? false)
+            if !earlier {
                 await collector.add(action)
             } else {
                 logger.info(
