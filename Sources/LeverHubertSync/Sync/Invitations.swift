@@ -113,6 +113,13 @@ extension SyncEngine {
         }
     }
 
+    /// An invitation whose outcome is not known yet: its intent stays pending and the next pass settles it.
+    static func unconfirmed(_ opportunityId: String, postingId: String, _ why: String) -> Problem {
+        Problem(
+            opportunityId: opportunityId, postingId: postingId, reason: "invitation_unconfirmed",
+            message: why + "; settled next pass")
+    }
+
     /// How old an interview Hubert returns under our key must be to count as an earlier pass's invitation.
     static let replayHorizonMs: Millis = 10 * 60_000
 
@@ -148,11 +155,9 @@ extension SyncEngine {
                 }
             } catch let error as APIError {
                 await collector.add(
-                    Problem(
-                        opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
-                        message:
-                            "could not ask Hubert whether opportunity \(opportunity.id) was invited before (\(error)); tried again next pass"
-                    ),
+                    Self.unconfirmed(
+                        opportunity.id, postingId: posting.postingId,
+                        "could not ask Hubert whether opportunity \(opportunity.id) was invited before (\(error))"),
                     failed: true)
                 return
             }
@@ -207,11 +212,9 @@ extension SyncEngine {
                     found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId)
                 } catch let lookup as APIError {
                     await collector.add(
-                        Problem(
-                            opportunityId: opportunity.id, postingId: posting.postingId,
-                            reason: "invitation_unconfirmed",
-                            message:
-                                "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup)); settled next pass"
+                        Self.unconfirmed(
+                            opportunity.id, postingId: posting.postingId,
+                            "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup))"
                         ),
                         failed: true)
                     return
@@ -244,11 +247,9 @@ extension SyncEngine {
                 failed: true)
         } catch let error as MaybeAppliedError {
             await collector.add(
-                Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "invitation_unconfirmed",
-                    message:
-                        "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason)); settled next pass"
-                ),
+                Self.unconfirmed(
+                    opportunity.id, postingId: posting.postingId,
+                    "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason))"),
                 failed: true)
         }
     }
@@ -299,11 +300,11 @@ extension SyncEngine {
             do {
                 found = try await findInterview(opportunityId: pending.opportunityId, templateId: pending.templateId)
             } catch let error as APIError {
-                var problem = problemBase
-                problem.reason = "invitation_unconfirmed"
-                problem.message =
-                    "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"
-                await collector.add(problem, failed: true)
+                await collector.add(
+                    Self.unconfirmed(
+                        pending.opportunityId, postingId: pending.postingId,
+                        "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"),
+                    failed: true)
                 continue
             }
             if let found {
@@ -333,12 +334,9 @@ extension SyncEngine {
                         ? Self.forbidden(
                             pending.opportunityId, postingId: pending.postingId,
                             what: "reading it to settle its invitation", error)
-                        : Problem(
-                            opportunityId: pending.opportunityId, postingId: pending.postingId,
-                            reason: "invitation_unconfirmed",
-                            message:
-                                "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"
-                        ),
+                        : Self.unconfirmed(
+                            pending.opportunityId, postingId: pending.postingId,
+                            "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"),
                     failed: true)
                 continue
             }
