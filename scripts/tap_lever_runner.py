@@ -22,6 +22,7 @@ assert _parsed.scheme == "http" and _parsed.hostname == "127.0.0.1", f"not the l
 seen = collections.Counter()
 param_names = collections.Counter()
 limits = collections.Counter()
+window_starts = collections.Counter()
 _original_request = requests.Session.request
 
 
@@ -30,6 +31,17 @@ def guarded_request(self, method, url, params=None, **kwargs):
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "http" or parts.hostname != "127.0.0.1" or parts.port != _parsed.port:
         raise RuntimeError(f"tap_lever_runner: refusing a request to {url}")
+    params = dict(params or {})
+    if "offset" in params:
+        # Lever's `next` token comes URL-encoded and tap-lever hands it to requests, which encodes it again; the
+        # sandbox decodes once and answers "Invalid offset token", and tap-lever then restarts the window from its
+        # first page, forever. Pass the token decoded so that it arrives as it was given.
+        params["offset"] = urllib.parse.unquote(params["offset"])
+    else:
+        window = (parts.path, tuple(sorted(params.items())))
+        window_starts[window] += 1
+        if window_starts[window] > 2:
+            raise RuntimeError(f"tap_lever_runner: tap-lever restarted {window} again (an offset loop)")
     seen[f"{method} {parts.path}"] += 1
     for name, value in (params or {}).items():
         param_names[name] += 1
