@@ -25,12 +25,16 @@ struct Bench: AsyncParsableCommand {
     var results = 1_000
     @Option(help: "Opportunities in the scan.")
     var scan = 100_000
-    @Option(help: "Which parts to run: idle, writes, scan, decode (repeatable; default all).")
+    @Option(help: "Which parts to run: idle, writes, scan, decode, peer (repeatable; default all but peer).")
     var only: [String] = []
     @Option(help: "Items processed at once in the scan (sync.concurrency).")
     var scanConcurrency = 8
     @Option(help: "Extra environment for the measured process, KEY=VALUE (repeatable).")
     var env: [String] = []
+    @Option(help: "Opportunities in the peer part (--only peer).")
+    var peerOpportunities = 20_000
+    @Option(help: "The command the peer part measures beside backfill --dry-run (see scripts/bench-peer).")
+    var peerCommand: String?
 
     static let leverKey = "bench-lever-key", hubertKey = "bench-hubert-key"
     static let template = "61f080d9414018eda48a7380"
@@ -49,6 +53,7 @@ struct Bench: AsyncParsableCommand {
         if wants("writes") { verdicts.append(try await writes()) }
         if wants("scan") { verdicts.append(try await scanPass()) }
         if wants("decode") { try await decode() }
+        if only.contains("peer") { try await peer() }
         print("\nTargets:")
         for verdict in verdicts { print("  " + verdict) }
     }
