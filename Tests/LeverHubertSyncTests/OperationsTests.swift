@@ -248,7 +248,8 @@ actor RecordingService: SandboxService {
         let removed = try await store.prune(before: 2_000)
         #expect(removed == 1, "the old run")
         #expect(try await store.appliedFingerprint(interviewId: "iv1") == "lead|80|70")
-        #expect(try await store.unfinishedResultInterviews() == ["iv2"], "an unconfirmed intent is never pruned")
+        #expect(
+            try await store.unfinishedResults().map(\.interviewId) == ["iv2"], "an unconfirmed intent is never pruned")
     }
 
     @Test func aFixedPostingTagNoLongerShowsAsAProblem() async throws {

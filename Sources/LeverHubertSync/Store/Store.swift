@@ -122,22 +122,9 @@ public final class Store: Sendable {
         }
     }
 
-    /// Moves checkpoints forward (never backwards) in one transaction.
-    public func advanceCheckpoints(_ values: [String: Millis], now: Millis) async throws {
-        try await writer.write { db in
-            for (stream, at) in values {
-                try db.execute(
-                    sql: """
-                        INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
-                        ON CONFLICT (stream) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms), updated_ms = excluded.updated_ms
-                        """, arguments: [stream, at, now])
-            }
-        }
-    }
-
-    /// Sets the live checkpoints to the start of the pass that just processed their whole window. Unlike
-    /// `advanceCheckpoints` this may move one back: a checkpoint that lay in the future (the clock had run ahead)
-    /// is brought back to the present, so the next window starts where this one ended.
+    /// Sets the live checkpoints to the start of the pass that just processed their whole window. This may move one
+    /// back: a checkpoint that lay in the future (the clock had run ahead) is brought back to the present, so the
+    /// next window starts where this one ended.
     public func setCheckpoints(_ values: [String: Millis], now: Millis) async throws {
         try await writer.write { db in
             for (stream, at) in values {
@@ -447,13 +434,6 @@ public final class Store: Sendable {
                     "UPDATE result_step SET state = 'done', updated_ms = ? WHERE interview_id = ? AND state = 'pending'",
                 arguments: [now, interviewId])
             try db.execute(sql: "DELETE FROM result_due WHERE interview_id = ?", arguments: [interviewId])
-        }
-    }
-
-    /// Interviews with a write-back step recorded but not confirmed (settled first in the next pass).
-    public func unfinishedResultInterviews() async throws -> [String] {
-        try await writer.read { db in
-            try String.fetchAll(db, sql: "SELECT DISTINCT interview_id FROM result_step WHERE state = 'pending'")
         }
     }
 
