@@ -53,6 +53,9 @@ public actor LeverSandbox: SandboxService {
     public var users: [(id: String, name: String, email: String)]
     /// Requests received, as "METHOD /path" (query left out).
     public private(set) var requestLog: [String] = []
+    /// The same requests with their query strings as sent ("GET /v1/postings?updated_at_start=…"), for tests that
+    /// check which filters a read used.
+    public private(set) var requestLines: [String] = []
     /// Raw JSON served instead of the rendered opportunity (hostile-input tests).
     private var rawOverrides: [String: Data] = [:]
     private var rateLimit: SandboxRateLimit?
@@ -138,15 +141,23 @@ public actor LeverSandbox: SandboxService {
         rawOverrides[id] = json
     }
 
-    /// Moves an opportunity as a human would (stage history grows, `updatedAt` moves).
-    public func move(_ id: String, to stage: String, by userId: String? = nil) {
+    /// Moves an opportunity as a human would (stage history grows, `updatedAt` moves); `at` backdates the move (a
+    /// change Lever shows only some time after it happened).
+    public func move(_ id: String, to stage: String, by userId: String? = nil, at time: Millis? = nil) {
         guard var opportunity = opportunities[id] else { return }
-        let at = now()
+        let at = time ?? now()
         opportunity.stage = stage
         opportunity.stageChanges.append((stage, at, userId))
         opportunity.lastAdvancedAt = at
         opportunity.updatedAt = at
         opportunities[id] = opportunity
+    }
+
+    /// Tags an opportunity as a recruiter would (`updatedAt` moves, nothing else).
+    public func tag(_ id: String, _ tag: String) {
+        guard opportunities[id] != nil else { return }
+        if !(opportunities[id]?.tags.contains(tag) ?? true) { opportunities[id]?.tags.append(tag) }
+        opportunities[id]?.updatedAt = now()
     }
 
     /// Archives an opportunity.
@@ -245,7 +256,10 @@ public actor LeverSandbox: SandboxService {
     }
 
     /// Forgets the request log.
-    public func clearLog() { requestLog.removeAll() }
+    public func clearLog() {
+        requestLog.removeAll()
+        requestLines.removeAll()
+    }
 
     /// Notes on an opportunity.
     public func notesOf(_ id: String) -> [Note] { notes[id] ?? [] }
@@ -267,6 +281,8 @@ public actor LeverSandbox: SandboxService {
 
     private func route(_ request: SandboxRequest) -> SandboxResponse {
         requestLog.append("\(request.method) \(request.path)")
+        let query = request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+        requestLines.append("\(request.method) \(request.path)" + (query.isEmpty ? "" : "?" + query))
         if request.method == "POST" && request.path == "/oauth/token" { return tokenEndpoint(request) }
         guard authorized(request.headers["authorization"]) else {
             return error(401, "UnauthorizedError", "Invalid API key")
@@ -378,11 +394,23 @@ public actor LeverSandbox: SandboxService {
         ] as [String: Any]
     }
 
+    /// Filters of `GET /postings` that Lever does not allow beside `updated_at_*` (only `confidentiality` is).
+    static let postingFilters = [
+        "state", "distributionChannel", "group", "team", "department", "location", "commitment", "level", "tag",
+    ]
+
     private func listPostings(_ request: SandboxRequest) -> SandboxResponse {
         let tags = Set(request.values("tag"))
         let states = Set(request.values("state"))
+        guard let updated = range(request, "updated_at") else {
+            return error(400, "BadRequestError", "Timestamps must be integer milliseconds")
+        }
+        if updated.0 != nil || updated.1 != nil, Self.postingFilters.contains(where: { request.value($0) != nil }) {
+            return error(400, "BadRequestError", "updated_at filters can only be combined with confidentiality")
+        }
         let items = postings.values.filter {
             (tags.isEmpty || !tags.isDisjoint(with: $0.tags)) && (states.isEmpty || states.contains($0.state))
+                && Self.within($0.updatedAt, updated)
         }
         return page(items, key: { ($0.createdAt, $0.id) }, request: request, render: render)
     }

@@ -159,9 +159,16 @@ actor RecordingService: SandboxService {
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["a@example.com"], posting: posting)
         _ = try await env.pass()
         #expect(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA) != nil)
+        #expect(await env.lever.requestLog.filter { $0 == "GET /v1/opportunities/deleted" }.count == 1)
         await tick()
         await env.lever.delete(ada)
-        _ = try await env.pass()
+        // Within the hour the deleted list is not read again (an idle pass costs two Lever requests)…
+        await env.lever.clearLog()
+        _ = try await env.pass(clockOffset: 30 * 60_000)
+        #expect(!(await env.lever.requestLog.contains("GET /v1/opportunities/deleted")))
+        #expect(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA) != nil)
+        // …an hour after the last read it is, from that read (minus the lookback), and the opportunity is forgotten.
+        _ = try await env.pass(clockOffset: 61 * 60_000)
         #expect(try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA) == nil)
         #expect(await env.lever.requestLog.contains("GET /v1/opportunities/deleted"))
     }

@@ -7,7 +7,10 @@ public struct OpportunityFilter: Sendable, Equatable {
     public var createdAt: ClosedRange<Millis>?
     public var advancedAt: ClosedRange<Millis>?
     public var updatedAt: ClosedRange<Millis>?
-    public var expand: [String] = ["applications", "stage"]
+    /// `updated_at_start` alone: every opportunity changed since then (a new application, a stage move, any edit).
+    public var updatedSince: Millis?
+    /// Only what the pass reads: the application (for its posting). The stage stays an id.
+    public var expand: [String] = ["applications"]
     public init() {}
 }
 
@@ -103,10 +106,18 @@ public struct LeverClient: Sendable {
         }
     }
 
-    /// Every posting (any state, confidential included where the key may see them).
-    public func forEachPostingPage(_ handle: (LeverPage<LeverPosting>) async throws -> Void) async throws {
+    /// Every posting (any state, confidential included where the key may see them); with `updatedSince`, only the
+    /// postings changed since then. Lever allows `updated_at_*` on postings beside `confidentiality` only, so that
+    /// query carries nothing else.
+    public func forEachPostingPage(
+        updatedSince: Millis? = nil, _ handle: (LeverPage<LeverPosting>) async throws -> Void
+    ) async throws {
         var query = QueryString()
-        query.add("limit", "100")
+        if let updatedSince {
+            query.add("updated_at_start", String(updatedSince))
+        } else {
+            query.add("limit", "100")
+        }
         query.add("confidentiality", "all")
         try await forEachPage("/postings", query: query, as: LeverPosting.self, handle)
     }
@@ -131,6 +142,8 @@ public struct LeverClient: Sendable {
         if let range = filter.updatedAt {
             query.add("updated_at_start", String(range.lowerBound))
             query.add("updated_at_end", String(range.upperBound))
+        } else if let since = filter.updatedSince {
+            query.add("updated_at_start", String(since))
         }
         query.add("confidentiality", "all")
         for item in filter.expand { query.add("expand", item) }

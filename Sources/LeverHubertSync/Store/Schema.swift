@@ -146,6 +146,23 @@ enum Schema {
                     CREATE INDEX applicant_posting ON applicant (posting_id);
                     """)
         }
+        migrator.registerMigration("v5-posting-snapshot") { db in
+            try db.execute(
+                sql: """
+                    -- What the last postings read said of each posting's tags, so that a pass reads only the postings
+                    -- changed since (updated_at_start) and a full list at most hourly. A job's title, never a person.
+                    CREATE TABLE posting_snapshot (
+                        posting_id TEXT PRIMARY KEY NOT NULL CHECK (posting_id <> ''),
+                        verdict TEXT NOT NULL CHECK (verdict IN ('untagged', 'template', 'invalid')),
+                        template_id TEXT CHECK (verdict <> 'template' OR length(template_id) = 24),
+                        reason TEXT,
+                        message TEXT,
+                        name TEXT,
+                        updated_ms INTEGER,
+                        read_ms INTEGER NOT NULL
+                    );
+                    """)
+        }
         return migrator
     }
 }

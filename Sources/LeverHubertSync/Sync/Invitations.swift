@@ -3,7 +3,11 @@ import Foundation
 /// Invitations: who on a tagged posting is invited, through the ledger (intent → request → outcome), once per
 /// (opportunity, template) ever.
 extension SyncEngine {
-    /// Pages through the window's new applications and moves into New applicant on the tagged postings.
+    /// Pages through every opportunity of the tagged postings changed since the window opened: one query per 100
+    /// postings finds both new applications and moves into New applicant (either one changes `updatedAt`, which only
+    /// grows), with no upper bound, so that an opportunity changed again while the pass pages is still found. The
+    /// rules keep those whose application or entry into New applicant falls inside the window. The ledger is read
+    /// once per page, the applicants are recorded once per page.
     func scanOpportunities(
         postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
         context: PassContext, dryRun: Bool, collector: PassCollector
@@ -13,47 +17,51 @@ extension SyncEngine {
         while start < ids.count {
             let batch = Array(ids[start..<min(ids.count, start + Self.postingBatch)])
             start += Self.postingBatch
-            var created = OpportunityFilter()
-            created.postingIds = batch
-            created.createdAt = window
-            var moved = OpportunityFilter()
-            moved.postingIds = batch
-            moved.stageIds = [context.newApplicantStageId]
-            moved.advancedAt = window
-            for filter in [created, moved] {
-                try await lever.forEachOpportunityPage(filter) { page in
-                    for failure in page.failures {
-                        await collector.add(
-                            Problem(
-                                opportunityId: failure.id, reason: "undecodable_opportunity",
-                                message:
-                                    "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
-                            failed: true)
-                    }
-                    try await concurrentForEach(page.items, limit: config.concurrency) { opportunity in
-                        try await considerOpportunity(
-                            opportunity, batch: batch, postings: postings, window: window,
-                            backfill: backfill, context: context, dryRun: dryRun, collector: collector)
-                    }
-                    progress?(
-                        ProgressEvent(
-                            stream: "lever opportunities", items: page.data.count,
-                            position: page.items.last?.createdAt, window: window))
+            var filter = OpportunityFilter()
+            filter.postingIds = batch
+            filter.updatedSince = window.lowerBound
+            try await lever.forEachOpportunityPage(filter) { page in
+                for failure in page.failures {
+                    await collector.add(
+                        Problem(
+                            opportunityId: failure.id, reason: "undecodable_opportunity",
+                            message: "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
+                        failed: true)
                 }
+                let fresh = await collector.firstSights(page.items)
+                let invited = try await store.invitedPairs(opportunityIds: fresh.map(\.id))
+                let applicants = Locked<[Applicant]>([])
+                try await concurrentForEach(fresh, limit: config.concurrency) { opportunity in
+                    if let applicant = try await considerOpportunity(
+                        opportunity, batch: batch, postings: postings, window: window, backfill: backfill,
+                        invited: invited, context: context, dryRun: dryRun, collector: collector)
+                    {
+                        applicants.withLock { $0.append(applicant) }
+                    }
+                }
+                if !dryRun { try await store.recordApplicants(applicants.withLock { $0 }, now: clock()) }
+                progress?(
+                    ProgressEvent(
+                        stream: "lever opportunities", items: page.data.count,
+                        position: page.items.last?.createdAt, window: window))
             }
         }
     }
 
+    /// An opportunity of a tagged posting for the funnel (invited or not), recorded with its page.
+    typealias Applicant = (opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?)
+
+    /// Plans and applies one opportunity of the window; returns it as an applicant of its posting when it applied
+    /// (or entered New applicant) there after the posting was tagged.
     func considerOpportunity(
         _ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
-        window: ClosedRange<Millis>, backfill: Bool, context: PassContext, dryRun: Bool,
+        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, context: PassContext, dryRun: Bool,
         collector: PassCollector
-    ) async throws {
-        guard await collector.firstSight(opportunity.id) else { return }
+    ) async throws -> Applicant? {
         if opportunity.isAnonymized {
             try await erase(opportunity.id, dryRun: dryRun, collector: collector)
             await collector.skip()
-            return
+            return nil
         }
         var postingId = opportunity.postingId
         if postingId == nil && batch.count == 1 { postingId = batch[0] }
@@ -70,38 +78,25 @@ extension SyncEngine {
                             opportunityId: opportunity.id, reason: "undecodable_opportunity",
                             message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
                     failed: true)
-                return
+                return nil
             }
         }
-        guard let postingId, let posting = postings[postingId] else { return }
+        guard let postingId, let posting = postings[postingId] else { return nil }
         // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
-        guard !(await collector.isForbidden(template: posting.templateId)) else { return }
-        // The rules first (no I/O); the ledger is read only for someone the rules would invite or report.
-        var decision = Planner.decideInvitation(
+        guard !(await collector.isForbidden(template: posting.templateId)) else { return nil }
+        let decision = Planner.decideInvitation(
             opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
-            window: window, backfill: backfill, alreadyInvited: false, now: clock())
-        switch decision {
-        case .invite, .problem:
-            if try await store.invitation(opportunityId: opportunity.id, templateId: posting.templateId) != nil {
-                decision = .alreadyInvited
+            window: window, backfill: backfill,
+            alreadyInvited: invited.contains(opportunity.id + "|" + posting.templateId), now: clock())
+        let applicant: Applicant? =
+            switch decision {
+            case .skip(.outsideWindow), .skip(.beforeTag): nil
+            case .invite, .problem, .skip, .alreadyInvited:
+                (opportunity.id, posting.postingId, posting.templateId, opportunity.appliedAt)
             }
-        case .skip, .alreadyInvited:
-            break
-        }
-        switch decision {
-        case .skip(.outsideWindow), .skip(.beforeTag):
-            break
-        case .invite, .problem, .skip, .alreadyInvited:
-            // An applicant of the posting for the funnel, invited or not.
-            if !dryRun {
-                try await store.recordApplicant(
-                    opportunityId: opportunity.id, postingId: posting.postingId,
-                    templateId: posting.templateId, appliedAt: opportunity.appliedAt, now: clock())
-            }
-        }
         switch decision {
         case .alreadyInvited, .skip(.outsideWindow):
-            return
+            break
         case .skip(let reason):
             logger.debug(
                 "not invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
@@ -111,6 +106,7 @@ extension SyncEngine {
         case .invite(let candidate):
             try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector)
         }
+        return applicant
     }
 
     /// An invitation whose outcome is not known yet: its intent stays pending and the next pass settles it.

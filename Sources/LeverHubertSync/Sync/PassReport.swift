@@ -98,6 +98,11 @@ actor PassCollector {
         return inserted
     }
 
+    /// The opportunities of a page not examined yet in this pass, each marked as examined.
+    func firstSights(_ opportunities: [LeverOpportunity]) -> [LeverOpportunity] {
+        opportunities.filter { firstSight($0.id) }
+    }
+
     func add(_ action: Action) {
         actions.append(action)
         switch action.type {

@@ -99,18 +99,25 @@ public enum Planner {
     ///   - window: the pass's window (live: previous checkpoint minus lookback … now; backfill: since … until).
     ///   - backfill: in a backfill the window itself is the criterion; live, the trigger must also follow the
     ///     moment the posting was first seen with its tag.
+    ///   - alreadyInvited: the ledger holds an invitation for (opportunity, template), in any state.
     ///   - now: when given, a data-protection contact permission that expired before it counts as withdrawn.
     public static func decideInvitation(
         _ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
         window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
         now: Millis? = nil
     ) -> InviteDecision {
-        if alreadyInvited { return .alreadyInvited }
         guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
             return .skip(.outsideWindow)
         }
         if !backfill && trigger < posting.firstSeen { return .skip(.beforeTag) }
-        return decideContact(opportunity, posting: posting, now: now)
+        let contact = decideContact(opportunity, posting: posting, now: now)
+        switch contact {
+        case .invite, .problem:
+            // Whoever the ledger knows is never invited again, nor reported again for what was true at the time.
+            return alreadyInvited ? .alreadyInvited : contact
+        case .skip, .alreadyInvited:
+            return contact
+        }
     }
 
     /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled

@@ -30,8 +30,18 @@ enum TemplateStatus: Sendable, Equatable {
     }
 }
 
+/// How a pass reads the postings.
+enum PostingRead: Sendable, Equatable {
+    /// Every posting.
+    case full
+    /// Only the postings changed since then (`updated_at_start`), over what the store's snapshot says of the rest.
+    case changedSince(Millis)
+}
+
 /// Every posting of the account as the pass found it.
 struct PostingScan: Sendable {
+    /// How the postings were read.
+    var read = PostingRead.full
     /// Postings that take part in this pass (for a backfill, only the named ones).
     var usable: [String: TaggedPosting] = [:]
     /// The template each tagged posting names, whatever its status, and that status.
@@ -57,55 +67,96 @@ struct PostingScan: Sendable {
 
 /// Observe, second part: the postings that take part and their templates.
 extension SyncEngine {
-    /// Reads every posting and classifies its tags; asks Hubert (through the store's cache) about each template.
-    /// A posting with a bad tag, or a template Hubert does not know, has archived or forbids this key, is a problem
-    /// for that posting only: every other posting is served.
+    /// At most this long between two full reads of the postings: a change a changed-since read could not see is
+    /// found by then.
+    static let postingsFullReadMs: Millis = 3_600_000
+
+    /// How this pass reads the postings: a live pass reads only what changed since the last read (minus the lookback)
+    /// while the last full read is less than an hour old; a backfill, a first pass, and a pass after the clock
+    /// stepped back read them all.
+    func postingRead(mode: PassMode, started: Millis) async throws -> PostingRead {
+        guard case .live = mode, let full = try await store.meta(.postingsFullReadAt),
+            let last = try await store.meta(.postingsReadAt), full <= started, last <= started,
+            started - full < Self.postingsFullReadMs
+        else { return .full }
+        return .changedSince(max(0, last - lookbackMs))
+    }
+
+    /// Whether a changed-since read leaves a pending invitation's posting untagged, or tagged with another template:
+    /// only a full read may conclude that its tag is gone.
+    func needsFullPostingRead(_ scan: PostingScan) async throws -> Bool {
+        guard case .changedSince = scan.read else { return false }
+        return try await store.pendingInvitations().contains { pending in
+            !scan.undecodable.contains(pending.postingId)
+                && scan.tagged[pending.postingId]?.template != pending.templateId
+        }
+    }
+
+    /// Reads the postings (all, or those changed since the last read over the stored snapshot) and classifies their
+    /// tags; asks Hubert (through the store's cache) about each template. A posting with a bad tag, or a template
+    /// Hubert does not know, has archived or forbids this key, is a problem for that posting only: every other posting
+    /// is served.
     func scanPostings(
-        mode: PassMode, previousCheckpoint: Millis?, started: Millis, dryRun: Bool,
+        mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, started: Millis, dryRun: Bool,
         collector: PassCollector
     ) async throws -> PostingScan {
         let known = try await store.postingTags()
         var scan = PostingScan()
-        var candidates: [TaggedPosting] = []
-        var names: [String: String] = [:]
-        var healthy: [String] = []
-        var inScope: Set<String>?
-        if case .backfill(_, _, let ids) = mode, !ids.isEmpty { inScope = Set(ids) }
-        try await lever.forEachPostingPage { page in
+        scan.read = read
+        var entries: [String: PostingSnapshotEntry] = [:]
+        var since: Millis?
+        if case .changedSince(let start) = read {
+            entries = try await store.postingSnapshot()
+            since = start
+        }
+        var readNow: [String: PostingSnapshotEntry] = [:]
+        try await lever.forEachPostingPage(updatedSince: since) { page in
             await collector.postingsScanned(page.data.count)
             for failure in page.failures {
-                if let id = failure.id { scan.undecodable.insert(id) }
+                if let id = failure.id {
+                    scan.undecodable.insert(id)
+                    entries[id] = nil
+                }
                 await collector.add(
                     Problem(
                         postingId: failure.id, reason: "undecodable_posting",
                         message: "posting \(failure.id ?? "without id") could not be read: \(failure.reason)"))
             }
             for posting in page.items {
-                let wanted = inScope?.contains(posting.id) ?? true
-                switch Planner.hubertTemplate(tags: posting.tags) {
-                case .none:
-                    healthy.append(posting.id)
-                case .invalid(let reason, let message):
-                    if wanted {
-                        await collector.add(
-                            Problem(postingId: posting.id, reason: reason, message: "posting \(posting.id): \(message)")
-                        )
-                    }
-                case .template(let template):
-                    // A tag seen for the first time counts from when it can have been added: not before the previous
-                    // checkpoint, and not before the posting last changed (a tag added during a pause or an outage
-                    // does not invite everyone who applied before it; backfill exists for that).
-                    let firstSeen =
-                        known[posting.id + "|" + template]
-                        ?? Planner.firstSeen(
-                            previousCheckpoint: previousCheckpoint, postingUpdatedAt: posting.updatedAt,
-                            now: started)
-                    scan.tagged[posting.id] = (template, .active)
-                    if let text = posting.text { names[posting.id] = String(text.prefix(200)) }
-                    if wanted {
-                        candidates.append(
-                            TaggedPosting(postingId: posting.id, templateId: template, firstSeen: firstSeen))
-                    }
+                let entry = PostingSnapshotEntry(
+                    postingId: posting.id, verdict: Planner.hubertTemplate(tags: posting.tags),
+                    name: posting.text.map { String($0.prefix(200)) }, updatedAt: posting.updatedAt, readAt: started)
+                entries[posting.id] = entry
+                readNow[posting.id] = entry
+            }
+        }
+        var candidates: [TaggedPosting] = []
+        var names: [String: String] = [:]
+        var healthy: [String] = []
+        var inScope: Set<String>?
+        if case .backfill(_, _, let ids) = mode, !ids.isEmpty { inScope = Set(ids) }
+        for entry in entries.values.sorted(by: { $0.postingId < $1.postingId }) {
+            let id = entry.postingId
+            let wanted = inScope?.contains(id) ?? true
+            switch entry.tagVerdict {
+            case .none:
+                if readNow[id] != nil { healthy.append(id) }
+            case .invalid(let reason, let message):
+                if wanted {
+                    await collector.add(Problem(postingId: id, reason: reason, message: "posting \(id): \(message)"))
+                }
+            case .template(let template):
+                // A tag seen for the first time counts from when it can have been added: not before the previous
+                // checkpoint, and not before the posting last changed (a tag added during a pause or an outage
+                // does not invite everyone who applied before it; backfill exists for that).
+                let firstSeen =
+                    known[id + "|" + template]
+                    ?? Planner.firstSeen(
+                        previousCheckpoint: previousCheckpoint, postingUpdatedAt: entry.updatedAt, now: started)
+                scan.tagged[id] = (template, .active)
+                if let name = entry.name { names[id] = name }
+                if wanted {
+                    candidates.append(TaggedPosting(postingId: id, templateId: template, firstSeen: firstSeen))
                 }
             }
         }
@@ -124,7 +175,7 @@ extension SyncEngine {
             }
             scan.tagged[postingId]?.status = statusByTemplate[entry.template] ?? .missing
         }
-        for posting in candidates.sorted(by: { $0.postingId < $1.postingId }) {
+        for posting in candidates {
             if let refusal = scan.refusal(postingId: posting.postingId, templateId: posting.templateId) {
                 await collector.add(
                     Problem(
@@ -135,6 +186,8 @@ extension SyncEngine {
             }
         }
         if !dryRun, case .live = mode {
+            try await store.recordPostingRead(
+                Array(readNow.values), full: read == .full, keep: scan.undecodable, startedAt: started)
             try await store.recordPostingTags(
                 scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
                 names: names, now: started)

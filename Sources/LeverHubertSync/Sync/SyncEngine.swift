@@ -143,9 +143,14 @@ public struct SyncEngine: Sendable {
         let windows = try await liveWindows(started: started, logger: logger)
 
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
-        let postings = try await scanPostings(
-            mode: mode, previousCheckpoint: windows.leverCheckpoint, started: started,
-            dryRun: dryRun, collector: collector)
+        var postings = try await scanPostings(
+            mode: mode, read: try await postingRead(mode: mode, started: started),
+            previousCheckpoint: windows.leverCheckpoint, started: started, dryRun: dryRun, collector: collector)
+        if try await needsFullPostingRead(postings) {
+            postings = try await scanPostings(
+                mode: mode, read: .full, previousCheckpoint: windows.leverCheckpoint, started: started,
+                dryRun: dryRun, collector: collector)
+        }
         try await settlePendingInvitations(
             postings: postings, skewed: windows.skewed, dryRun: dryRun, collector: collector)
 
@@ -197,7 +202,7 @@ public struct SyncEngine: Sendable {
             if !erased.isEmpty { try await store.purge(opportunityIds: Array(erased)) }
         }
         if case .live = mode, !dryRun, let window = windows.lever {
-            try await purgeDeleted(since: window.lowerBound, collector: collector, logger: logger)
+            try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
             if !windows.skewed {
                 let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
                 if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
@@ -253,6 +258,24 @@ public struct SyncEngine: Sendable {
         return Windows(
             leverCheckpoint: leverCheckpoint, lever: leverStart.map { Planner.range($0, started) },
             hubertSince: start(hubertCheckpoint, stream: Self.hubertStream), skewed: skewed)
+    }
+
+    /// At most this long between two reads of Lever's deleted opportunities (an opportunity deleted in between is
+    /// forgotten as soon as a pass meets its 404).
+    static let deletedReadMs: Millis = 3_600_000
+
+    /// Reads Lever's deleted opportunities since the last such read (minus the lookback) when it is an hour old, and
+    /// purges what the store holds about them. The first read, and one after the clock stepped back, starts at the
+    /// window.
+    func purgeDeletedIfDue(windowStart: Millis, started: Millis, collector: PassCollector) async throws {
+        let last = try await store.meta(.deletedReadAt)
+        var since = windowStart
+        if let last, last <= started {
+            guard started - last >= Self.deletedReadMs else { return }
+            since = min(windowStart, max(0, last - lookbackMs))
+        }
+        try await purgeDeleted(since: since, collector: collector, logger: logger)
+        try await store.setMeta([.deletedReadAt: started])
     }
 
     /// Reads Lever's deleted opportunities since `since` and purges what the store holds about them.
