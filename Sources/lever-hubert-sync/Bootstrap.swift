@@ -35,10 +35,6 @@ enum Bootstrap {
 /// Writes JSON to stdout.
 enum Output {
     static func json<T: Encodable>(_ value: T) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        if let data = try? encoder.encode(value), let text = String(data: data, encoding: .utf8) {
-            print(text)
-        }
+        if let text = ReportJSON.text(value) { print(text) }
     }
 }

@@ -163,7 +163,9 @@ enum PassRunner {
             // Whatever is still running then: the promise is an exit within 10 s of the signal.
             DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) { _exit(ExitStatus.temporary.code) }
         }
-        let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId) }
+        // With --json the actions go to standard output as they are decided (memory stays flat), the rest after.
+        let stream = common.json ? ReportStream() : nil
+        let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId, stream: stream) }
         passTask.withLock { $0 = pass }
         if stopping.isSet { pass.cancel() }
         let report = await pass.value
@@ -202,8 +204,8 @@ enum PassRunner {
         }
         withExtendedLifetime(lock) {}
         withExtendedLifetime(watcher) {}
-        if common.json {
-            Output.json(report)
+        if let stream {
+            stream.finish(report)
         } else {
             print(ReportText.render(report))
         }

@@ -66,6 +66,10 @@ actor PassCollector {
     var seenOpportunities = Set<UInt64>()
     /// Interviews already processed in this pass (settled first, then perhaps listed again).
     var seenInterviews = Set<UInt64>()
+    /// Where actions go as they are decided (`--json`); nil keeps them in `actions`.
+    let stream: ReportStream?
+
+    init(stream: ReportStream? = nil) { self.stream = stream }
     /// Opportunities Lever no longer has, forgotten in this pass: nothing found about them is recorded.
     var erased = Set<String>()
     /// Templates Hubert answered 403 for in this pass.
@@ -104,7 +108,7 @@ actor PassCollector {
     }
 
     func add(_ action: Action) {
-        actions.append(action)
+        if let stream { stream.add(action) } else { actions.append(action) }
         switch action.type {
         case .invite: counts.invitationsSent += 1
         case .addTag: counts.tagsAdded += 1

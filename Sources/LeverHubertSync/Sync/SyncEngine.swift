@@ -66,12 +66,16 @@ public struct SyncEngine: Sendable {
         self.progress = progress
     }
 
-    /// Runs one pass and reports it. Never throws: failures become the report's exit code and message.
-    public func run(mode: PassMode, dryRun: Bool, runId: String = UUID().uuidString.lowercased()) async -> PassReport {
+    /// Runs one pass and reports it. Never throws: failures become the report's exit code and message. With a
+    /// `stream`, the actions are written to it as they are decided and the report's `actions` stay empty (the caller
+    /// finishes the stream with the report).
+    public func run(
+        mode: PassMode, dryRun: Bool, runId: String = UUID().uuidString.lowercased(), stream: ReportStream? = nil
+    ) async -> PassReport {
         var logger = self.logger
         logger[metadataKey: "run.id"] = "\(runId)"
         let started = clock()
-        let collector = PassCollector()
+        let collector = PassCollector(stream: stream)
         var exitCode: Int32 = 0
         var message: String?
         do {
