@@ -18,7 +18,7 @@ extension Bench {
     static func opportunityPages(_ log: [String]) -> Int { log.filter { $0 == "GET /v1/opportunities" }.count }
 
     /// Singer's tap-lever (the `opportunities` stream) and `backfill --dry-run` over the same sandbox opportunities.
-    func peer() async throws {
+    func peer() async throws -> String {
         print("\n[peer] \(peerOpportunities) opportunities read by backfill --dry-run and by tap-lever (no latency)")
         guard let command = peerCommand?.split(separator: " ").map(String.init), let program = command.first else {
             throw ValidationError("--only peer needs --peer-command (see scripts/bench-peer)")
@@ -86,5 +86,11 @@ extension Bench {
                 format: "  ratios: pages tap/ours %.2f, CPU ours/tap %.3f, peak RSS ours/tap %.3f",
                 Double(tapPages) / Double(max(1, ourPages)), ours.cpuSeconds / max(0.001, tap.cpuSeconds),
                 ours.peakRSSMegabytes / max(0.001, tap.peakRSSMegabytes)))
+        let pagesRatio = Double(ourPages) / Double(max(1, tapPages))
+        let cpuFactor = tap.cpuSeconds / max(0.001, ours.cpuSeconds)
+        return String(
+            format: "beside tap-lever: %.2f × its pages (≤ 1.05), CPU %.1f × below it (≥ 3) — %@", pagesRatio,
+            cpuFactor,
+            pagesRatio <= 1.05 && cpuFactor >= 3 ? "MET" : "NOT MET")
     }
 }

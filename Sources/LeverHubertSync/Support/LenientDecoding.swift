@@ -23,6 +23,8 @@ extension KeyedDecodingContainer {
 
     /// An array whose elements of the wrong type are dropped instead of failing the whole value.
     func lenientArray<T: Decodable>(_ type: T.Type, _ key: Key) -> [T] {
+        // The common case first: every element decodes (one pass, no wrapper per element).
+        if let items = try? decodeIfPresent([T].self, forKey: key) { return items }
         guard let items = lenient([Lenient<T>].self, key) else { return [] }
         return items.compactMap(\.value)
     }

@@ -15,7 +15,7 @@ public enum ReportJSON {
 }
 
 /// Writes a pass's `--json` report as the pass goes, so that memory stays flat however many actions it plans (a
-/// backfill dry run of 100,000 invitations): each action is written when it is decided, under the report's first
+/// backfill dry run of 100,000 invitations): the actions are written as they are decided, a batch at a time, under the report's first
 /// key (`actions`: keys are sorted), and the rest of the report when the pass is over. The text is byte for byte
 /// what `ReportJSON.text` makes of the same report holding the actions.
 public final class ReportStream: @unchecked Sendable {
@@ -37,15 +37,36 @@ public final class ReportStream: @unchecked Sendable {
     public var count: Int { lock.withLock { written } }
 
     func add(_ action: Action) {
-        guard let data = try? encoder.encode(action), let text = String(data: data, encoding: .utf8) else { return }
         lock.withLock {
             guard !finished else { return }
-            buffer.append(contentsOf: (written == 0 ? "{\n  \"actions\" : [\n" : ",\n").utf8)
-            // One level deeper than a report's own keys: every line of the action indented by four spaces.
-            buffer.append(contentsOf: ("    " + text.replacingOccurrences(of: "\n", with: "\n    ")).utf8)
+            pending.append(action)
             written += 1
-            if buffer.count >= Self.flushAt { flush() }
+            if pending.count >= Self.batch { encodePending() }
         }
+    }
+
+    /// Actions not encoded yet: encoding a batch at once costs a fraction of encoding each alone.
+    private var pending: [Action] = []
+    static let batch = 256
+    private static let indent: [UInt8] = Array("  ".utf8)
+
+    /// Encodes the pending actions as one pretty-printed array and moves its elements into the buffer, one level
+    /// deeper (two more spaces on every line; a newline inside a string is escaped, so every 0x0A ends a line).
+    private func encodePending() {
+        guard !pending.isEmpty, let data = try? encoder.encode(pending) else { return }
+        let first = pending.count == written
+        pending.removeAll(keepingCapacity: true)
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        guard lines.count >= 3 else { return }
+        lines.removeFirst()  // "["
+        lines.removeLast()  // "]"
+        buffer.append(contentsOf: (first ? "{\n  \"actions\" : [\n" : ",\n").utf8)
+        for (index, line) in lines.enumerated() {
+            if index > 0 { buffer.append(0x0A) }
+            buffer.append(contentsOf: Self.indent)
+            buffer.append(contentsOf: line)
+        }
+        if buffer.count >= Self.flushAt { flush() }
     }
 
     /// Writes the rest of the report (whose own `actions` must be empty: they went out already) and a newline.
@@ -56,6 +77,7 @@ public final class ReportStream: @unchecked Sendable {
         lock.withLock {
             guard !finished else { return }
             finished = true
+            encodePending()
             let empty = "{\n  \"actions\" : [\n\n  ]"
             if written == 0 {
                 buffer.append(contentsOf: text.utf8)
