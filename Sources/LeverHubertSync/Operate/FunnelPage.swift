@@ -231,12 +231,16 @@ public enum FunnelPage {
     /// no part, and a recruiter should know why.
     static func otherPostings(_ report: StatusReport) -> String {
         let inFunnel = Set(report.funnel.map(\.postingId))
-        var seen = Set<String>()
+        struct PostingReason: Hashable {
+            var postingId: String
+            var reason: String
+        }
+        var seen = Set<PostingReason>()
         let rows = report.problems.filter { problem in
             guard problem.opportunityId == nil, let posting = problem.postingId, !inFunnel.contains(posting) else {
                 return false
             }
-            return seen.insert(posting + "|" + problem.reason).inserted
+            return seen.insert(PostingReason(postingId: posting, reason: problem.reason)).inserted
         }
         guard !rows.isEmpty else { return "" }
         var out = "<section class=\"posting other\" aria-labelledby=\"other-postings\">\n"

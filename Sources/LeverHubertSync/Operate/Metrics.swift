@@ -58,8 +58,8 @@ public enum MetricsFile {
             "last_run_http_responses", "HTTP responses of the last run of this mode, by service and status class.",
             "gauge",
             httpCounts.sorted { $0.key < $1.key }.map { key, value in
-                let parts = key.split(separator: "|")
-                return ("{\(modeLabel),service=\"\(parts.first ?? "")\",class=\"\(parts.last ?? "")\"}", "\(value)")
+                let key = RequestCountKey(key)
+                return ("{\(modeLabel),service=\"\(key.service)\",class=\"\(key.statusClass)\"}", "\(value)")
             })
         for (name, help) in Self.counterNames {
             metric("\(name)_total", help, "counter", [("", "\(counters[name] ?? 0)")])
@@ -108,6 +108,22 @@ public enum MetricsFile {
         ("stage_moves", "Opportunities moved to a stage."),
         ("failed", "Items that failed in a pass (each is a problem)."),
     ]
+
+    /// A key of `RequestLedger.snapshot()`, `service|class` (`lever|2xx`, `hubert|transport` …), taken apart.
+    struct RequestCountKey: Equatable {
+        /// `lever` or `hubert`.
+        var service: String
+        /// `2xx`, `4xx`, `5xx`, `429` or `transport`.
+        var statusClass: String
+
+        /// The parts of `key`: the text before the first `|` and after the last (the whole key for both when it
+        /// has none).
+        init(_ key: String) {
+            let parts = key.split(separator: "|")
+            service = parts.first.map(String.init) ?? ""
+            statusClass = parts.last.map(String.init) ?? ""
+        }
+    }
 
     /// Sample lines of `previous` that belong to another mode, by metric name (without the prefix).
     static func keptSeries(_ previous: String?, mode: String) -> [String: [String]] {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 
 /// What `status` shows: checkpoints and their lag, invitations by state, results not yet written back,
 /// problems that need a human, the last runs, and the funnel of every tagged posting.
@@ -90,85 +89,14 @@ public struct StatusReport: Codable, Sendable {
     /// The funnel's cohort start (`status --since`) as RFC 3339; nil (omitted) when it counts everything.
     public var funnelSince: String?
 
-    /// Reads the status from the store, in one read transaction. `staleAfterDays`: an invitation with no result
-    /// after that many days is stale. `since`: the funnel counts only applications created at or after it (ms;
-    /// `applicant.applied_ms`, `invitation.applied_ms`); nil counts every applicant since each posting was tagged.
+    /// Reads the status from the store, in one read transaction (`Store.statusReport`). `staleAfterDays`: an
+    /// invitation with no result after that many days is stale. `since`: the funnel counts only applications created
+    /// at or after it (ms; `applicant.applied_ms`, `invitation.applied_ms`); nil counts every applicant since each
+    /// posting was tagged.
     public static func load(
         store: Store, now: Millis, staleAfterDays: Int = 7, since: Millis? = nil,
         runs limit: Int = 10
     ) async throws -> StatusReport {
-        try await store.read { db in
-            var checkpoints: [Checkpoint] = []
-            for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint ORDER BY stream") {
-                let at: Int64 = row["at_ms"]
-                checkpoints.append(
-                    Checkpoint(stream: row["stream"], at: RFC3339.format(at), lagSeconds: max(0, (now - at) / 1000)))
-            }
-            var invitations = Invitations()
-            let staleBefore = now - Int64(staleAfterDays) * 86_400_000
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT state, coalesce(interview_status, '') AS status, (state = 'sent' AND coalesce(interview_status, 'invited')
-                        IN ('invited', 'started') AND coalesce(sent_ms, created_ms) < ?) AS stale, count(*) AS n
-                    FROM invitation GROUP BY 1, 2, 3
-                    """, arguments: [staleBefore])
-            {
-                let n: Int = row["n"]
-                let state: String = row["state"]
-                let status: String = row["status"]
-                if (row["stale"] as Int) == 1 { invitations.stale += n }
-                switch (state, status) {
-                case ("pending", _): invitations.pending += n
-                case ("refused", _): invitations.refused += n
-                case (_, "completed"): invitations.completed += n
-                case (_, "expired"): invitations.expired += n
-                case (_, "cancelled"): invitations.cancelled += n
-                case (_, "started"): invitations.started += n
-                default: invitations.sent += n
-                }
-            }
-            let resultsPending =
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT count(*) FROM (SELECT interview_id FROM result_step WHERE state = 'pending'
-                                              UNION SELECT interview_id FROM result_due WHERE state = 'due')
-                        """) ?? 0
-            let resultsGivenUp =
-                try Int.fetchOne(db, sql: "SELECT count(*) FROM result_due WHERE state = 'given_up'") ?? 0
-            var problems: [ProblemRow] = []
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM problem ORDER BY last_seen_ms DESC LIMIT 200") {
-                let opportunity: String = row["opportunity_id"]
-                let posting: String = row["posting_id"]
-                problems.append(
-                    ProblemRow(
-                        opportunityId: opportunity.isEmpty ? nil : opportunity,
-                        postingId: posting.isEmpty ? nil : posting,
-                        reason: row["reason"], message: row["message"],
-                        leverURL: opportunity.isEmpty
-                            ? (posting.isEmpty ? nil : "https://hire.lever.co/jobs/\(posting)")
-                            : "https://hire.lever.co/candidates/\(opportunity)",
-                        lastSeen: RFC3339.format(row["last_seen_ms"])))
-            }
-            var runs: [RunRow] = []
-            for row in try Row.fetchAll(
-                db, sql: "SELECT * FROM run ORDER BY started_ms DESC LIMIT ?", arguments: [limit])
-            {
-                let countsJSON: String? = row["counts_json"]
-                let finished: Int64? = row["finished_ms"]
-                runs.append(
-                    RunRow(
-                        runId: row["id"], kind: row["kind"], startedAt: RFC3339.format(row["started_ms"]),
-                        finishedAt: finished.map(RFC3339.format), exitCode: row["exit_code"],
-                        counts: countsJSON.flatMap { try? JSONDecoder().decode(PassCounts.self, from: Data($0.utf8)) },
-                        requests: RequestCounts(lever: row["lever_requests"], hubert: row["hubert_requests"]),
-                        message: row["message"]))
-            }
-            return StatusReport(
-                checkpoints: checkpoints, invitations: invitations, resultsPending: resultsPending,
-                resultsGivenUp: resultsGivenUp, problems: problems, runs: runs,
-                funnel: try Store.funnel(db, since: since), funnelSince: since.map(RFC3339.format))
-        }
+        try await store.statusReport(now: now, staleAfterDays: staleAfterDays, since: since, runs: limit)
     }
 }

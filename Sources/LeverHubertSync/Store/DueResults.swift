@@ -1,30 +1,7 @@
 import Foundation
 import GRDB
 
-/// A result version due for write-back, as the ledger keeps it.
-public struct DueResult: Sendable, Equatable {
-    public enum State: String, Sendable {
-        case due
-        case givenUp = "given_up"
-    }
-    public var interviewId: String
-    public var opportunityId: String
-    public var fingerprint: String
-    public var state: State
-    /// When this version first became due (the give-up clock starts here).
-    public var firstDue: Millis
-    public var attempts: Int
-    public var lastError: String?
-}
-
 extension Store {
-    private static func due(_ row: Row) -> DueResult {
-        DueResult(
-            interviewId: row["interview_id"], opportunityId: row["opportunity_id"], fingerprint: row["fingerprint"],
-            state: DueResult.State(rawValue: row["state"]) ?? .due, firstDue: row["first_due_ms"],
-            attempts: row["attempts"], lastError: row["last_error"])
-    }
-
     /// Records that this result version is due, before its first step is applied, and returns the row. A new
     /// version (regrade) restarts the give-up clock; the same version keeps it, so a step that fails for days is
     /// given up in the end.
@@ -36,35 +13,29 @@ extension Store {
             try db.execute(
                 sql: """
                     INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts)
-                    VALUES (?, ?, ?, 'due', ?, ?, 0)
+                    VALUES (?, ?, ?, ?, ?, ?, 0)
                     ON CONFLICT (interview_id) DO UPDATE SET
                         first_due_ms = CASE WHEN fingerprint = excluded.fingerprint THEN first_due_ms ELSE excluded.first_due_ms END,
-                        state = CASE WHEN fingerprint = excluded.fingerprint THEN state ELSE 'due' END,
+                        state = CASE WHEN fingerprint = excluded.fingerprint THEN state ELSE excluded.state END,
                         attempts = CASE WHEN fingerprint = excluded.fingerprint THEN attempts ELSE 0 END,
                         fingerprint = excluded.fingerprint, opportunity_id = excluded.opportunity_id
-                    """, arguments: [interviewId, opportunityId, fingerprint, now, now])
-            return try Row.fetchOne(
-                db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]
-            )
-            .map(Self.due)!
+                    """, arguments: [interviewId, opportunityId, fingerprint, DueResult.State.due, now, now])
+            return try DueResult.fetchOne(db, key: interviewId)!
         }
     }
 
     /// The due row of an interview, if any.
     public func dueResult(interviewId: String) async throws -> DueResult? {
-        try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM result_due WHERE interview_id = ?", arguments: [interviewId]).map(
-                Self.due)
-        }
+        try await writer.read { db in try DueResult.fetchOne(db, key: interviewId) }
     }
 
     /// Records a failed attempt: the result stays due and is tried again on the next pass.
     public func recordResultAttemptFailed(interviewId: String, error: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE result_due SET attempts = attempts + 1, last_error = ?, last_attempt_ms = ? WHERE interview_id = ?
-                    """, arguments: [String(error.prefix(500)), now, interviewId])
+            _ = try DueResult.filter(key: interviewId).updateAll(
+                db, DueResult.Columns.attempts.set(to: DueResult.Columns.attempts + 1),
+                DueResult.Columns.lastError.set(to: String(error.prefix(500))),
+                DueResult.Columns.lastAttempt.set(to: now))
         }
     }
 
@@ -76,12 +47,12 @@ extension Store {
                 sql: """
                     INSERT INTO result_due (interview_id, opportunity_id, fingerprint, state, first_due_ms, last_attempt_ms, attempts,
                         last_error)
-                    VALUES (?, ?, ?, 'given_up', ?, ?, ?, ?)
-                    ON CONFLICT (interview_id) DO UPDATE SET state = 'given_up', last_attempt_ms = excluded.last_attempt_ms
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (interview_id) DO UPDATE SET state = excluded.state, last_attempt_ms = excluded.last_attempt_ms
                     """,
                 arguments: [
-                    due.interviewId, due.opportunityId, due.fingerprint, due.firstDue, now, due.attempts,
-                    due.lastError,
+                    due.interviewId, due.opportunityId, due.fingerprint, DueResult.State.givenUp, due.firstDue, now,
+                    due.attempts, due.lastError,
                 ])
         }
     }
@@ -89,22 +60,19 @@ extension Store {
     /// Interviews whose write-back is not finished: a due version, or a step recorded and not confirmed.
     public func unfinishedResults() async throws -> [DueResult] {
         try await writer.read { db in
-            let all = try Row.fetchAll(db, sql: "SELECT * FROM result_due ORDER BY first_due_ms").map(Self.due)
+            let all = try DueResult.order(DueResult.Columns.firstDue).fetchAll(db)
             let known = Set(all.map(\.interviewId))
             var rows = all.filter { $0.state == .due }
-            for row in try Row.fetchAll(
+            // A pending step without a due row (recorded by an earlier version of the tool, or a due row lost): due
+            // since its oldest step, never attempted.
+            let orphans = try DueResult.fetchAll(
                 db,
                 sql: """
-                    SELECT interview_id, opportunity_id, fingerprint, min(updated_ms) AS since FROM result_step
-                    WHERE state = 'pending' GROUP BY interview_id
-                    """) where !known.contains(row["interview_id"])
-            {
-                rows.append(
-                    DueResult(
-                        interviewId: row["interview_id"], opportunityId: row["opportunity_id"],
-                        fingerprint: row["fingerprint"], state: .due, firstDue: row["since"], attempts: 0,
-                        lastError: nil))
-            }
+                    SELECT interview_id, opportunity_id, fingerprint, ? AS state, min(updated_ms) AS first_due_ms,
+                        0 AS attempts, NULL AS last_error
+                    FROM result_step WHERE state = ? GROUP BY interview_id
+                    """, arguments: [DueResult.State.due, ResultStepRecord.State.pending])
+            rows += orphans.filter { !known.contains($0.interviewId) }
             return rows
         }
     }
@@ -114,7 +82,7 @@ extension Store {
     /// Marks this database as made by `demo`.
     public func markDemoDatabase() async throws {
         try await writer.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('made_by', 'demo')")
+            try MetaRecord(key: MetaRecord.Key.madeBy, value: "demo").insert(db, onConflict: .replace)
         }
     }
 
@@ -126,7 +94,7 @@ extension Store {
                     sql: """
                         INSERT INTO meta (key, value) VALUES (?, ?)
                         ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
-                        """, arguments: ["counter." + name, String(delta)])
+                        """, arguments: [MetaRecord.Key.counterPrefix + name, String(delta)])
             }
         }
     }
@@ -135,10 +103,9 @@ extension Store {
     public func counters() async throws -> [String: Int] {
         try await writer.read { db in
             var result: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key LIKE 'counter.%'") {
-                let key: String = row["key"]
-                let value: String = row["value"]
-                result[String(key.dropFirst("counter.".count))] = Int(value) ?? 0
+            let prefix = MetaRecord.Key.counterPrefix
+            for meta in try MetaRecord.filter(MetaRecord.Columns.key.like(prefix + "%")).fetchAll(db) {
+                result[String(meta.key.dropFirst(prefix.count))] = Int(meta.value) ?? 0
             }
             return result
         }
@@ -146,8 +113,6 @@ extension Store {
 
     /// Whether `demo` made this database.
     public func isDemoDatabase() async throws -> Bool {
-        try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'made_by'") == "demo"
-        }
+        try await writer.read { db in try MetaRecord.fetchOne(db, key: MetaRecord.Key.madeBy)?.value == "demo" }
     }
 }

@@ -14,13 +14,8 @@ extension Store {
     /// `runId` (between its start and its end, or now while it runs), in no particular order.
     public func inviteLatencies(runId: String) async throws -> [Double] {
         try await read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT started_ms, finished_ms FROM run WHERE id = ?",
-                    arguments: [runId])
-            else { return [] }
-            let finished: Millis? = row["finished_ms"]
-            return try Self.latencies(db, confirmedFrom: row["started_ms"], through: finished ?? Millis.max)
+            guard let run = try RunRecord.fetchOne(db, key: runId) else { return [] }
+            return try Self.latencies(db, confirmedFrom: run.startedAt, through: run.finishedAt ?? Millis.max)
         }
     }
 
@@ -33,52 +28,112 @@ extension Store {
     static func seconds(sentMs: Millis, appliedMs: Millis) -> Double { Double(max(0, sentMs - appliedMs)) / 1000 }
 
     static func latencies(_ db: Database, confirmedFrom from: Millis, through: Millis) throws -> [Double] {
-        try Row.fetchAll(
+        try SentTimes.fetchAll(
             db,
             sql: """
-                SELECT sent_ms, applied_ms FROM invitation
-                WHERE state = 'sent' AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND sent_ms BETWEEN ? AND ?
-                """, arguments: [from, through]
-        ).map { seconds(sentMs: $0["sent_ms"], appliedMs: $0["applied_ms"]) }
+                SELECT posting_id, template_id, sent_ms, applied_ms FROM invitation
+                WHERE state = ? AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND sent_ms BETWEEN ? AND ?
+                """, arguments: [InvitationRecord.State.sent, from, through]
+        ).map(\.seconds)
     }
 
-    /// The funnel inside a read transaction (so that `StatusReport.load` sees one snapshot).
+    /// A count of rows of one (posting, template).
+    private struct PairCount: Decodable, FetchableRecord {
+        var postingId: String
+        var templateId: String
+        var n: Int
+        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
+        enum CodingKeys: String, CodingKey {
+            case postingId = "posting_id"
+            case templateId = "template_id"
+            case n
+        }
+    }
+
+    /// A count of standing grades of one (posting, template).
+    private struct GradeCount: Decodable, FetchableRecord {
+        var postingId: String
+        var templateId: String
+        var grade: String
+        var n: Int
+        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
+        enum CodingKeys: String, CodingKey {
+            case postingId = "posting_id"
+            case templateId = "template_id"
+            case grade, n
+        }
+    }
+
+    /// When an invitation's application was created and when Hubert confirmed it.
+    private struct SentTimes: Decodable, FetchableRecord {
+        var postingId: String
+        var templateId: String
+        var sentMs: Millis
+        var appliedMs: Millis
+        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
+        var seconds: Double { Store.seconds(sentMs: sentMs, appliedMs: appliedMs) }
+        enum CodingKeys: String, CodingKey {
+            case postingId = "posting_id"
+            case templateId = "template_id"
+            case sentMs = "sent_ms"
+            case appliedMs = "applied_ms"
+        }
+    }
+
+    /// Open problems of one reason on one (posting, template), the posting's own or its applicants'.
+    private struct ProblemCount: Decodable, FetchableRecord {
+        var postingId: String
+        var templateId: String
+        var reason: String
+        var postingLevel: Bool
+        var n: Int
+        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
+        enum CodingKeys: String, CodingKey {
+            case postingId = "posting_id"
+            case templateId = "template_id"
+            case reason
+            case postingLevel = "posting_level"
+            case n
+        }
+    }
+
+    /// The funnel inside a read transaction (so that `statusReport` sees one snapshot).
     static func funnel(_ db: Database, since: Millis?) throws -> [FunnelEntry] {
         let cohort = since ?? Millis.min
-        var entries: [String: FunnelEntry] = [:]
-        var order: [String] = []
-        func key(_ row: Row) -> String { (row["posting_id"] as String) + "|" + (row["template_id"] as String) }
-        for row in try Row.fetchAll(
-            db,
-            sql: """
-                SELECT posting_id, template_id, posting_name FROM posting_tag
-                ORDER BY coalesce(posting_name, posting_id) COLLATE NOCASE, posting_id, first_seen_ms
-                """)
-        {
-            entries[key(row)] = FunnelEntry(
-                postingId: row["posting_id"], postingName: row["posting_name"],
-                templateId: row["template_id"])
-            order.append(key(row))
+        let sent = InvitationRecord.State.sent
+        var entries: [PostingTemplate: FunnelEntry] = [:]
+        var order: [PostingTemplate] = []
+        let tags =
+            try PostingTagRecord
+            .order(
+                (PostingTagRecord.Columns.postingName ?? PostingTagRecord.Columns.postingId).collating(.nocase),
+                PostingTagRecord.Columns.postingId, PostingTagRecord.Columns.firstSeen
+            )
+            .fetchAll(db)
+        for tag in tags {
+            entries[tag.pair] = FunnelEntry(
+                postingId: tag.postingId, postingName: tag.postingName, templateId: tag.templateId)
+            order.append(tag.pair)
         }
-        for row in try Row.fetchAll(
+        for row in try PairCount.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, count(*) AS n FROM applicant
                 WHERE coalesce(applied_ms, seen_ms) >= ? GROUP BY posting_id, template_id
                 """, arguments: [cohort])
         {
-            entries[key(row)]?.applied = row["n"]
+            entries[row.pair]?.applied = row.n
         }
-        for row in try Row.fetchAll(
+        for row in try PairCount.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, count(*) AS n FROM invitation
-                WHERE state = 'sent' AND coalesce(applied_ms, created_ms) >= ? GROUP BY posting_id, template_id
-                """, arguments: [cohort])
+                WHERE state = ? AND coalesce(applied_ms, created_ms) >= ? GROUP BY posting_id, template_id
+                """, arguments: [sent, cohort])
         {
-            entries[key(row)]?.invited = row["n"]
+            entries[row.pair]?.invited = row.n
         }
-        for row in try Row.fetchAll(
+        for row in try GradeCount.fetchAll(
             db,
             sql: """
                 SELECT i.posting_id, i.template_id, r.grade, count(*) AS n
@@ -86,32 +141,31 @@ extension Store {
                 WHERE coalesce(i.applied_ms, i.created_ms) >= ? GROUP BY i.posting_id, i.template_id, r.grade
                 """, arguments: [cohort])
         {
-            let k = key(row)
+            let k = row.pair
             guard entries[k] != nil else { continue }
-            let n: Int = row["n"]
-            entries[k]?.completed += n
-            switch row["grade"] as String {
-            case "lead": entries[k]?.lead += n
-            case "passed": entries[k]?.passed += n
-            default: entries[k]?.notQualified += n
+            entries[k]?.completed += row.n
+            switch HubertGrade(rawValue: row.grade) {
+            case .lead: entries[k]?.lead += row.n
+            case .passed: entries[k]?.passed += row.n
+            default: entries[k]?.notQualified += row.n
             }
         }
-        var latencies: [String: [Double]] = [:]
-        for row in try Row.fetchAll(
+        var latencies: [PostingTemplate: [Double]] = [:]
+        for row in try SentTimes.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, sent_ms, applied_ms FROM invitation
-                WHERE state = 'sent' AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND applied_ms >= ?
-                """, arguments: [cohort])
+                WHERE state = ? AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND applied_ms >= ?
+                """, arguments: [sent, cohort])
         {
-            latencies[key(row), default: []].append(seconds(sentMs: row["sent_ms"], appliedMs: row["applied_ms"]))
+            latencies[row.pair, default: []].append(row.seconds)
         }
         for (k, values) in latencies where entries[k] != nil {
             entries[k]?.inviteLatencySeconds = FunnelEntry.Latency(seconds: values)
         }
         // Open problems: the posting's own (by posting_id) and those of its applicants (by opportunity), each row
         // once even when it matches both ways.
-        for row in try Row.fetchAll(
+        for row in try ProblemCount.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, reason, (opportunity_id = '') AS posting_level, count(*) AS n FROM (
@@ -124,10 +178,9 @@ extension Store {
                 ) GROUP BY 1, 2, 3, 4 ORDER BY 4 DESC, 5 DESC, 3
                 """)
         {
-            let postingLevel: Bool = row["posting_level"]
-            entries[key(row)]?.openProblems.append(
+            entries[row.pair]?.openProblems.append(
                 FunnelEntry.OpenProblem(
-                    reason: row["reason"], scope: postingLevel ? "posting" : "opportunity", count: row["n"]))
+                    reason: row.reason, scope: row.postingLevel ? "posting" : "opportunity", count: row.n))
         }
         return order.compactMap { entries[$0] }
     }

@@ -1,32 +1,6 @@
 import Foundation
 import GRDB
 
-/// A recorded invitation.
-public struct InvitationRecord: Sendable, Equatable {
-    public enum State: String, Sendable { case pending, sent, refused }
-    public var opportunityId: String
-    public var templateId: String
-    public var postingId: String
-    public var state: State
-    public var interviewId: String?
-    public var stageAtInvitation: String?
-    /// When the intent was recorded (ms).
-    public var createdAt: Millis = 0
-    /// When the application was created in Lever (ms), for the invitation latency.
-    public var appliedAt: Millis?
-}
-
-/// A recorded write-back step of one result version.
-public struct ResultStepRecord: Sendable, Equatable {
-    public enum Step: String, Sendable, CaseIterable { case tag, note, link, move }
-    public var interviewId: String
-    public var fingerprint: String
-    public var step: Step
-    public var opportunityId: String
-    public var done: Bool
-    public var marker: String?
-}
-
 /// The SQLite store: one type owns the connection, runs migrations at open and exposes one method per intention,
 /// each one transaction. WAL, a busy timeout, and a file only its owner can read (0600).
 public final class Store: Sendable {
@@ -106,18 +80,14 @@ public final class Store: Sendable {
 
     /// The checkpoint of a stream, in ms; nil before the first pass.
     public func checkpoint(_ stream: String) async throws -> Millis? {
-        try await writer.read { db in
-            try Millis.fetchOne(db, sql: "SELECT at_ms FROM checkpoint WHERE stream = ?", arguments: [stream])
-        }
+        try await writer.read { db in try CheckpointRecord.fetchOne(db, key: stream)?.at }
     }
 
     /// Every checkpoint.
     public func checkpoints() async throws -> [String: Millis] {
         try await writer.read { db in
             var result: [String: Millis] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT stream, at_ms FROM checkpoint") {
-                result[row["stream"]] = row["at_ms"]
-            }
+            for checkpoint in try CheckpointRecord.fetchAll(db) { result[checkpoint.stream] = checkpoint.at }
             return result
         }
     }
@@ -128,11 +98,8 @@ public final class Store: Sendable {
     public func setCheckpoints(_ values: [String: Millis], now: Millis) async throws {
         try await writer.write { db in
             for (stream, at) in values {
-                try db.execute(
-                    sql: """
-                        INSERT INTO checkpoint (stream, at_ms, updated_ms) VALUES (?, ?, ?)
-                        ON CONFLICT (stream) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms
-                        """, arguments: [stream, max(0, at), now])
+                // INSERT … ON CONFLICT (stream) DO UPDATE SET at_ms = excluded.at_ms, updated_ms = excluded.updated_ms
+                try CheckpointRecord(stream: stream, at: max(0, at), updatedAt: now).upsert(db)
             }
         }
     }
@@ -141,25 +108,21 @@ public final class Store: Sendable {
     /// after a clock step, the last moment this database was in step with the present.
     public func lastCleanRunStart(notAfter: Millis) async throws -> Millis? {
         try await writer.read { db in
-            try Millis.fetchOne(
-                db,
-                sql: """
-                    SELECT max(started_ms) FROM run WHERE kind = 'run' AND exit_code = 0 AND started_ms <= ?
-                    """, arguments: [notAfter])
+            try RunRecord
+                .filter(RunRecord.Columns.kind == "run" && RunRecord.Columns.exitCode == 0)
+                .filter(RunRecord.Columns.startedAt <= notAfter)
+                .select(max(RunRecord.Columns.startedAt), as: Millis.self)
+                .fetchOne(db)
         }
     }
 
     // MARK: Postings
 
-    /// When each (posting, template) pair was first seen.
+    /// When each (posting, template) pair was first seen, keyed `posting|template` (`PostingTemplate.key`).
     public func postingTags() async throws -> [String: Millis] {
         try await writer.read { db in
             var result: [String: Millis] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT posting_id, template_id, first_seen_ms FROM posting_tag") {
-                let posting: String = row["posting_id"]
-                let template: String = row["template_id"]
-                result[posting + "|" + template] = row["first_seen_ms"]
-            }
+            for tag in try PostingTagRecord.fetchAll(db) { result[tag.pair.key] = tag.firstSeen }
             return result
         }
     }
@@ -171,13 +134,19 @@ public final class Store: Sendable {
     ) async throws {
         try await writer.write { db in
             for tag in tags {
+                let record = PostingTagRecord(
+                    postingId: tag.postingId, templateId: tag.templateId, firstSeen: tag.firstSeen, lastSeen: now,
+                    postingName: names[tag.postingId])
                 try db.execute(
                     sql: """
                         INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms, posting_name)
                         VALUES (?, ?, ?, ?, ?)
                         ON CONFLICT (posting_id, template_id) DO UPDATE SET last_seen_ms = excluded.last_seen_ms,
                             posting_name = coalesce(excluded.posting_name, posting_name)
-                        """, arguments: [tag.postingId, tag.templateId, tag.firstSeen, now, names[tag.postingId]])
+                        """,
+                    arguments: [
+                        record.postingId, record.templateId, record.firstSeen, record.lastSeen, record.postingName,
+                    ])
             }
         }
     }
@@ -188,11 +157,11 @@ public final class Store: Sendable {
         now: Millis
     ) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO applicant (opportunity_id, template_id, posting_id, applied_ms, seen_ms)
-                    VALUES (?, ?, ?, ?, ?)
-                    """, arguments: [opportunityId, templateId, postingId, appliedAt, now])
+            try ApplicantRecord(
+                opportunityId: opportunityId, templateId: templateId, postingId: postingId, appliedAt: appliedAt,
+                seenAt: now
+            )
+            .insert(db, onConflict: .ignore)
         }
     }
 
@@ -201,22 +170,19 @@ public final class Store: Sendable {
     /// What Hubert last said of a template, if asked after `freshAfter`.
     public func cachedTemplate(_ id: String, freshAfter: Millis) async throws -> (status: String, threshold: Double?)? {
         try await writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT status, threshold FROM template_cache WHERE template_id = ? AND checked_ms >= ?",
-                    arguments: [id, freshAfter])
-            else { return nil }
-            return (row["status"], row["threshold"])
+            try TemplateCacheRecord
+                .filter(TemplateCacheRecord.Columns.templateId == id)
+                .filter(TemplateCacheRecord.Columns.checkedAt >= freshAfter)
+                .fetchOne(db)
+                .map { ($0.status, $0.threshold) }
         }
     }
 
     /// Remembers what Hubert said of a template.
     public func cacheTemplate(_ id: String, status: String, threshold: Double?, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql:
-                    "INSERT OR REPLACE INTO template_cache (template_id, status, threshold, checked_ms) VALUES (?, ?, ?, ?)",
-                arguments: [id, status, threshold, now])
+            try TemplateCacheRecord(templateId: id, status: status, threshold: threshold, checkedAt: now)
+                .insert(db, onConflict: .replace)
         }
     }
 
@@ -225,64 +191,51 @@ public final class Store: Sendable {
     /// A cached lookup fetched after `freshAfter`, if any.
     public func cachedLookup(_ key: String, freshAfter: Millis) async throws -> String? {
         try await writer.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT value FROM lookup_cache WHERE key = ? AND fetched_ms >= ?",
-                arguments: [key, freshAfter])
+            try LookupCacheRecord
+                .filter(LookupCacheRecord.Columns.key == key)
+                .filter(LookupCacheRecord.Columns.fetchedAt >= freshAfter)
+                .fetchOne(db)?.value
         }
     }
 
     /// Caches a lookup.
     public func cacheLookup(_ key: String, value: String, now: Millis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO lookup_cache (key, value, fetched_ms) VALUES (?, ?, ?)",
-                arguments: [key, value, now])
+            try LookupCacheRecord(key: key, value: value, fetchedAt: now).insert(db, onConflict: .replace)
         }
     }
 
     // MARK: Invitations
 
-    private static func invitation(_ row: Row) -> InvitationRecord {
-        InvitationRecord(
-            opportunityId: row["opportunity_id"], templateId: row["template_id"], postingId: row["posting_id"],
-            state: InvitationRecord.State(rawValue: row["state"]) ?? .pending, interviewId: row["interview_id"],
-            stageAtInvitation: row["stage_at_invitation"], createdAt: row["created_ms"])
-    }
-
     /// The invitation of (opportunity, template), if any.
     public func invitation(opportunityId: String, templateId: String) async throws -> InvitationRecord? {
         try await writer.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM invitation WHERE opportunity_id = ? AND template_id = ?",
-                arguments: [opportunityId, templateId]
-            ).map(Self.invitation)
+            try InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId).fetchOne(db)
         }
     }
 
     /// Invitations whose outcome is not known yet (the process died or the answer was lost).
     public func pendingInvitations() async throws -> [InvitationRecord] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM invitation WHERE state = 'pending' ORDER BY created_ms").map(
-                Self.invitation)
+            try InvitationRecord
+                .filter(InvitationRecord.Columns.state == InvitationRecord.State.pending)
+                .order(InvitationRecord.Columns.createdAt)
+                .fetchAll(db)
         }
     }
 
     /// Records the intent to invite, before the request is sent. Returns false when a record already exists.
+    /// Of `record`, the ids, the stage and the application time are kept; the row starts `pending`, created now.
     @discardableResult
     public func recordInvitationIntent(_ record: InvitationRecord, idempotencyKey: String, now: Millis) async throws
         -> Bool
     {
-        try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state,
-                        stage_at_invitation, created_ms, updated_ms, applied_ms)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    record.opportunityId, record.templateId, record.postingId, idempotencyKey,
-                    record.stageAtInvitation, now, now, record.appliedAt,
-                ])
+        let intent = InvitationRecord(
+            opportunityId: record.opportunityId, templateId: record.templateId, postingId: record.postingId,
+            state: .pending, interviewId: nil, stageAtInvitation: record.stageAtInvitation, createdAt: now,
+            appliedAt: record.appliedAt, idempotencyKey: idempotencyKey, updatedAt: now)
+        return try await writer.write { db in
+            try intent.insert(db, onConflict: .ignore)
             return db.changesCount > 0
         }
     }
@@ -295,16 +248,15 @@ public final class Store: Sendable {
         opportunityId: String, templateId: String, interviewId: String, status: String,
         stageAtInvitation: String?? = .none, now: Millis
     ) async throws {
+        typealias Columns = InvitationRecord.Columns
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE invitation SET state = 'sent', interview_id = ?, interview_status = ?, sent_ms = coalesce(sent_ms, ?), updated_ms = ?
-                    WHERE opportunity_id = ? AND template_id = ?
-                    """, arguments: [interviewId, status, now, now, opportunityId, templateId])
+            let invitation = InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId)
+            try invitation.updateAll(
+                db, Columns.state.set(to: InvitationRecord.State.sent), Columns.interviewId.set(to: interviewId),
+                Columns.interviewStatus.set(to: status), Columns.sentAt.set(to: Columns.sentAt ?? now),
+                Columns.updatedAt.set(to: now))
             if case .some(let stage) = stageAtInvitation {
-                try db.execute(
-                    sql: "UPDATE invitation SET stage_at_invitation = ? WHERE opportunity_id = ? AND template_id = ?",
-                    arguments: [stage, opportunityId, templateId])
+                try invitation.updateAll(db, Columns.stageAtInvitation.set(to: stage))
             }
         }
     }
@@ -313,11 +265,11 @@ public final class Store: Sendable {
     public func recordInvitationRefused(opportunityId: String, templateId: String, reason: String, now: Millis)
         async throws
     {
+        typealias Columns = InvitationRecord.Columns
         try await writer.write { db in
-            try db.execute(
-                sql:
-                    "UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ? WHERE opportunity_id = ? AND template_id = ?",
-                arguments: [reason, now, opportunityId, templateId])
+            _ = try InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId).updateAll(
+                db, Columns.state.set(to: InvitationRecord.State.refused), Columns.refusal.set(to: reason),
+                Columns.updatedAt.set(to: now))
         }
     }
 
@@ -326,21 +278,22 @@ public final class Store: Sendable {
     public func closeInvitationIntent(opportunityId: String, templateId: String, reason: String, now: Millis)
         async throws
     {
+        typealias Columns = InvitationRecord.Columns
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE invitation SET state = 'refused', refusal = ?, updated_ms = ?
-                    WHERE opportunity_id = ? AND template_id = ? AND state = 'pending'
-                    """, arguments: [reason, now, opportunityId, templateId])
+            _ = try InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId)
+                .filter(Columns.state == InvitationRecord.State.pending)
+                .updateAll(
+                    db, Columns.state.set(to: InvitationRecord.State.refused), Columns.refusal.set(to: reason),
+                    Columns.updatedAt.set(to: now))
         }
     }
 
     /// Notes the interview's latest status (for `status`).
     public func recordInterviewStatus(interviewId: String, status: String, now: Millis) async throws {
+        typealias Columns = InvitationRecord.Columns
         try await writer.write { db in
-            try db.execute(
-                sql: "UPDATE invitation SET interview_status = ?, updated_ms = ? WHERE interview_id = ?",
-                arguments: [status, now, interviewId])
+            _ = try InvitationRecord.filter(Columns.interviewId == interviewId).updateAll(
+                db, Columns.interviewStatus.set(to: status), Columns.updatedAt.set(to: now))
         }
     }
 
@@ -348,10 +301,7 @@ public final class Store: Sendable {
 
     /// The fingerprint of the result version last written back in full.
     public func appliedFingerprint(interviewId: String) async throws -> String? {
-        try await writer.read { db in
-            try String.fetchOne(
-                db, sql: "SELECT fingerprint FROM applied_result WHERE interview_id = ?", arguments: [interviewId])
-        }
+        try await writer.read { db in try AppliedResultRecord.fetchOne(db, key: interviewId)?.fingerprint }
     }
 
     /// The recorded steps of one result version.
@@ -359,44 +309,34 @@ public final class Store: Sendable {
         ResultStepRecord]
     {
         try await writer.read { db in
-            var result: [ResultStepRecord.Step: ResultStepRecord] = [:]
-            for row in try Row.fetchAll(
-                db, sql: "SELECT * FROM result_step WHERE interview_id = ? AND fingerprint = ?",
-                arguments: [interviewId, fingerprint])
-            {
-                guard let step = ResultStepRecord.Step(rawValue: row["step"]) else { continue }
-                result[step] = ResultStepRecord(
-                    interviewId: row["interview_id"], fingerprint: row["fingerprint"], step: step,
-                    opportunityId: row["opportunity_id"], done: (row["state"] as String) == "done",
-                    marker: row["marker"])
-            }
-            return result
+            let steps =
+                try ResultStepRecord
+                .filter(ResultStepRecord.Columns.interviewId == interviewId)
+                .filter(ResultStepRecord.Columns.fingerprint == fingerprint)
+                .fetchAll(db)
+            return Dictionary(steps.map { ($0.step, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 
     /// Whether any version of this interview's result was already moved by the sync.
     public func hasMoved(interviewId: String) async throws -> Bool {
-        try await writer.read { db in
-            try Bool.fetchOne(
-                db,
-                sql:
-                    "SELECT EXISTS (SELECT 1 FROM result_step WHERE interview_id = ? AND step = 'move' AND state = 'done')",
-                arguments: [interviewId]) ?? false
+        typealias Columns = ResultStepRecord.Columns
+        return try await writer.read { db in
+            try
+                !ResultStepRecord
+                .filter(Columns.interviewId == interviewId)
+                .filter(Columns.step == ResultStepRecord.Step.move && Columns.state == ResultStepRecord.State.done)
+                .isEmpty(db)
         }
     }
 
-    /// Records the intent of a step before it is applied.
+    /// Records the intent of a step before it is applied (a step already recorded is left as it is). Of `step`, the
+    /// ids and the marker are kept; the row starts `pending`, changed now.
     public func recordStepIntent(_ step: ResultStepRecord, now: Millis) async throws {
-        try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR IGNORE INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, updated_ms)
-                    VALUES (?, ?, ?, ?, 'pending', ?, ?)
-                    """,
-                arguments: [
-                    step.interviewId, step.fingerprint, step.step.rawValue, step.opportunityId, step.marker, now,
-                ])
-        }
+        let intent = ResultStepRecord(
+            interviewId: step.interviewId, fingerprint: step.fingerprint, step: step.step,
+            opportunityId: step.opportunityId, done: false, marker: step.marker, updatedAt: now)
+        try await writer.write { db in try intent.insert(db, onConflict: .ignore) }
     }
 
     /// Records that a step is applied.
@@ -404,14 +344,21 @@ public final class Store: Sendable {
         interviewId: String, fingerprint: String, step: ResultStepRecord.Step, opportunityId: String,
         marker: String? = nil, noteId: String? = nil, now: Millis
     ) async throws {
+        let done = ResultStepRecord(
+            interviewId: interviewId, fingerprint: fingerprint, step: step, opportunityId: opportunityId, done: true,
+            marker: marker, noteId: noteId, updatedAt: now)
         try await writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO result_step (interview_id, fingerprint, step, opportunity_id, state, marker, note_id, updated_ms)
-                    VALUES (?, ?, ?, ?, 'done', ?, ?, ?)
-                    ON CONFLICT (interview_id, fingerprint, step) DO UPDATE SET state = 'done', note_id = coalesce(excluded.note_id, note_id),
-                        updated_ms = excluded.updated_ms
-                    """, arguments: [interviewId, fingerprint, step.rawValue, opportunityId, marker, noteId, now])
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (interview_id, fingerprint, step) DO UPDATE SET state = excluded.state,
+                        note_id = coalesce(excluded.note_id, note_id), updated_ms = excluded.updated_ms
+                    """,
+                arguments: [
+                    done.interviewId, done.fingerprint, done.step, done.opportunityId, done.state, done.marker,
+                    done.noteId, done.updatedAt,
+                ])
         }
     }
 
@@ -420,24 +367,33 @@ public final class Store: Sendable {
         interviewId: String, opportunityId: String, fingerprint: String, grade: HubertGrade, now: Millis
     ) async throws {
         try await writer.write { db in
+            // A row of the interview keeps its opportunity; the version, grade and time are replaced.
             try db.execute(
                 sql: """
                     INSERT INTO applied_result (interview_id, opportunity_id, fingerprint, grade, applied_ms) VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT (interview_id) DO UPDATE SET fingerprint = excluded.fingerprint, grade = excluded.grade, applied_ms = excluded.applied_ms
-                    """, arguments: [interviewId, opportunityId, fingerprint, grade.rawValue, now])
-            try db.execute(
-                sql: "UPDATE invitation SET interview_status = 'completed', updated_ms = ? WHERE interview_id = ?",
-                arguments: [now, interviewId])
+                    """, arguments: [interviewId, opportunityId, fingerprint, grade, now])
+            try InvitationRecord.filter(InvitationRecord.Columns.interviewId == interviewId).updateAll(
+                db, InvitationRecord.Columns.interviewStatus.set(to: "completed"),
+                InvitationRecord.Columns.updatedAt.set(to: now))
             // Every step of every version is settled now: nothing of this interview is due any more.
-            try db.execute(
-                sql:
-                    "UPDATE result_step SET state = 'done', updated_ms = ? WHERE interview_id = ? AND state = 'pending'",
-                arguments: [now, interviewId])
-            try db.execute(sql: "DELETE FROM result_due WHERE interview_id = ?", arguments: [interviewId])
+            try ResultStepRecord
+                .filter(ResultStepRecord.Columns.interviewId == interviewId)
+                .filter(ResultStepRecord.Columns.state == ResultStepRecord.State.pending)
+                .updateAll(
+                    db, ResultStepRecord.Columns.state.set(to: ResultStepRecord.State.done),
+                    ResultStepRecord.Columns.updatedAt.set(to: now))
+            try DueResult.deleteOne(db, key: interviewId)
         }
     }
 
     // MARK: Retention
+
+    /// The tables that hold rows of an opportunity (`opportunity_id`), all purged with it.
+    static let opportunityTables = [
+        InvitationRecord.databaseTableName, ResultStepRecord.databaseTableName, AppliedResultRecord.databaseTableName,
+        DueResult.databaseTableName, ProblemRecord.databaseTableName, ApplicantRecord.databaseTableName,
+    ]
 
     /// Forgets everything held about these opportunities (deleted or anonymized in Lever). Returns rows removed.
     @discardableResult
@@ -446,9 +402,8 @@ public final class Store: Sendable {
         return try await writer.write { db in
             var removed = 0
             for id in opportunityIds {
-                for table in ["invitation", "result_step", "applied_result", "result_due", "problem", "applicant"] {
-                    try db.execute(sql: "DELETE FROM \(table) WHERE opportunity_id = ?", arguments: [id])
-                    removed += db.changesCount
+                for table in Self.opportunityTables {
+                    removed += try Table(table).filter(Column("opportunity_id") == id).deleteAll(db)
                 }
             }
             return removed
@@ -463,17 +418,18 @@ public final class Store: Sendable {
     @discardableResult
     public func prune(before: Millis) async throws -> Int {
         try await writer.write { db in
-            var removed = 0
-            let statements = [
-                "DELETE FROM run WHERE started_ms < ?",
-                "DELETE FROM problem WHERE last_seen_ms < ?",
-                "DELETE FROM result_step WHERE state = 'done' AND updated_ms < ?",
-                "DELETE FROM result_due WHERE state = 'given_up' AND last_attempt_ms < ?",
-            ]
-            for sql in statements {
-                try db.execute(sql: sql, arguments: [before])
-                removed += db.changesCount
-            }
+            var removed = try RunRecord.filter(RunRecord.Columns.startedAt < before).deleteAll(db)
+            removed += try ProblemRecord.filter(ProblemRecord.Columns.lastSeen < before).deleteAll(db)
+            removed +=
+                try ResultStepRecord
+                .filter(ResultStepRecord.Columns.state == ResultStepRecord.State.done)
+                .filter(ResultStepRecord.Columns.updatedAt < before)
+                .deleteAll(db)
+            removed +=
+                try DueResult
+                .filter(DueResult.Columns.state == DueResult.State.givenUp)
+                .filter(DueResult.Columns.lastAttempt < before)
+                .deleteAll(db)
             return removed
         }
     }
@@ -481,7 +437,9 @@ public final class Store: Sendable {
     /// When the last run that finished with exit 0 started.
     public func lastSuccess() async throws -> Millis? {
         try await writer.read { db in
-            try Millis.fetchOne(db, sql: "SELECT max(finished_ms) FROM run WHERE exit_code = 0")
+            try RunRecord.filter(RunRecord.Columns.exitCode == 0)
+                .select(max(RunRecord.Columns.finishedAt), as: Millis.self)
+                .fetchOne(db)
         }
     }
 
@@ -489,9 +447,7 @@ public final class Store: Sendable {
 
     /// Records the start of a run.
     public func recordRunStart(id: String, kind: String, now: Millis) async throws {
-        try await writer.write { db in
-            try db.execute(sql: "INSERT INTO run (id, kind, started_ms) VALUES (?, ?, ?)", arguments: [id, kind, now])
-        }
+        try await writer.write { db in try RunRecord(id: id, kind: kind, startedAt: now).insert(db) }
     }
 
     /// Records the end of a run with its counts and exit status.
@@ -500,7 +456,11 @@ public final class Store: Sendable {
         id: String, kind: String = "run", startedAt: Millis? = nil, exitCode: Int32, countsJSON: String,
         leverRequests: Int, hubertRequests: Int, message: String?, now: Millis
     ) async throws {
+        let run = RunRecord(
+            id: id, kind: kind, startedAt: startedAt ?? now, finishedAt: now, exitCode: Int(exitCode),
+            countsJSON: countsJSON, leverRequests: leverRequests, hubertRequests: hubertRequests, message: message)
         try await writer.write { db in
+            // A recorded start keeps its kind and start time.
             try db.execute(
                 sql: """
                     INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message)
@@ -510,8 +470,8 @@ public final class Store: Sendable {
                         hubert_requests = excluded.hubert_requests, message = excluded.message
                     """,
                 arguments: [
-                    id, kind, startedAt ?? now, now, exitCode, countsJSON, leverRequests, hubertRequests,
-                    message,
+                    run.id, run.kind, run.startedAt, run.finishedAt, run.exitCode, run.countsJSON, run.leverRequests,
+                    run.hubertRequests, run.message,
                 ])
         }
     }
@@ -521,6 +481,10 @@ public final class Store: Sendable {
         guard !problems.isEmpty else { return }
         try await writer.write { db in
             for problem in problems {
+                let record = ProblemRecord(
+                    opportunityId: problem.opportunityId ?? "", postingId: problem.postingId ?? "",
+                    reason: problem.reason, message: problem.message, firstSeen: now, lastSeen: now, runId: runId)
+                // A problem seen before keeps its first-seen time.
                 try db.execute(
                     sql: """
                         INSERT INTO problem (opportunity_id, posting_id, reason, message, first_seen_ms, last_seen_ms, run_id)
@@ -529,8 +493,8 @@ public final class Store: Sendable {
                             last_seen_ms = excluded.last_seen_ms, run_id = excluded.run_id
                         """,
                     arguments: [
-                        problem.opportunityId ?? "", problem.postingId ?? "", problem.reason, problem.message,
-                        now, now, runId,
+                        record.opportunityId, record.postingId, record.reason, record.message, record.firstSeen,
+                        record.lastSeen, record.runId,
                     ])
             }
         }
@@ -541,7 +505,9 @@ public final class Store: Sendable {
         guard !postingIds.isEmpty else { return }
         try await writer.write { db in
             for id in postingIds {
-                try db.execute(sql: "DELETE FROM problem WHERE posting_id = ? AND opportunity_id = ''", arguments: [id])
+                try ProblemRecord
+                    .filter(ProblemRecord.Columns.postingId == id && ProblemRecord.Columns.opportunityId == "")
+                    .deleteAll(db)
             }
         }
     }
@@ -549,7 +515,7 @@ public final class Store: Sendable {
     /// Removes an opportunity's problems once it was handled (for example invited after its e-mail was added).
     public func clearOpportunityProblems(opportunityId: String) async throws {
         try await writer.write { db in
-            try db.execute(sql: "DELETE FROM problem WHERE opportunity_id = ?", arguments: [opportunityId])
+            _ = try ProblemRecord.filter(ProblemRecord.Columns.opportunityId == opportunityId).deleteAll(db)
         }
     }
 

@@ -1,0 +1,418 @@
+import Foundation
+import GRDB
+
+// The ledger's rows as GRDB records: one type per table, its `CodingKeys` the table's column names, so that a row is
+// read and written by GRDB's Codable support rather than mapped by hand. The schema itself is `Schema`; every state
+// column has its Swift enum, stored as the very same string the schema's CHECK constraints list.
+
+// MARK: Invitations
+
+/// A recorded invitation: one row of `invitation`.
+public struct InvitationRecord: Sendable, Equatable {
+    /// `invitation.state`: `pending` (intent recorded, outcome unknown), `sent` (Hubert has it), `refused`.
+    public enum State: String, Sendable, Codable, CaseIterable, DatabaseValueConvertible {
+        case pending, sent, refused
+    }
+    public var opportunityId: String
+    public var templateId: String
+    public var postingId: String
+    public var state: State
+    public var interviewId: String?
+    public var stageAtInvitation: String?
+    /// When the intent was recorded (ms).
+    public var createdAt: Millis = 0
+    /// When the application was created in Lever (ms), for the invitation latency.
+    public var appliedAt: Millis?
+    /// The Idempotency-Key the invitation is sent with (set by the store when it records the intent).
+    public var idempotencyKey: String?
+    /// The interview's latest status as Hubert gave it (`invited`, `started`, `completed` …).
+    public var interviewStatus: String?
+    /// Why Hubert refused the invitation, or why the intent was closed.
+    public var refusal: String?
+    /// When Hubert first confirmed the invitation (ms).
+    public var sentAt: Millis?
+    /// When the row last changed (ms).
+    public var updatedAt: Millis = 0
+}
+
+extension InvitationRecord: Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "invitation"
+
+    enum CodingKeys: String, CodingKey {
+        case opportunityId = "opportunity_id"
+        case templateId = "template_id"
+        case postingId = "posting_id"
+        case idempotencyKey = "idempotency_key"
+        case state
+        case interviewId = "interview_id"
+        case interviewStatus = "interview_status"
+        case stageAtInvitation = "stage_at_invitation"
+        case refusal
+        case createdAt = "created_ms"
+        case sentAt = "sent_ms"
+        case updatedAt = "updated_ms"
+        case appliedAt = "applied_ms"
+    }
+
+    public enum Columns {
+        public static let opportunityId = Column(CodingKeys.opportunityId)
+        public static let templateId = Column(CodingKeys.templateId)
+        public static let postingId = Column(CodingKeys.postingId)
+        public static let state = Column(CodingKeys.state)
+        public static let interviewId = Column(CodingKeys.interviewId)
+        public static let interviewStatus = Column(CodingKeys.interviewStatus)
+        public static let stageAtInvitation = Column(CodingKeys.stageAtInvitation)
+        public static let refusal = Column(CodingKeys.refusal)
+        public static let createdAt = Column(CodingKeys.createdAt)
+        public static let sentAt = Column(CodingKeys.sentAt)
+        public static let updatedAt = Column(CodingKeys.updatedAt)
+        public static let appliedAt = Column(CodingKeys.appliedAt)
+    }
+
+    /// The rows of one (opportunity, template).
+    static func filter(opportunityId: String, templateId: String) -> QueryInterfaceRequest<Self> {
+        filter(Columns.opportunityId == opportunityId && Columns.templateId == templateId)
+    }
+}
+
+// MARK: Result write-back
+
+/// A recorded write-back step of one result version: one row of `result_step`.
+public struct ResultStepRecord: Sendable, Equatable {
+    /// `result_step.step`.
+    public enum Step: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible { case tag, note, link, move }
+    /// `result_step.state`: `pending` (intent recorded, not confirmed), `done`.
+    public enum State: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible { case pending, done }
+    public var interviewId: String
+    public var fingerprint: String
+    public var step: Step
+    public var opportunityId: String
+    public var done: Bool
+    public var marker: String?
+    /// The Lever note's id, for a note step Lever confirmed.
+    public var noteId: String?
+    /// When the row last changed (ms).
+    public var updatedAt: Millis = 0
+
+    /// `done` as the stored state.
+    public var state: State { done ? .done : .pending }
+}
+
+extension ResultStepRecord: Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "result_step"
+
+    enum CodingKeys: String, CodingKey {
+        case interviewId = "interview_id"
+        case fingerprint
+        case step
+        case opportunityId = "opportunity_id"
+        case state
+        case marker
+        case noteId = "note_id"
+        case updatedAt = "updated_ms"
+    }
+
+    public enum Columns {
+        public static let interviewId = Column(CodingKeys.interviewId)
+        public static let fingerprint = Column(CodingKeys.fingerprint)
+        public static let step = Column(CodingKeys.step)
+        public static let opportunityId = Column(CodingKeys.opportunityId)
+        public static let state = Column(CodingKeys.state)
+        public static let updatedAt = Column(CodingKeys.updatedAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        interviewId = try c.decode(String.self, forKey: .interviewId)
+        fingerprint = try c.decode(String.self, forKey: .fingerprint)
+        step = try c.decode(Step.self, forKey: .step)
+        opportunityId = try c.decode(String.self, forKey: .opportunityId)
+        done = try c.decode(State.self, forKey: .state) == .done
+        marker = try c.decodeIfPresent(String.self, forKey: .marker)
+        noteId = try c.decodeIfPresent(String.self, forKey: .noteId)
+        updatedAt = try c.decode(Millis.self, forKey: .updatedAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(interviewId, forKey: .interviewId)
+        try c.encode(fingerprint, forKey: .fingerprint)
+        try c.encode(step, forKey: .step)
+        try c.encode(opportunityId, forKey: .opportunityId)
+        try c.encode(state, forKey: .state)
+        try c.encode(marker, forKey: .marker)
+        try c.encode(noteId, forKey: .noteId)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// A result version due for write-back, as the ledger keeps it: one row of `result_due`.
+public struct DueResult: Sendable, Equatable {
+    /// `result_due.state`.
+    public enum State: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible {
+        case due
+        case givenUp = "given_up"
+    }
+    public var interviewId: String
+    public var opportunityId: String
+    public var fingerprint: String
+    public var state: State
+    /// When this version first became due (the give-up clock starts here).
+    public var firstDue: Millis
+    public var attempts: Int
+    public var lastError: String?
+}
+
+extension DueResult: Codable, FetchableRecord, TableRecord {
+    public static let databaseTableName = "result_due"
+
+    enum CodingKeys: String, CodingKey {
+        case interviewId = "interview_id"
+        case opportunityId = "opportunity_id"
+        case fingerprint
+        case state
+        case firstDue = "first_due_ms"
+        case attempts
+        case lastError = "last_error"
+    }
+
+    public enum Columns {
+        public static let interviewId = Column(CodingKeys.interviewId)
+        public static let state = Column(CodingKeys.state)
+        public static let firstDue = Column(CodingKeys.firstDue)
+        public static let attempts = Column(CodingKeys.attempts)
+        public static let lastError = Column(CodingKeys.lastError)
+        public static let lastAttempt = Column("last_attempt_ms")
+    }
+}
+
+/// The latest result version fully written back, per interview: one row of `applied_result`.
+struct AppliedResultRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "applied_result"
+    var interviewId: String
+    var opportunityId: String
+    var fingerprint: String
+    var grade: HubertGrade
+    var appliedAt: Millis
+
+    enum CodingKeys: String, CodingKey {
+        case interviewId = "interview_id"
+        case opportunityId = "opportunity_id"
+        case fingerprint, grade
+        case appliedAt = "applied_ms"
+    }
+
+    enum Columns {
+        static let interviewId = Column(CodingKeys.interviewId)
+        static let fingerprint = Column(CodingKeys.fingerprint)
+    }
+}
+
+extension HubertGrade: DatabaseValueConvertible {}
+
+// MARK: Streams, postings, applicants
+
+/// Where a stream's next window starts: one row of `checkpoint`.
+struct CheckpointRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "checkpoint"
+    var stream: String
+    var at: Millis
+    var updatedAt: Millis
+
+    enum CodingKeys: String, CodingKey {
+        case stream
+        case at = "at_ms"
+        case updatedAt = "updated_ms"
+    }
+
+    enum Columns {
+        static let stream = Column(CodingKeys.stream)
+    }
+}
+
+/// A (posting, template) pair: the key of `posting_tag` and `applicant`, and of the funnel's entries.
+public struct PostingTemplate: Sendable, Hashable, Codable {
+    public var postingId: String
+    public var templateId: String
+
+    public init(postingId: String, templateId: String) {
+        self.postingId = postingId
+        self.templateId = templateId
+    }
+
+    /// The pair as one string, `posting|template` (as `Store.postingTags()` keys it).
+    public var key: String { postingId + "|" + templateId }
+
+    enum CodingKeys: String, CodingKey {
+        case postingId = "posting_id"
+        case templateId = "template_id"
+    }
+}
+
+/// When a posting was first and last seen carrying its Hubert tag: one row of `posting_tag`.
+struct PostingTagRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "posting_tag"
+    var postingId: String
+    var templateId: String
+    var firstSeen: Millis
+    var lastSeen: Millis
+    var postingName: String?
+
+    var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
+
+    enum CodingKeys: String, CodingKey {
+        case postingId = "posting_id"
+        case templateId = "template_id"
+        case firstSeen = "first_seen_ms"
+        case lastSeen = "last_seen_ms"
+        case postingName = "posting_name"
+    }
+
+    enum Columns {
+        static let postingId = Column(CodingKeys.postingId)
+        static let firstSeen = Column(CodingKeys.firstSeen)
+        static let postingName = Column(CodingKeys.postingName)
+    }
+}
+
+/// An opportunity that applied to a tagged posting, as the tool saw it: one row of `applicant`.
+struct ApplicantRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "applicant"
+    var opportunityId: String
+    var templateId: String
+    var postingId: String
+    var appliedAt: Millis?
+    var seenAt: Millis
+
+    enum CodingKeys: String, CodingKey {
+        case opportunityId = "opportunity_id"
+        case templateId = "template_id"
+        case postingId = "posting_id"
+        case appliedAt = "applied_ms"
+        case seenAt = "seen_ms"
+    }
+}
+
+// MARK: Caches and meta
+
+/// What Hubert said of a template when last asked: one row of `template_cache`.
+struct TemplateCacheRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "template_cache"
+    var templateId: String
+    var status: String
+    var threshold: Double?
+    var checkedAt: Millis
+
+    enum CodingKeys: String, CodingKey {
+        case templateId = "template_id"
+        case status, threshold
+        case checkedAt = "checked_ms"
+    }
+
+    enum Columns {
+        static let templateId = Column(CodingKeys.templateId)
+        static let checkedAt = Column(CodingKeys.checkedAt)
+    }
+}
+
+/// Lever data that rarely changes: one row of `lookup_cache`.
+struct LookupCacheRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "lookup_cache"
+    var key: String
+    var value: String
+    var fetchedAt: Millis
+
+    enum CodingKeys: String, CodingKey {
+        case key, value
+        case fetchedAt = "fetched_ms"
+    }
+
+    enum Columns {
+        static let key = Column(CodingKeys.key)
+        static let value = Column(CodingKeys.value)
+        static let fetchedAt = Column(CodingKeys.fetchedAt)
+    }
+}
+
+/// A fact about the database itself: one row of `meta`.
+struct MetaRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "meta"
+    var key: String
+    var value: String
+
+    /// `meta.key`s the store knows.
+    enum Key {
+        /// Which tool made the database (`demo`).
+        static let madeBy = "made_by"
+        /// The prefix of the cumulative counters' keys (`counter.<name>`).
+        static let counterPrefix = "counter."
+    }
+
+    enum Columns {
+        static let key = Column(CodingKeys.key)
+        static let value = Column(CodingKeys.value)
+    }
+}
+
+// MARK: Runs and problems
+
+/// One run of the tool: one row of `run`.
+struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "run"
+    var id: String
+    var kind: String
+    var startedAt: Millis
+    var finishedAt: Millis?
+    var exitCode: Int?
+    var countsJSON: String?
+    var leverRequests: Int = 0
+    var hubertRequests: Int = 0
+    var message: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind
+        case startedAt = "started_ms"
+        case finishedAt = "finished_ms"
+        case exitCode = "exit_code"
+        case countsJSON = "counts_json"
+        case leverRequests = "lever_requests"
+        case hubertRequests = "hubert_requests"
+        case message
+    }
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let kind = Column(CodingKeys.kind)
+        static let startedAt = Column(CodingKeys.startedAt)
+        static let finishedAt = Column(CodingKeys.finishedAt)
+        static let exitCode = Column(CodingKeys.exitCode)
+    }
+}
+
+/// An item a human must look at: one row of `problem`. An empty id stands for none (a posting-level problem has
+/// no opportunity).
+struct ProblemRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "problem"
+    var opportunityId: String
+    var postingId: String
+    var reason: String
+    var message: String
+    var firstSeen: Millis
+    var lastSeen: Millis
+    var runId: String
+
+    enum CodingKeys: String, CodingKey {
+        case opportunityId = "opportunity_id"
+        case postingId = "posting_id"
+        case reason, message
+        case firstSeen = "first_seen_ms"
+        case lastSeen = "last_seen_ms"
+        case runId = "run_id"
+    }
+
+    enum Columns {
+        static let opportunityId = Column(CodingKeys.opportunityId)
+        static let postingId = Column(CodingKeys.postingId)
+        static let lastSeen = Column(CodingKeys.lastSeen)
+    }
+}
