@@ -31,6 +31,10 @@ public struct PostingSnapshotEntry: Sendable, Equatable, Codable, FetchableRecor
         case readAt = "read_ms"
     }
 
+    public enum Columns {
+        public static let postingId = Column(CodingKeys.postingId)
+    }
+
     public init(
         postingId: String, verdict: PostingTagVerdict, name: String?, updatedAt: Millis?, readAt: Millis
     ) {
@@ -76,19 +80,12 @@ extension Store {
     // MARK: Meta
 
     func meta(_ key: MetaKey) async throws -> Millis? {
-        try await writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key.rawValue])
-                .flatMap { Millis($0) }
-        }
+        try await writer.read { db in try MetaRecord.fetchOne(db, key: key.rawValue).flatMap { Millis($0.value) } }
     }
 
     func setMeta(_ values: [MetaKey: Millis]) async throws {
         try await writer.write { db in
-            for (key, value) in values {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    arguments: [key.rawValue, String(value)])
-            }
+            for (key, value) in values { try MetaRecord(key: key.rawValue, value: String(value)).save(db) }
         }
     }
 
@@ -111,19 +108,14 @@ extension Store {
         try await writer.write { db in
             if full {
                 let ids = Set(entries.map(\.postingId)).union(keep)
-                let stored = try String.fetchAll(db, sql: "SELECT posting_id FROM posting_snapshot")
-                for id in stored where !ids.contains(id) {
-                    try db.execute(sql: "DELETE FROM posting_snapshot WHERE posting_id = ?", arguments: [id])
-                }
+                let stored = try String.fetchAll(
+                    db, PostingSnapshotEntry.select(PostingSnapshotEntry.Columns.postingId))
+                _ = try PostingSnapshotEntry.deleteAll(db, keys: stored.filter { !ids.contains($0) })
             }
             for entry in entries { try entry.save(db) }
             var keys: [MetaKey] = [.postingsReadAt]
             if full { keys.append(.postingsFullReadAt) }
-            for key in keys {
-                try db.execute(
-                    sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    arguments: [key.rawValue, String(startedAt)])
-            }
+            for key in keys { try MetaRecord(key: key.rawValue, value: String(startedAt)).save(db) }
         }
     }
 
@@ -135,23 +127,8 @@ extension Store {
         guard !opportunityIds.isEmpty else { return [] }
         let ids = Array(Set(opportunityIds))
         return try await writer.read { db in
-            var found = Set<String>()
-            // Well under SQLite's limit on host parameters (32,766); a page holds at most 100 opportunities.
-            var start = 0
-            while start < ids.count {
-                let chunk = Array(ids[start..<min(ids.count, start + 500)])
-                start += 500
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                let rows = try Row.fetchAll(
-                    db, sql: "SELECT opportunity_id, template_id FROM invitation WHERE opportunity_id IN (\(marks))",
-                    arguments: StatementArguments(chunk))
-                for row in rows {
-                    let opportunity: String = row["opportunity_id"]
-                    let template: String = row["template_id"]
-                    found.insert(opportunity + "|" + template)
-                }
-            }
-            return found
+            let rows = try InvitationRecord.filter(ids.contains(InvitationRecord.Columns.opportunityId)).fetchAll(db)
+            return Set(rows.map { $0.opportunityId + "|" + $0.templateId })
         }
     }
 
@@ -162,13 +139,11 @@ extension Store {
     ) async throws {
         guard !applicants.isEmpty else { return }
         try await writer.write { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT OR IGNORE INTO applicant (opportunity_id, template_id, posting_id, applied_ms, seen_ms)
-                    VALUES (?, ?, ?, ?, ?)
-                    """)
             for a in applicants {
-                try statement.execute(arguments: [a.opportunityId, a.templateId, a.postingId, a.appliedAt, now])
+                try ApplicantRecord(
+                    opportunityId: a.opportunityId, templateId: a.templateId, postingId: a.postingId,
+                    appliedAt: a.appliedAt, seenAt: now
+                ).insert(db, onConflict: .ignore)
             }
         }
     }
