@@ -27,7 +27,7 @@ struct Bench: AsyncParsableCommand {
     var scan = 100_000
     @Option(
         help:
-            "Which parts to run: idle, writes, scan, plan, decode, latency, peer (repeatable; default all but latency and peer)."
+            "Which parts to run: idle, writes, scan, plan, decode, latency, busy, peer (repeatable; default all but latency, busy and peer)."
     )
     var only: [String] = []
     @Option(help: "Items processed at once in the scan (sync.concurrency).")
@@ -66,6 +66,7 @@ struct Bench: AsyncParsableCommand {
         if wants("plan") { verdicts.append(try await plan()) }
         if wants("decode") { try await decode() }
         if only.contains("latency") { verdicts.append(try await latency()) }
+        if only.contains("busy") { verdicts.append(try await busy()) }
         if only.contains("peer") { verdicts.append(try await peer()) }
         print("\nTargets:")
         for verdict in verdicts { print("  " + verdict) }

@@ -132,3 +132,56 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension Bench {
+    /// What the one `updated_at_start` query also returns in a busy account: every change to an opportunity of a
+    /// tagged posting (a recruiter's tag, a move, the tool's own write-backs) brings it back once. Measured against
+    /// what the two earlier queries (`created_at` and `advanced_at` with `stage_id`) would have returned.
+    func busy() async throws -> String {
+        let pipeline = 5_000
+        let applied = 200
+        let touched = 1_000
+        print(
+            "\n[busy] one window of a busy account: \(pipeline) opportunities in the pipeline of 10 tagged postings, \(applied) new applications, \(touched) others changed by recruiters"
+        )
+        let rig = try await Rig(leverClientRate: 1_000_000, hubertClientRate: 1_000_000)
+        var postings: [String] = []
+        for i in 0..<10 {
+            postings.append(await rig.lever.addPosting(text: "Busy \(i)", tags: ["Hubert: \(Bench.template)"]))
+        }
+        let month: Millis = 30 * 86_400_000
+        let now = Date().millis
+        var existing: [String] = []
+        for i in 0..<pipeline {
+            existing.append(
+                await rig.lever.addOpportunity(
+                    name: "Pipeline \(i)", emails: ["q\(i)@x.example"], posting: postings[i % 10],
+                    stage: "9b1e0c3a-5d2f-4c7e-8a61-2f4d8c1b7e01", createdAt: now - month + Millis(i)))
+        }
+        _ = try await rig.run(binary)
+        try await Task.sleep(for: .milliseconds(5))
+        _ = try await rig.run(binary)
+        for i in 0..<applied {
+            _ = await rig.lever.addOpportunity(
+                name: "Busy \(i)", emails: ["b\(i)@x.example"], posting: postings[i % 10])
+        }
+        for id in existing.prefix(touched) { await rig.lever.tag(id, "Recruiter note") }
+        await rig.lever.clearLog()
+        let (child, json) = try await rig.run(binary)
+        let log = await rig.lever.requestLog
+        await rig.stop()
+        let counts = json["counts"] as? [String: Any] ?? [:]
+        let pages = Self.opportunityPages(log)
+        // created_at over the window finds the new ones; advanced_at with stage_id=New applicant finds the same ones.
+        let twoQueryPages = 2 * Int((Double(applied) / 100).rounded(.up))
+        print(
+            String(
+                format:
+                    "  returned %@ opportunities (%d new + %d changed) in %d pages; invited %@; the two queries would read %d pages; CPU %.2f s",
+                "\(counts["opportunitiesScanned"] ?? "?")", applied, touched, pages,
+                "\(counts["invitationsSent"] ?? "?")",
+                twoQueryPages, child.cpuSeconds))
+        return
+            "busy window: \(pages) opportunity pages for \(applied) new and \(touched) changed (two queries: \(twoQueryPages)); \(counts["invitationsSent"] as? Int == applied ? "all invited" : "NOT all invited")"
+    }
+}
