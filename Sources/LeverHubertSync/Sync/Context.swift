@@ -4,11 +4,11 @@ import Foundation
 /// in the store for `sync.cacheMinutes`.
 extension SyncEngine {
     /// Resolves stage names and the perform-as user to ids (from the store's cache while it is fresh).
-    func resolveContext(dryRun: Bool) async throws -> PassContext {
+    func resolveContext(effects: any Effects) async throws -> PassContext {
         let configured = config.configuredStages
-        var stages = try await cachedStages(dryRun: dryRun, force: false)
+        var stages = try await cachedStages(effects: effects, force: false)
         if !configured.allSatisfy({ StageResolver.resolve($0.nameOrId, in: stages) != nil }) {
-            stages = try await cachedStages(dryRun: dryRun, force: true)
+            stages = try await cachedStages(effects: effects, force: true)
         }
         var context = PassContext(newApplicantStageId: "", performAs: nil, autoMove: [:], autoMoveByPosting: [:])
         for stage in configured {
@@ -25,12 +25,12 @@ extension SyncEngine {
             case (let grade?, let posting?): context.autoMoveByPosting[posting, default: [:]][grade] = id
             }
         }
-        context.performAs = try await resolvePerformAs(dryRun: dryRun)
+        context.performAs = try await resolvePerformAs(effects: effects)
         return context
     }
 
     /// The account's stages, cached in the store for `cacheMinutes`.
-    func cachedStages(dryRun: Bool, force: Bool) async throws -> [LeverStage] {
+    func cachedStages(effects: any Effects, force: Bool) async throws -> [LeverStage] {
         struct Cached: Codable {
             var id: String
             var text: String
@@ -42,21 +42,23 @@ extension SyncEngine {
             return cached.map { LeverStage(id: $0.id, text: $0.text) }
         }
         let stages = try await lever.stages()
-        if !dryRun, let data = try? JSONEncoder().encode(stages.map { Cached(id: $0.id, text: $0.text) }) {
-            try await store.cacheLookup("lever.stages", value: String(decoding: data, as: UTF8.self), now: now)
+        if let data = try? JSONEncoder().encode(stages.map { Cached(id: $0.id, text: $0.text) }) {
+            try await effects.record {
+                try await store.cacheLookup("lever.stages", value: String(decoding: data, as: UTF8.self), now: now)
+            }
         }
         return stages
     }
 
     /// The Lever user id writes are made as (`performAs` may be an id or an e-mail address), by the same rules as
     /// `check` (`PerformAsResolver`: never a deactivated user), cached like stages.
-    func resolvePerformAs(dryRun: Bool) async throws -> String? {
+    func resolvePerformAs(effects: any Effects) async throws -> String? {
         guard let performAs = config.lever.performAs else { return nil }
         let key = "lever.performAs." + Planner.fingerprintHash(performAs.lowercased())
         let now = clock()
         if let cached = try await store.cachedLookup(key, freshAfter: now - cacheMs) { return cached }
         let id = try await PerformAsResolver.resolve(performAs, lever: lever)
-        if !dryRun { try await store.cacheLookup(key, value: id, now: now) }
+        try await effects.record { try await store.cacheLookup(key, value: id, now: now) }
         return id
     }
 }

@@ -10,7 +10,7 @@ extension SyncEngine {
     /// once per page, the applicants are recorded once per page.
     func scanOpportunities(
         postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
-        context: PassContext, dryRun: Bool, collector: PassCollector
+        context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws {
         let ids = postings.keys.sorted()
         var start = 0
@@ -34,12 +34,12 @@ extension SyncEngine {
                 try await concurrentForEach(fresh, limit: config.concurrency) { opportunity in
                     if let applicant = try await considerOpportunity(
                         opportunity, batch: batch, postings: postings, window: window, backfill: backfill,
-                        invited: invited, context: context, dryRun: dryRun, collector: collector)
+                        invited: invited, context: context, effects: effects, collector: collector)
                     {
                         applicants.withLock { $0.append(applicant) }
                     }
                 }
-                if !dryRun { try await store.recordApplicants(applicants.withLock { $0 }, now: clock()) }
+                try await effects.record { try await store.recordApplicants(applicants.withLock { $0 }, now: clock()) }
                 progress?(
                     ProgressEvent(
                         stream: "lever opportunities", items: page.data.count,
@@ -55,11 +55,11 @@ extension SyncEngine {
     /// (or entered New applicant) there after the posting was tagged.
     func considerOpportunity(
         _ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
-        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, context: PassContext, dryRun: Bool,
+        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws -> Applicant? {
         if opportunity.isAnonymized {
-            try await erase(opportunity.id, dryRun: dryRun, collector: collector)
+            try await erase(opportunity.id, effects: effects, collector: collector)
             await collector.skip()
             return nil
         }
@@ -104,7 +104,8 @@ extension SyncEngine {
         case .problem(let problem):
             await collector.add(problem)
         case .invite(let candidate):
-            try await invite(opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector)
+            try await invite(
+                opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector)
         }
         return applicant
     }
@@ -127,17 +128,14 @@ extension SyncEngine {
             message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
     }
 
-    /// Sends one invitation through the ledger: intent first, then the request (with its deterministic
-    /// Idempotency-Key), then the outcome. Before the request, Hubert is asked whether the opportunity already has
+    /// Sends one invitation through the effects (live: the ledger's intent first, then the request with its
+    /// deterministic Idempotency-Key, then the outcome). Before that, Hubert is asked whether the opportunity already has
     /// an interview when the ledger cannot know: the opportunity is older than Hubert remembers keys (a restored
     /// backup, pruned rows, a new database, an old backfill window).
     func invite(
-        _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, dryRun: Bool,
+        _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, effects: any Effects,
         collector: PassCollector, intentRecorded: Bool = false
     ) async throws {
-        let action = Action.invite(
-            opportunityId: opportunity.id, postingId: posting.postingId, templateId: posting.templateId)
-        let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
         if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
             do {
                 if let found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
@@ -146,7 +144,9 @@ extension SyncEngine {
                         metadata: [
                             "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(found.id)",
                         ])
-                    if !dryRun { try await recordFound(found, opportunity: opportunity, posting: posting) }
+                    try await effects.record {
+                        try await recordFound(found, opportunity: opportunity, posting: posting)
+                    }
                     return
                 }
             } catch let error as APIError {
@@ -158,12 +158,19 @@ extension SyncEngine {
                 return
             }
         }
-        if dryRun {
-            await collector.add(action)
-            return
-        }
+        try await effects.invite(
+            PlannedInvitation(
+                opportunity: opportunity, posting: posting, candidate: candidate, intentRecorded: intentRecorded),
+            collector: collector)
+    }
+
+    /// The live effect of an invitation: intent, request, outcome (`LiveEffects`).
+    func sendInvitation(_ planned: PlannedInvitation, collector: PassCollector) async throws {
+        let (opportunity, posting, candidate) = (planned.opportunity, planned.posting, planned.candidate)
+        let action = planned.action
+        let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
         let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
-        if !intentRecorded {
+        if !planned.intentRecorded {
             let record = InvitationRecord(
                 opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
                 state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
@@ -273,14 +280,14 @@ extension SyncEngine {
     /// can be. One that never can be (template forbidden or inactive, posting no longer tagged, the candidate archived
     /// or without an e-mail) is closed as refused and reported, not retried forever; one that stays unconfirmed for
     /// `sync.giveUpAfterDays` is given up. An opportunity Lever deleted is forgotten quietly.
-    func settlePendingInvitations(postings: PostingScan, skewed: Bool, dryRun: Bool, collector: PassCollector)
+    func settlePendingInvitations(postings: PostingScan, skewed: Bool, effects: any Effects, collector: PassCollector)
         async throws
     {
         for pending in try await store.pendingInvitations() {
             let problemBase = Problem(
                 opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
             func close(_ reason: String, _ why: String, failed: Bool = true) async throws {
-                if !dryRun {
+                try await effects.record {
                     try await store.closeInvitationIntent(
                         opportunityId: pending.opportunityId, templateId: pending.templateId,
                         reason: reason, now: clock())
@@ -304,7 +311,7 @@ extension SyncEngine {
                 continue
             }
             if let found {
-                if !dryRun {
+                try await effects.record {
                     try await store.recordInvitationSent(
                         opportunityId: pending.opportunityId, templateId: pending.templateId,
                         interviewId: found.id, status: found.status, now: clock())
@@ -337,7 +344,7 @@ extension SyncEngine {
                 continue
             }
             guard let opportunity else {
-                try await erase(pending.opportunityId, dryRun: dryRun, collector: collector)
+                try await erase(pending.opportunityId, effects: effects, collector: collector)
                 continue
             }
             await _ = collector.firstSight(opportunity.id)
@@ -345,7 +352,7 @@ extension SyncEngine {
             switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
             case .invite(let candidate):
                 try await invite(
-                    opportunity, posting: posting, candidate: candidate, dryRun: dryRun, collector: collector,
+                    opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector,
                     intentRecorded: true)
             case .problem(let problem):
                 try await close(problem.reason, problem.message)

@@ -97,7 +97,7 @@ extension SyncEngine {
     /// Hubert does not know, has archived or forbids this key, is a problem for that posting only: every other posting
     /// is served.
     func scanPostings(
-        mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, started: Millis, dryRun: Bool,
+        mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, started: Millis, effects: any Effects,
         collector: PassCollector
     ) async throws -> PostingScan {
         let known = try await store.postingTags()
@@ -171,7 +171,7 @@ extension SyncEngine {
         var statusByTemplate: [String: TemplateStatus] = [:]
         for (postingId, entry) in scan.tagged.sorted(by: { $0.key < $1.key }) {
             if statusByTemplate[entry.template] == nil {
-                statusByTemplate[entry.template] = try await templateStatus(entry.template, dryRun: dryRun)
+                statusByTemplate[entry.template] = try await templateStatus(entry.template, effects: effects)
             }
             scan.tagged[postingId]?.status = statusByTemplate[entry.template] ?? .missing
         }
@@ -185,19 +185,21 @@ extension SyncEngine {
                 scan.usable[posting.postingId] = posting
             }
         }
-        if !dryRun, case .live = mode {
-            try await store.recordPostingRead(
-                Array(readNow.values), full: read == .full, keep: scan.undecodable, startedAt: started)
-            try await store.recordPostingTags(
-                scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
-                names: names, now: started)
-            try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
+        if case .live = mode {
+            try await effects.record {
+                try await store.recordPostingRead(
+                    Array(readNow.values), full: read == .full, keep: scan.undecodable, startedAt: started)
+                try await store.recordPostingTags(
+                    scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
+                    names: names, now: started)
+                try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
+            }
         }
         return scan
     }
 
     /// What Hubert says of a template, cached in the store for `sync.cacheMinutes`.
-    func templateStatus(_ templateId: String, dryRun: Bool) async throws -> TemplateStatus {
+    func templateStatus(_ templateId: String, effects: any Effects) async throws -> TemplateStatus {
         let now = clock()
         if let cached = try await store.cachedTemplate(templateId, freshAfter: now - cacheMs) {
             return TemplateStatus(stored: cached.status)
@@ -217,7 +219,9 @@ extension SyncEngine {
             // Not an answer about the template (a 400, an unreadable body): not cached, asked again next pass.
             return .inactive("unreadable (\(error))")
         }
-        if !dryRun { try await store.cacheTemplate(templateId, status: status.stored, threshold: threshold, now: now) }
+        try await effects.record {
+            try await store.cacheTemplate(templateId, status: status.stored, threshold: threshold, now: now)
+        }
         return status
     }
 }

@@ -12,7 +12,7 @@ extension SyncEngine {
     /// `revive`: a result given up earlier is tried again (a backfill over its window is how an operator asks).
     func scanResults(
         since: Millis, until: Millis?, postingIds: Set<String> = [], revive: Bool = false,
-        context: PassContext, dryRun: Bool, collector: PassCollector
+        context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws {
         try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) {
             page in
@@ -35,7 +35,7 @@ extension SyncEngine {
             }
             try await concurrentForEach(interviews, limit: config.concurrency) { interview in
                 try await processInterview(
-                    interview, revive: revive, context: context, dryRun: dryRun, collector: collector)
+                    interview, revive: revive, context: context, effects: effects, collector: collector)
             }
             progress?(
                 ProgressEvent(
@@ -48,13 +48,13 @@ extension SyncEngine {
     /// given up after `sync.giveUpAfterDays` and reported.
     /// `skewed`: the clock was found out of step in this pass; nothing is given up on its word.
     func settleUnfinishedResults(
-        mode: PassMode, skewed: Bool, context: PassContext, dryRun: Bool,
+        mode: PassMode, skewed: Bool, context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws {
         for due in try await store.unfinishedResults() {
             // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
             if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
-                if !dryRun { try await store.giveUpResult(due, now: clock()) }
+                try await effects.record { try await store.giveUpResult(due, now: clock()) }
                 await collector.add(
                     Problem(
                         opportunityId: due.opportunityId, reason: "write_back_given_up",
@@ -78,16 +78,17 @@ extension SyncEngine {
             }
             guard let interview else {
                 // Hubert no longer has it: nothing left to write.
-                if !dryRun { try await store.giveUpResult(due, now: clock()) }
+                try await effects.record { try await store.giveUpResult(due, now: clock()) }
                 continue
             }
-            try await processInterview(interview, revive: false, context: context, dryRun: dryRun, collector: collector)
+            try await processInterview(
+                interview, revive: false, context: context, effects: effects, collector: collector)
         }
     }
 
     /// Writes one completed interview's result back to Lever, each step once.
     func processInterview(
-        _ interview: HubertInterview, revive: Bool, context: PassContext, dryRun: Bool,
+        _ interview: HubertInterview, revive: Bool, context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws {
         guard let reference = interview.externalReference, reference.source == "lever" else { return }
@@ -105,7 +106,7 @@ extension SyncEngine {
         if interview.status == "completed", interview.result == nil {
             // A grade this version does not know: report it and leave it due, never record it as written.
             let grade = interview.unknownGrade ?? "(none)"
-            if !dryRun {
+            try await effects.record {
                 try await store.markResultDue(
                     interviewId: interview.id, opportunityId: opportunityId,
                     fingerprint: "unknown:\(grade)", now: clock())
@@ -121,7 +122,7 @@ extension SyncEngine {
             return
         }
         guard interview.isCompleted, let result = interview.result else {
-            if !dryRun {
+            try await effects.record {
                 try await store.recordInterviewStatus(interviewId: interview.id, status: interview.status, now: clock())
             }
             return
@@ -139,12 +140,12 @@ extension SyncEngine {
             // One opportunity Lever refuses or answers oddly for: its problem, kept due; the pass goes on.
             try await itemFailed(
                 error, reading: "it", interviewId: interview.id, opportunityId: opportunityId,
-                postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun, collector: collector)
+                postingId: reference.postingId, fingerprint: fingerprint, effects: effects, collector: collector)
             return
         }
         guard let opportunity, !opportunity.isAnonymized else {
             // Deleted or anonymized in Lever: its result is skipped quietly and nothing of it stays in the store.
-            try await erase(opportunityId, dryRun: dryRun, collector: collector)
+            try await erase(opportunityId, effects: effects, collector: collector)
             return
         }
         let invitation = try await store.invitation(opportunityId: opportunityId, templateId: interview.templateId)
@@ -160,13 +161,13 @@ extension SyncEngine {
             } catch let error as APIError {
                 try await itemFailed(
                     error, reading: "its notes", interviewId: interview.id, opportunityId: opportunityId,
-                    postingId: reference.postingId, fingerprint: fingerprint, dryRun: dryRun,
+                    postingId: reference.postingId, fingerprint: fingerprint, effects: effects,
                     collector: collector)
                 return
             }
             if notes.contains(where: { $0.texts.contains { $0.contains(marker) } }) {
                 noteWritten = true
-                if !dryRun {
+                try await effects.record {
                     try await store.recordStepDone(
                         interviewId: interview.id, fingerprint: fingerprint, step: .note,
                         opportunityId: opportunityId, marker: marker, now: clock())
@@ -180,59 +181,20 @@ extension SyncEngine {
             autoMoveStageId: context.autoMoveStage(result.grade, postingId: postingId), noteWritten: noteWritten,
             alreadyMoved: try await store.hasMoved(interviewId: interview.id))
         let actions = Planner.planResult(state)
-        if dryRun {
-            for action in actions { await collector.add(action) }
-            if !actions.isEmpty { await collector.resultApplied() }
-            return
-        }
-        try await store.markResultDue(
-            interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
-            now: clock())
-        var logger = self.logger
-        logger[metadataKey: "lever.opportunity.id"] = "\(opportunityId)"
-        logger[metadataKey: "hubert.interview.id"] = "\(interview.id)"
-        do {
-            try await apply(
-                actions, interview: interview, result: result, fingerprint: fingerprint, marker: marker,
-                regrade: applied != nil, context: context, collector: collector)
-            try await store.recordResultApplied(
-                interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
-                grade: result.grade, now: clock())
-            KillPoint.resultRecorded.reached()
-            try await store.clearOpportunityProblems(opportunityId: opportunityId)
-            if !actions.isEmpty {
-                await collector.resultApplied()
-                logger.info(
-                    "result written back",
-                    metadata: ["grade": "\(result.grade.rawValue)", "actions": "\(actions.count)"])
-            }
-        } catch let error as APIError {
-            try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-            await collector.add(
-                error.status == 403
-                    ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
-                    : Problem(
-                        opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
-                        message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
-                            + "tried again next pass"),
-                failed: true)
-        } catch let error as MaybeAppliedError {
-            try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
-            await collector.add(
-                Problem(
-                    opportunityId: opportunityId, postingId: postingId, reason: "note_unconfirmed",
-                    message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
-                failed: true)
-        }
+        try await effects.writeBack(
+            PlannedWriteBack(
+                interview: interview, result: result, opportunityId: opportunityId, postingId: postingId,
+                fingerprint: fingerprint, marker: marker, regrade: applied != nil, actions: actions, context: context),
+            collector: collector)
     }
 
     /// A read about one result's opportunity failed: the result is kept due with the error, and the problem is
     /// reported (`opportunity_forbidden` for a 403, else `write_back_failed`); the pass goes on.
     private func itemFailed(
         _ error: APIError, reading what: String, interviewId: String, opportunityId: String,
-        postingId: String?, fingerprint: String, dryRun: Bool, collector: PassCollector
+        postingId: String?, fingerprint: String, effects: any Effects, collector: PassCollector
     ) async throws {
-        if !dryRun {
+        try await effects.record {
             try await store.markResultDue(
                 interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint,
                 now: clock())
@@ -247,62 +209,5 @@ extension SyncEngine {
                         "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
                         + "failed: \(error); tried again next pass"),
             failed: true)
-    }
-
-    /// Applies a result's steps in order (stale tags off, grade tag, note, link, move). The first step that fails
-    /// stops the rest; they stay due with it.
-    private func apply(
-        _ actions: [Action], interview: HubertInterview, result: HubertResult, fingerprint: String,
-        marker: String, regrade: Bool, context: PassContext, collector: PassCollector
-    ) async throws {
-        let opportunityId = interview.externalReference?.opportunityId ?? ""
-        let removals = actions.compactMap { if case .removeTag(_, let tag) = $0 { tag } else { nil } }
-        if !removals.isEmpty {
-            try await lever.removeTags(opportunityId: opportunityId, tags: removals, performAs: context.performAs)
-            for action in actions where action.type == .removeTag { await collector.add(action) }
-        }
-        for action in actions {
-            switch action {
-            case .removeTag, .invite:
-                continue
-            case .addTag(_, let tag):
-                try await lever.addTags(opportunityId: opportunityId, tags: [tag], performAs: context.performAs)
-                KillPoint.tagsWritten.reached()
-            case .addNote:
-                try await store.recordStepIntent(
-                    ResultStepRecord(
-                        interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                        opportunityId: opportunityId, done: false, marker: marker),
-                    now: clock())
-                KillPoint.noteIntentRecorded.reached()
-                let text = Planner.noteText(result, interviewId: interview.id, regrade: regrade)
-                let noteId: String?
-                do {
-                    noteId = try await lever.addNote(
-                        opportunityId: opportunityId, text: text, performAs: context.performAs)
-                } catch let error as MaybeAppliedError {
-                    // The answer was lost: read the notes back now; only a note with the marker counts as written.
-                    let notes = try await lever.notes(opportunityId: opportunityId)
-                    guard let found = notes.first(where: { $0.texts.contains { $0.contains(marker) } }) else {
-                        throw error
-                    }
-                    noteId = found.id
-                }
-                KillPoint.noteAnswered.reached()
-                try await store.recordStepDone(
-                    interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                    opportunityId: opportunityId, marker: marker, noteId: noteId, now: clock())
-            case .addLink(_, let url):
-                try await lever.addLinks(opportunityId: opportunityId, links: [url], performAs: context.performAs)
-                KillPoint.linkWritten.reached()
-            case .moveStage(_, let stageId):
-                try await lever.moveStage(opportunityId: opportunityId, stageId: stageId, performAs: context.performAs)
-                KillPoint.moveAnswered.reached()
-                try await store.recordStepDone(
-                    interviewId: interview.id, fingerprint: fingerprint, step: .move,
-                    opportunityId: opportunityId, now: clock())
-            }
-            await collector.add(action)
-        }
     }
 }

@@ -76,11 +76,13 @@ public struct SyncEngine: Sendable {
         logger[metadataKey: "run.id"] = "\(runId)"
         let started = clock()
         let collector = PassCollector(stream: stream)
+        // The one place a dry run differs from a run: the effects the pass is given.
+        let effects: any Effects = dryRun ? DryRunEffects() : LiveEffects(engine: self)
         var exitCode: Int32 = 0
         var message: String?
         do {
-            if !dryRun { try await store.recordRunStart(id: runId, kind: mode.name, now: started) }
-            try await pass(mode: mode, dryRun: dryRun, started: started, collector: collector, logger: logger)
+            try await effects.record { try await store.recordRunStart(id: runId, kind: mode.name, now: started) }
+            try await pass(mode: mode, effects: effects, started: started, collector: collector, logger: logger)
         } catch let abort as PassAbort {
             exitCode = abort.exitCode
             message = abort.description
@@ -100,7 +102,7 @@ public struct SyncEngine: Sendable {
             actions: await collector.actions, problems: await collector.reportedProblems,
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
-        if !dryRun {
+        try? await effects.record {
             // Recorded outside the pass's task: a pass cancelled by SIGTERM is still recorded, with exit 75.
             let (store, logger, exitCode, message) = (self.store, logger, exitCode, message)
             await Task.detached {
@@ -136,27 +138,27 @@ public struct SyncEngine: Sendable {
         return report
     }
 
-    private func pass(mode: PassMode, dryRun: Bool, started: Millis, collector: PassCollector, logger: Logger)
+    private func pass(mode: PassMode, effects: any Effects, started: Millis, collector: PassCollector, logger: Logger)
         async throws
     {
         if config.paused {
             logger.notice("sync is paused by configuration (sync.paused): nothing read, nothing written")
             return
         }
-        let context = try await resolveContext(dryRun: dryRun)
+        let context = try await resolveContext(effects: effects)
         let windows = try await liveWindows(started: started, logger: logger)
 
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
         var postings = try await scanPostings(
             mode: mode, read: try await postingRead(mode: mode, started: started),
-            previousCheckpoint: windows.leverCheckpoint, started: started, dryRun: dryRun, collector: collector)
+            previousCheckpoint: windows.leverCheckpoint, started: started, effects: effects, collector: collector)
         if try await needsFullPostingRead(postings) {
             postings = try await scanPostings(
                 mode: mode, read: .full, previousCheckpoint: windows.leverCheckpoint, started: started,
-                dryRun: dryRun, collector: collector)
+                effects: effects, collector: collector)
         }
         try await settlePendingInvitations(
-            postings: postings, skewed: windows.skewed, dryRun: dryRun, collector: collector)
+            postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
 
         let window: ClosedRange<Millis>?
         let backfill: Bool
@@ -177,22 +179,22 @@ public struct SyncEngine: Sendable {
             }
             try await scanOpportunities(
                 postings: postings.usable, window: window, backfill: backfill, context: context,
-                dryRun: dryRun, collector: collector)
+                effects: effects, collector: collector)
         }()
         async let results: Void = {
             try await settleUnfinishedResults(
-                mode: mode, skewed: windows.skewed, context: context, dryRun: dryRun,
+                mode: mode, skewed: windows.skewed, context: context, effects: effects,
                 collector: collector)
             switch mode {
             case .live:
                 if let since = windows.hubertSince {
                     try await scanResults(
-                        since: since, until: nil, context: context, dryRun: dryRun, collector: collector)
+                        since: since, until: nil, context: context, effects: effects, collector: collector)
                 }
             case .backfill(let since, let until, let postingIds):
                 try await scanResults(
                     since: since, until: until, postingIds: Set(postingIds), revive: true,
-                    context: context, dryRun: dryRun, collector: collector)
+                    context: context, effects: effects, collector: collector)
             }
         }()
         try await invitations
@@ -201,22 +203,24 @@ public struct SyncEngine: Sendable {
         // Erasure: what either side forgot during the pass is purged once more after both (a row written by the
         // other side in between goes too). Retention: forget what Lever deleted; prune what is old — but not on the
         // word of a clock found out of step (it would prune the history the next window is anchored on).
-        if !dryRun {
-            let erased = await collector.erased
-            if !erased.isEmpty { try await store.purge(opportunityIds: Array(erased)) }
-        }
-        if case .live = mode, !dryRun, let window = windows.lever {
-            try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
-            if !windows.skewed {
-                let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
-                if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
+        let erased = await collector.erased
+        if !erased.isEmpty { try await effects.record { try await store.purge(opportunityIds: Array(erased)) } }
+        if case .live = mode, let window = windows.lever {
+            try await effects.record {
+                try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
+                if !windows.skewed {
+                    let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
+                    if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
+                }
             }
         }
 
         // Record: the checkpoint moves only now that the whole window is processed.
-        if case .live = mode, !dryRun {
-            KillPoint.beforeCheckpoint.reached()
-            try await store.setCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
+        if case .live = mode {
+            try await effects.record {
+                KillPoint.beforeCheckpoint.reached()
+                try await store.setCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
+            }
         }
     }
 
@@ -295,9 +299,9 @@ public struct SyncEngine: Sendable {
 
     /// Forgets an opportunity Lever no longer has: every row that names it goes, and nothing this pass found about
     /// it is recorded (erasure stays erased).
-    func erase(_ opportunityId: String, dryRun: Bool, collector: PassCollector) async throws {
+    func erase(_ opportunityId: String, effects: any Effects, collector: PassCollector) async throws {
         await collector.erase(opportunityId)
-        if !dryRun { try await store.purge(opportunityIds: [opportunityId]) }
+        try await effects.record { try await store.purge(opportunityIds: [opportunityId]) }
         logger.debug(
             "opportunity no longer in Lever: forgotten", metadata: ["lever.opportunity.id": "\(opportunityId)"])
     }
