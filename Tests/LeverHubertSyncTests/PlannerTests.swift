@@ -35,7 +35,7 @@ import Testing
             Issue.record("expected \(reason) for \(tags)")
             return
         }
-        #expect(found == reason)
+        #expect(found.rawValue == reason)
         #expect(!message.isEmpty)
     }
 

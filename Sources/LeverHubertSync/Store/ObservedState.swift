@@ -46,7 +46,7 @@ public struct PostingSnapshotEntry: Sendable, Equatable, Codable, FetchableRecor
             templateId = id
         case .invalid(let reason, let message):
             self.verdict = .invalid
-            self.reason = reason
+            self.reason = reason.rawValue
             self.message = message
         }
         self.name = name
@@ -60,7 +60,9 @@ public struct PostingSnapshotEntry: Sendable, Equatable, Codable, FetchableRecor
         case .untagged: return .none
         case .template: return templateId.map { .template($0) } ?? .none
         case .invalid:
-            return .invalid(reason: reason ?? "invalid_hubert_tag", message: message ?? "malformed Hubert tag")
+            return .invalid(
+                reason: reason.flatMap(ProblemReason.init(rawValue:)) ?? .invalidHubertTag,
+                message: message ?? "malformed Hubert tag")
         }
     }
 }

@@ -24,7 +24,7 @@ extension SyncEngine {
                 for failure in page.failures {
                     await collector.add(
                         Problem(
-                            opportunityId: failure.id, reason: "undecodable_opportunity",
+                            opportunityId: failure.id, reason: .undecodableOpportunity,
                             message: "opportunity \(failure.id ?? "without id") could not be read: \(failure.reason)"),
                         failed: true)
                 }
@@ -75,7 +75,7 @@ extension SyncEngine {
                     error.status == 403
                         ? Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error)
                         : Problem(
-                            opportunityId: opportunity.id, reason: "undecodable_opportunity",
+                            opportunityId: opportunity.id, reason: .undecodableOpportunity,
                             message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
                     failed: true)
                 return nil
@@ -113,7 +113,7 @@ extension SyncEngine {
     /// An invitation whose outcome is not known yet: its intent stays pending and the next pass settles it.
     static func unconfirmed(_ opportunityId: String, postingId: String, _ why: String) -> Problem {
         Problem(
-            opportunityId: opportunityId, postingId: postingId, reason: "invitation_unconfirmed",
+            opportunityId: opportunityId, postingId: postingId, reason: .invitationUnconfirmed,
             message: why + "; settled next pass")
     }
 
@@ -124,7 +124,7 @@ extension SyncEngine {
     /// that flickers. The pass goes on.
     static func forbidden(_ opportunityId: String, postingId: String?, what: String, _ error: APIError) -> Problem {
         Problem(
-            opportunityId: opportunityId, postingId: postingId, reason: "opportunity_forbidden",
+            opportunityId: opportunityId, postingId: postingId, reason: .opportunityForbidden,
             message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
     }
 
@@ -238,7 +238,8 @@ extension SyncEngine {
                     posting.templateId, status: TemplateStatus.forbidden.stored, threshold: nil,
                     now: clock())
             }
-            let reason = error.status == 403 ? "template_forbidden" : error.code ?? "hubert_\(error.status)"
+            let reason =
+                error.status == 403 ? ProblemReason.templateForbidden.rawValue : error.code ?? "hubert_\(error.status)"
             try await store.recordInvitationRefused(
                 opportunityId: opportunity.id, templateId: posting.templateId,
                 reason: reason, now: clock())
@@ -321,11 +322,13 @@ extension SyncEngine {
             // A posting that could not be read this pass says nothing about its tag: the intent waits.
             if postings.undecodable.contains(pending.postingId) { continue }
             if let refusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId) {
-                try await close(refusal.reason, refusal.why)
+                try await close(refusal.reason.rawValue, refusal.why)
                 continue
             }
             if !skewed, clock() - pending.createdAt > giveUpMs {
-                try await close("invitation_given_up", "unconfirmed for more than \(config.giveUpAfterDays) days")
+                try await close(
+                    ProblemReason.invitationGivenUp.rawValue, "unconfirmed for more than \(config.giveUpAfterDays) days"
+                )
                 continue
             }
             let opportunity: LeverOpportunity?
@@ -358,7 +361,7 @@ extension SyncEngine {
                 try await close(problem.reason, problem.message)
             case .skip(let reason):
                 try await close(
-                    "opportunity_\(reason.rawValue)",
+                    (ProblemReason(closing: reason) ?? .opportunityArchived).rawValue,
                     "the candidate is \(reason.rawValue.replacingOccurrences(of: "_", with: " "))",
                     failed: false)
                 await collector.skip()

@@ -20,7 +20,7 @@ public enum PostingTagVerdict: Sendable, Equatable {
     /// Exactly one template.
     case template(String)
     /// A Hubert tag is malformed, or several templates are named: reported, nobody invited.
-    case invalid(reason: String, message: String)
+    case invalid(reason: ProblemReason, message: String)
 }
 
 /// Why an opportunity on a tagged posting is not invited (counted as skipped, not a problem).
@@ -63,7 +63,7 @@ public enum Planner {
         }
         if templates.count > 1 {
             return .invalid(
-                reason: "multiple_hubert_tags",
+                reason: .multipleHubertTags,
                 message:
                     "posting carries \(templates.count) Hubert template tags (\(templates.joined(separator: ", "))); keep exactly one"
             )
@@ -71,7 +71,7 @@ public enum Planner {
         if !malformed.isEmpty {
             let shown = malformed.map { String($0.prefix(80)) }.joined(separator: "\", \"")
             return .invalid(
-                reason: "invalid_hubert_tag",
+                reason: .invalidHubertTag,
                 message: "malformed Hubert tag \"\(shown)\"; expected \"Hubert: <24 hex characters>\"")
         }
         if let template = templates.first { return .template(template) }
@@ -132,14 +132,14 @@ public enum Planner {
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
             return .problem(
                 Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_email",
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: .missingEmail,
                     message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))
         }
         let name = (opportunity.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         guard !name.isEmpty else {
             return .problem(
                 Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: "missing_name",
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: .missingName,
                     message: "opportunity \(opportunity.id) has no name; Hubert needs a first name"))
         }
         let split = HubertCandidate.splitName(name)

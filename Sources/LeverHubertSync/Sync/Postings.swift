@@ -50,17 +50,17 @@ struct PostingScan: Sendable {
     var undecodable: Set<String> = []
 
     /// Why an invitation for (posting, template) can no longer be sent; nil while it can.
-    func refusal(postingId: String, templateId: String) -> (reason: String, why: String)? {
+    func refusal(postingId: String, templateId: String) -> (reason: ProblemReason, why: String)? {
         guard let entry = tagged[postingId], entry.template == templateId else {
             return (
-                "posting_not_tagged", "posting \(postingId) no longer carries the Hubert tag of template \(templateId)"
+                .postingNotTagged, "posting \(postingId) no longer carries the Hubert tag of template \(templateId)"
             )
         }
         switch entry.status {
         case .active: return nil
-        case .forbidden: return ("template_forbidden", "this Hubert key may not use template \(templateId)")
-        case .missing: return ("unknown_template", "Hubert does not know template \(templateId)")
-        case .inactive(let status): return ("template_inactive", "Hubert template \(templateId) is \(status)")
+        case .forbidden: return (.templateForbidden, "this Hubert key may not use template \(templateId)")
+        case .missing: return (.unknownTemplate, "Hubert does not know template \(templateId)")
+        case .inactive(let status): return (.templateInactive, "Hubert template \(templateId) is \(status)")
         }
     }
 }
@@ -119,7 +119,7 @@ extension SyncEngine {
                 }
                 await collector.add(
                     Problem(
-                        postingId: failure.id, reason: "undecodable_posting",
+                        postingId: failure.id, reason: .undecodablePosting,
                         message: "posting \(failure.id ?? "without id") could not be read: \(failure.reason)"))
             }
             for posting in page.items {
@@ -164,7 +164,7 @@ extension SyncEngine {
             for id in inScope.subtracting(candidates.map(\.postingId)).sorted() {
                 await collector.add(
                     Problem(
-                        postingId: id, reason: "posting_not_tagged",
+                        postingId: id, reason: .postingNotTagged,
                         message: "posting \(id) was named for the backfill but carries no valid Hubert tag"))
             }
         }

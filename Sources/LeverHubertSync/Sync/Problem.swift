@@ -1,4 +1,5 @@
-/// A problem found in a pass, for `--json` and `status`.
+/// A problem found in a pass, for `--json` and `status`. `reason` is a `ProblemReason`'s raw value, or the code
+/// Hubert gave when it refused an invitation for good (`invalid_email`, `hubert_<status>`).
 public struct Problem: Sendable, Equatable, Codable {
     public var opportunityId: String?
     public var postingId: String?
@@ -9,5 +10,50 @@ public struct Problem: Sendable, Equatable, Codable {
         self.postingId = postingId
         self.reason = reason
         self.message = message
+    }
+
+    public init(opportunityId: String? = nil, postingId: String? = nil, reason: ProblemReason, message: String) {
+        self.init(opportunityId: opportunityId, postingId: postingId, reason: reason.rawValue, message: message)
+    }
+}
+
+/// Every reason the tool itself gives for a problem; each is explained, with what to do, in `docs/operations.md`
+/// (a test keeps the two in step).
+public enum ProblemReason: String, Sendable, CaseIterable, Codable {
+    // A posting's tag or template.
+    case invalidHubertTag = "invalid_hubert_tag"
+    case multipleHubertTags = "multiple_hubert_tags"
+    case unknownTemplate = "unknown_template"
+    case templateInactive = "template_inactive"
+    case templateForbidden = "template_forbidden"
+    case postingNotTagged = "posting_not_tagged"
+    // An invitation.
+    case missingEmail = "missing_email"
+    case missingName = "missing_name"
+    case opportunityForbidden = "opportunity_forbidden"
+    case invitationUnconfirmed = "invitation_unconfirmed"
+    case invitationGivenUp = "invitation_given_up"
+    case opportunityArchived = "opportunity_archived"
+    case opportunityAnonymized = "opportunity_anonymized"
+    case opportunityContactNotAllowed = "opportunity_contact_not_allowed"
+    // A result's write-back.
+    case writeBackFailed = "write_back_failed"
+    case noteUnconfirmed = "note_unconfirmed"
+    case writeBackGivenUp = "write_back_given_up"
+    case unknownGrade = "unknown_grade"
+    case invalidReference = "invalid_reference"
+    // An item that cannot be read.
+    case undecodablePosting = "undecodable_posting"
+    case undecodableOpportunity = "undecodable_opportunity"
+    case undecodableInterview = "undecodable_interview"
+
+    /// Why an unsent invitation is closed when the candidate can no longer be contacted.
+    init?(closing skip: SkipReason) {
+        switch skip {
+        case .archived: self = .opportunityArchived
+        case .anonymized: self = .opportunityAnonymized
+        case .contactNotAllowed: self = .opportunityContactNotAllowed
+        case .beforeTag, .outsideWindow: return nil
+        }
     }
 }

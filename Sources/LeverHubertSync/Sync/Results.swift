@@ -28,7 +28,7 @@ extension SyncEngine {
                 case .failure(let id, let reason):
                     await collector.add(
                         Problem(
-                            reason: "undecodable_interview",
+                            reason: .undecodableInterview,
                             message: "Hubert interview \(id ?? "without id") could not be read: \(reason)"),
                         failed: true)
                 }
@@ -57,7 +57,7 @@ extension SyncEngine {
                 try await effects.record { try await store.giveUpResult(due, now: clock()) }
                 await collector.add(
                     Problem(
-                        opportunityId: due.opportunityId, reason: "write_back_given_up",
+                        opportunityId: due.opportunityId, reason: .writeBackGivenUp,
                         message: "the Hubert result of interview \(due.interviewId) could not be written to "
                             + "opportunity \(due.opportunityId) for \(config.giveUpAfterDays) days and is given up"
                             + (due.lastError.map { " (last error: \($0))" } ?? "")
@@ -71,7 +71,7 @@ extension SyncEngine {
             } catch let error as APIError {
                 await collector.add(
                     Problem(
-                        opportunityId: due.opportunityId, reason: "write_back_failed",
+                        opportunityId: due.opportunityId, reason: .writeBackFailed,
                         message: "could not read Hubert interview \(due.interviewId) again (\(error)); tried next pass"),
                     failed: true)
                 continue
@@ -97,7 +97,7 @@ extension SyncEngine {
         guard !opportunityId.trimmingCharacters(in: .whitespaces).isEmpty else {
             await collector.add(
                 Problem(
-                    postingId: reference.postingId, reason: "invalid_reference",
+                    postingId: reference.postingId, reason: .invalidReference,
                     message: "Hubert interview \(interview.id) names no Lever opportunity; nothing is written"),
                 failed: true)
             return
@@ -115,7 +115,7 @@ extension SyncEngine {
             }
             await collector.add(
                 Problem(
-                    opportunityId: opportunityId, postingId: reference.postingId, reason: "unknown_grade",
+                    opportunityId: opportunityId, postingId: reference.postingId, reason: .unknownGrade,
                     message: "Hubert interview \(interview.id) of opportunity \(opportunityId) is completed "
                         + "with the grade \"\(grade)\", which this version does not know; it stays due"),
                 failed: true)
@@ -204,7 +204,7 @@ extension SyncEngine {
             error.status == 403
                 ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
                 : Problem(
-                    opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                    opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                     message:
                         "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
                         + "failed: \(error); tried again next pass"),

@@ -34,7 +34,7 @@ extension SyncEngine {
                 error.status == 403
                     ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
                     : Problem(
-                        opportunityId: opportunityId, postingId: postingId, reason: "write_back_failed",
+                        opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                         message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
                             + "tried again next pass"),
                 failed: true)
@@ -42,7 +42,7 @@ extension SyncEngine {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
             await collector.add(
                 Problem(
-                    opportunityId: opportunityId, postingId: postingId, reason: "note_unconfirmed",
+                    opportunityId: opportunityId, postingId: postingId, reason: .noteUnconfirmed,
                     message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
                 failed: true)
         }
