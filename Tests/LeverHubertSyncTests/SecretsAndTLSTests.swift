@@ -95,7 +95,7 @@ import Testing
         p.standardError = FileHandle.nullDevice
         return try await withCheckedThrowingContinuation { c in
             p.terminationHandler = { c.resume(returning: $0.terminationStatus) }
-            do { try p.run() } catch { c.resume(throwing: error) }
+            do { try Spawning.run(p) } catch { c.resume(throwing: error) }
         }
     }
 
@@ -113,7 +113,7 @@ import Testing
             p.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"]
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
-            try p.run()
+            try Spawning.run(p)
             // Wait until it listens (on a loaded machine s_server takes a while to start), or has exited.
             for _ in 0..<100 where p.isRunning && !Self.listens(port) { try await Task.sleep(for: .milliseconds(100)) }
             if p.isRunning && Self.listens(port) {

@@ -48,7 +48,7 @@ enum BinaryRunner {
         process.standardInput = FileHandle.nullDevice
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch { continuation.resume(throwing: error) }
+            do { try Spawning.run(process) } catch { continuation.resume(throwing: error) }
         }
         let out = (try? String(contentsOf: outURL, encoding: .utf8)) ?? ""
         let err = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
@@ -69,7 +69,14 @@ enum BinaryRunner {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try Spawning.run(process)
         return process
     }
+}
+
+/// Foundation's `Process.run()` on Linux is not safe to call from several threads at once (seen here: a crash in
+/// its memmove while another test spawned); every test spawn goes through this one lock.
+enum Spawning {
+    private static let lock = NSLock()
+    static func run(_ process: Process) throws { try lock.withLock { try process.run() } }
 }
