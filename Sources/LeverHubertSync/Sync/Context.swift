@@ -62,3 +62,13 @@ extension SyncEngine {
         return id
     }
 }
+
+/// Finds a stage by id, exact name, or name ignoring case.
+public enum StageResolver {
+    public static func resolve(_ nameOrId: String, in stages: [LeverStage]) -> String? {
+        if let stage = stages.first(where: { $0.id == nameOrId }) { return stage.id }
+        if let stage = stages.first(where: { $0.text == nameOrId }) { return stage.id }
+        let folded = nameOrId.lowercased()
+        return stages.first(where: { $0.text.lowercased() == folded })?.id
+    }
+}

@@ -28,10 +28,14 @@ struct PassContext: Sendable {
 }
 
 /// One reconciling pass: observe (Lever, Hubert, the store) → plan (pure rules in `Planner`) → apply (through the
-/// ledger) → record (checkpoints, run row) → report. A dry run is the same computation with every effect off.
+/// `Effects` the pass is given) → record (checkpoints, run row) → report. A dry run is the same computation given
+/// `DryRunEffects`.
 ///
-/// The phases live beside this file: `Context.swift` (stages, perform-as), `Postings.swift` (tagged postings and
-/// their templates), `Invitations.swift` (who is invited), `Results.swift` (what a result writes back).
+/// The phases live beside this file, in the order a pass runs them: `Windows.swift`, `Context.swift` (stages,
+/// perform-as), `Postings.swift` (tagged postings and their templates), `SettleInvitations.swift`,
+/// `Invitations.swift` (who is invited), `Results.swift` (what a result writes back), `Effects.swift` (the seam),
+/// `SendInvitation.swift` and `WriteBack.swift` (the live effects), `Erasure.swift`, `PassReport.swift` and
+/// `ReportStream.swift` (the report).
 public struct SyncEngine: Sendable {
     public static let leverStream = "lever.opportunities"
     public static let hubertStream = "hubert.interviews"
@@ -222,116 +226,5 @@ public struct SyncEngine: Sendable {
                 try await store.setCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
             }
         }
-    }
-
-    var lookbackMs: Millis { Millis(config.lookbackMinutes) * 60_000 }
-
-    /// The live windows of this pass, from the stored checkpoints and the clock.
-    struct Windows {
-        var leverCheckpoint: Millis?
-        /// Lever's window (nil on the first pass: the baseline).
-        var lever: ClosedRange<Millis>?
-        /// Where Hubert's list starts (nil on the first pass).
-        var hubertSince: Millis?
-        /// Whether a checkpoint lay in the future (the clock stepped back).
-        var skewed = false
-    }
-
-    /// Reads the checkpoints and turns them into windows that never trap: a checkpoint in the future (the clock ran
-    /// ahead and was stepped back, a VM resumed from a snapshot, a database copied from another host) starts the
-    /// window at the last moment this database was in step with the present, and is reported.
-    func liveWindows(started: Millis, logger: Logger) async throws -> Windows {
-        let leverCheckpoint = try await store.checkpoint(Self.leverStream)
-        let hubertCheckpoint = try await store.checkpoint(Self.hubertStream)
-        var anchor: Millis?
-        let skewed = [leverCheckpoint, hubertCheckpoint].contains(where: { ($0 ?? 0) > started })
-        if skewed { anchor = try await store.lastCleanRunStart(notAfter: started) }
-        func start(_ checkpoint: Millis?, stream: String) -> Millis? {
-            guard let checkpoint else { return nil }
-            let (start, skew) = Planner.windowStart(
-                checkpoint: checkpoint, now: started, lookbackMs: lookbackMs,
-                lastInStep: anchor)
-            if let skew {
-                logger.warning(
-                    "checkpoint lies in the future: the clock stepped back",
-                    metadata: [
-                        "stream": "\(stream)", "checkpoint": "\(RFC3339.format(checkpoint))",
-                        "now": "\(RFC3339.format(started))", "skew_seconds": "\(skew / 1000)",
-                        "window_start": "\(RFC3339.format(start))",
-                    ])
-            }
-            return start
-        }
-        let leverStart = start(leverCheckpoint, stream: Self.leverStream)
-        return Windows(
-            leverCheckpoint: leverCheckpoint, lever: leverStart.map { Planner.range($0, started) },
-            hubertSince: start(hubertCheckpoint, stream: Self.hubertStream), skewed: skewed)
-    }
-
-    /// At most this long between two reads of Lever's deleted opportunities (an opportunity deleted in between is
-    /// forgotten as soon as a pass meets its 404).
-    static let deletedReadMs: Millis = 3_600_000
-
-    /// Reads Lever's deleted opportunities since the last such read (minus the lookback) when it is an hour old, and
-    /// purges what the store holds about them. The first read, and one after the clock stepped back, starts at the
-    /// window.
-    func purgeDeletedIfDue(windowStart: Millis, started: Millis, collector: PassCollector) async throws {
-        let last = try await store.meta(.deletedReadAt)
-        var since = windowStart
-        if let last, last <= started {
-            guard started - last >= Self.deletedReadMs else { return }
-            since = min(windowStart, max(0, last - lookbackMs))
-        }
-        try await purgeDeleted(since: since, collector: collector, logger: logger)
-        try await store.setMeta([.deletedReadAt: started])
-    }
-
-    /// Reads Lever's deleted opportunities since `since` and purges what the store holds about them.
-    func purgeDeleted(since: Millis, collector: PassCollector, logger: Logger) async throws {
-        var removed = 0
-        try await lever.forEachDeletedPage(since: since) { page in
-            let ids = page.items.map(\.id)
-            for id in ids { await collector.erase(id) }
-            removed += try await store.purge(opportunityIds: ids)
-        }
-        if removed > 0 { logger.info("purged deleted opportunities", metadata: ["rows": "\(removed)"]) }
-    }
-
-    /// Forgets an opportunity Lever no longer has: every row that names it goes, and nothing this pass found about
-    /// it is recorded (erasure stays erased).
-    func erase(_ opportunityId: String, effects: any Effects, collector: PassCollector) async throws {
-        await collector.erase(opportunityId)
-        try await effects.record { try await store.purge(opportunityIds: [opportunityId]) }
-        logger.debug(
-            "opportunity no longer in Lever: forgotten", metadata: ["lever.opportunity.id": "\(opportunityId)"])
-    }
-}
-
-/// Finds a stage by id, exact name, or name ignoring case.
-public enum StageResolver {
-    public static func resolve(_ nameOrId: String, in stages: [LeverStage]) -> String? {
-        if let stage = stages.first(where: { $0.id == nameOrId }) { return stage.id }
-        if let stage = stages.first(where: { $0.text == nameOrId }) { return stage.id }
-        let folded = nameOrId.lowercased()
-        return stages.first(where: { $0.text.lowercased() == folded })?.id
-    }
-}
-
-/// Runs `body` for every item with at most `limit` running at once; the first error cancels the rest.
-func concurrentForEach<T: Sendable>(_ items: [T], limit: Int, _ body: @escaping @Sendable (T) async throws -> Void)
-    async throws
-{
-    guard !items.isEmpty else { return }
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        var running = 0
-        for item in items {
-            if running >= max(1, limit) {
-                try await group.next()
-                running -= 1
-            }
-            group.addTask { try await body(item) }
-            running += 1
-        }
-        try await group.waitForAll()
     }
 }

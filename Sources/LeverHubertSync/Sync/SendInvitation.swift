@@ -1,0 +1,118 @@
+import Foundation
+
+/// Apply, invitations: the live effect of one invitation (`LiveEffects`), through the ledger — intent recorded, the
+/// request with its deterministic Idempotency-Key, the outcome recorded — once per (opportunity, template) ever.
+extension SyncEngine {
+    /// The live effect of an invitation: intent, request, outcome (`LiveEffects`).
+    func sendInvitation(_ planned: PlannedInvitation, collector: PassCollector) async throws {
+        let (opportunity, posting, candidate) = (planned.opportunity, planned.posting, planned.candidate)
+        let action = planned.action
+        let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
+        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        if !planned.intentRecorded {
+            let record = InvitationRecord(
+                opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                appliedAt: opportunity.appliedAt)
+            guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
+            KillPoint.invitationIntentRecorded.reached()
+        }
+        do {
+            let (interview, created) = try await hubert.invite(
+                templateId: posting.templateId, candidate: candidate,
+                reference: reference, idempotencyKey: key)
+            KillPoint.invitationAnswered.reached()
+            // A 200 is an interview Hubert already had under the key (a restored ledger): no e-mail went out now, and
+            // the stage the candidate stood in when it did is taken from the history, not from today's stage.
+            try await store.recordInvitationSent(
+                opportunityId: opportunity.id, templateId: posting.templateId, interviewId: interview.id,
+                status: interview.status,
+                stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)),
+                now: clock())
+            // A 200 for an interview Hubert made moments ago is this pass's own invitation whose first answer was
+            // lost (the retry found it under the key): counted. One made long before is an earlier pass's (a
+            // restored ledger): no e-mail went out now, so it is not.
+            let earlier = !created && (interview.invitedAt.map { $0 < clock() - Self.replayHorizonMs } ?? false)
+            if !earlier {
+                await collector.add(action)
+            } else {
+                logger.info(
+                    "already invited: Hubert answered with the first interview",
+                    metadata: [
+                        "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)",
+                    ])
+            }
+            try await store.clearOpportunityProblems(opportunityId: opportunity.id)
+            logger.info(
+                "invited",
+                metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
+        } catch let error as APIError {
+            if error.status == 409 {
+                // Same key, another body (the candidate's data changed): the first interview stands.
+                let found: HubertInterview?
+                do {
+                    found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId)
+                } catch let lookup as APIError {
+                    await collector.add(
+                        Self.unconfirmed(
+                            opportunity.id, postingId: posting.postingId,
+                            "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup))"
+                        ),
+                        failed: true)
+                    return
+                }
+                if let found {
+                    try await store.recordInvitationSent(
+                        opportunityId: opportunity.id, templateId: posting.templateId, interviewId: found.id,
+                        status: found.status,
+                        stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+                        now: clock())
+                    return
+                }
+            }
+            if error.status == 403 {
+                // Per template (docs/hubert-api.md): remembered, so no one else on it is sent and refused one by one.
+                await collector.forbid(template: posting.templateId)
+                try await store.cacheTemplate(
+                    posting.templateId, status: TemplateStatus.forbidden.stored, threshold: nil,
+                    now: clock())
+            }
+            let reason =
+                error.status == 403 ? ProblemReason.templateForbidden.rawValue : error.code ?? "hubert_\(error.status)"
+            try await store.recordInvitationRefused(
+                opportunityId: opportunity.id, templateId: posting.templateId,
+                reason: reason, now: clock())
+            await collector.add(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: reason,
+                    message: "Hubert refused the invitation for opportunity \(opportunity.id) on posting "
+                        + "\(posting.postingId) (template \(posting.templateId)): \(error)"),
+                failed: true)
+        } catch let error as MaybeAppliedError {
+            await collector.add(
+                Self.unconfirmed(
+                    opportunity.id, postingId: posting.postingId,
+                    "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason))"),
+                failed: true)
+        }
+    }
+
+    /// Records an interview Hubert already had for this opportunity as the invitation (no request sent).
+    func recordFound(_ found: HubertInterview, opportunity: LeverOpportunity, posting: TaggedPosting) async throws {
+        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        let record = InvitationRecord(
+            opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+            state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+            appliedAt: opportunity.appliedAt)
+        try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
+        try await store.recordInvitationSent(
+            opportunityId: opportunity.id, templateId: posting.templateId,
+            interviewId: found.id, status: found.status,
+            stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+            now: clock())
+    }
+
+    func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
+        try await hubert.interviews(opportunityId: opportunityId).first { $0.templateId == templateId }
+    }
+}
