@@ -22,25 +22,12 @@ public struct HubertClient: Sendable {
         "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
     }
 
-    /// GETs and decodes; a body that does not parse is fetched again twice, then the pass stops (exit 75).
+    /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again).
     fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws
         -> T
     {
-        var attempt = 0
-        while true {
-            let response = try await http.send(
-                HTTPRequestMessage(method: .get, url: baseURL + pathAndQuery), mode: .idempotent,
-                scope: scope)
-            do {
-                return try JSONDecoder().decode(T.self, from: response.body)
-            } catch {
-                attempt += 1
-                if attempt > 2 {
-                    throw PassAbort.unavailable(
-                        service: .hubert, reason: "malformed response from \(pathAndQuery.prefix { $0 != "?" })")
-                }
-            }
-        }
+        try await http.getDecoded(
+            T.self, url: baseURL + pathAndQuery, what: String(pathAndQuery.prefix { $0 != "?" }), scope: scope)
     }
 
     fileprivate static func segment(_ id: String) -> String {
@@ -50,13 +37,10 @@ public struct HubertClient: Sendable {
     /// A template, or nil when Hubert does not know it (404). A template this key may not use throws an `APIError`
     /// with status 403 (a problem for the postings tagged with it, not for the pass).
     public func template(id: String) async throws -> HubertTemplate? {
-        do {
-            return try await get(
-                HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))",
-                scope: .item
+        try await nilOn404 {
+            try await get(
+                HubertEnvelope<HubertTemplate>.self, "/interview-templates/\(Self.segment(id))", scope: .item
             ).data
-        } catch let error as APIError where error.status == 404 {
-            return nil
         }
     }
 
@@ -90,30 +74,22 @@ public struct HubertClient: Sendable {
         scope: RequestScope = .pass,
         _ handle: ([Decoded<HubertInterview>]) async throws -> Void
     ) async throws {
-        var cursor: String?
-        var restarts = 0
-        while true {
-            var query = QueryString()
-            if let updatedSince { query.add("updatedSince", RFC3339.format(updatedSince)) }
-            for status in statuses { query.add("status", status) }
-            if let opportunityId { query.add("opportunityId", opportunityId) }
-            query.add("limit", "100")
-            if let cursor { query.add("cursor", cursor) }
-            let page: HubertInterviewPage
-            do {
-                page = try await get(HubertInterviewPage.self, "/interviews?" + query.encoded, scope: scope)
-            } catch let error as APIError where error.status == 400 && error.code == "invalid_cursor" && cursor != nil {
-                restarts += 1
-                guard restarts <= 3 else {
-                    throw PassAbort.unavailable(service: .hubert, reason: "cursor rejected repeatedly")
-                }
-                cursor = nil
-                continue
-            }
-            try await handle(page.data)
-            guard let next = page.nextCursor, !next.isEmpty else { return }
-            cursor = next
-        }
+        var base = QueryString()
+        if let updatedSince { base.add("updatedSince", RFC3339.format(updatedSince)) }
+        for status in statuses { base.add("status", status) }
+        if let opportunityId { base.add("opportunityId", opportunityId) }
+        base.add("limit", "100")
+        try await walkPages(
+            service: .hubert, what: "/interviews", isStale: { $0.status == 400 && $0.code == "invalid_cursor" },
+            fetch: { cursor in
+                var query = base
+                if let cursor { query.add("cursor", cursor) }
+                return try await get(HubertInterviewPage.self, "/interviews?" + query.encoded, scope: scope)
+            },
+            handle: { page in
+                try await handle(page.data)
+                return page.nextCursor
+            })
     }
 
     /// Every interview for one opportunity (read-back of an invitation whose outcome is unknown).
@@ -129,11 +105,8 @@ public struct HubertClient: Sendable {
 extension HubertClient {
     /// One interview by id; nil on 404.
     public func interview(id: String) async throws -> HubertInterview? {
-        do {
-            return try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))", scope: .item)
-                .data
-        } catch let error as APIError where error.status == 404 {
-            return nil
+        try await nilOn404 {
+            try await get(HubertEnvelope<HubertInterview>.self, "/interviews/\(Self.segment(id))", scope: .item).data
         }
     }
 }

@@ -19,10 +19,6 @@ public struct OpportunityFilter: Sendable, Equatable {
 public struct LeverClient: Sendable {
     let http: ServiceClient
     let baseURL: String
-    /// How often a page whose body does not parse is fetched again before the pass stops (exit 75).
-    let malformedPageRetries = 2
-    /// How often a window restarts after "Invalid offset token" before the pass stops.
-    let staleTokenRestarts = 3
 
     public init(http: ServiceClient, baseURL: String) {
         self.http = http
@@ -41,69 +37,38 @@ public struct LeverClient: Sendable {
         _ type: T.Type, _ path: String, _ query: QueryString,
         scope: RequestScope = .pass
     ) async throws -> T {
-        var attempt = 0
-        while true {
-            let response = try await http.send(
-                HTTPRequestMessage(method: .get, url: url(path, query)), mode: .idempotent,
-                scope: scope)
-            do {
-                return try JSONDecoder().decode(T.self, from: response.body)
-            } catch {
-                attempt += 1
-                if attempt > malformedPageRetries {
-                    // One item that cannot be read is that item's problem; a list every pass needs stops the pass.
-                    if scope == .item {
-                        throw APIError(
-                            service: .lever, status: response.status, code: "malformed_response",
-                            message: "the answer for \(path) could not be read")
-                    }
-                    throw PassAbort.unavailable(service: .lever, reason: "malformed response from \(path)")
-                }
-            }
-        }
+        try await http.getDecoded(T.self, url: url(path, query), what: path, scope: scope)
     }
 
     /// Pages through a list, calling `handle` for each page as it arrives (memory stays flat). On a stale offset
-    /// token the list restarts from its first page; handlers must be idempotent (the ledger makes them so). A page
-    /// that says `hasNext` but gives no `next` token is malformed: fetched again, then the pass stops (exit 75)
-    /// rather than ending the list early and moving the checkpoint past what it never read.
+    /// token ("Invalid offset token") the list restarts from its first page (`walkPages`). A page that says `hasNext`
+    /// but gives no `next` token is malformed: fetched again, then the pass stops (exit 75) rather than ending the
+    /// list early and moving the checkpoint past what it never read.
     public func forEachPage<T: Decodable & Sendable>(
         _ path: String, query base: QueryString, as: T.Type, scope: RequestScope = .pass,
         _ handle: (LeverPage<T>) async throws -> Void
     ) async throws {
-        var offset: String?
-        var restarts = 0
-        var truncated = 0
-        while true {
-            var query = base
-            if let offset { query.addToken("offset", offset) }
-            let page: LeverPage<T>
-            do {
-                page = try await getJSON(LeverPage<T>.self, path, query, scope: scope)
-            } catch let error as APIError
-                where offset != nil && error.status == 400
-                && (error.message ?? "").lowercased().contains("offset")
-            {
-                restarts += 1
-                if restarts > staleTokenRestarts {
-                    throw PassAbort.unavailable(service: .lever, reason: "offset token rejected repeatedly for \(path)")
+        try await walkPages(
+            service: .lever, what: path,
+            isStale: { $0.status == 400 && ($0.message ?? "").lowercased().contains("offset") },
+            fetch: { offset in
+                var query = base
+                if let offset { query.addToken("offset", offset) }
+                var truncated = 0
+                while true {
+                    let page = try await getJSON(LeverPage<T>.self, path, query, scope: scope)
+                    guard page.hasNext && (page.next ?? "").isEmpty else { return page }
+                    truncated += 1
+                    if truncated > ServiceClient.malformedRetries {
+                        throw PassAbort.unavailable(
+                            service: .lever, reason: "malformed page from \(path): hasNext without next")
+                    }
                 }
-                offset = nil
-                continue
-            }
-            let next = page.next.flatMap { $0.isEmpty ? nil : $0 }
-            if page.hasNext && next == nil {
-                truncated += 1
-                if truncated > malformedPageRetries {
-                    throw PassAbort.unavailable(
-                        service: .lever, reason: "malformed page from \(path): hasNext without next")
-                }
-                continue
-            }
-            try await handle(page)
-            guard page.hasNext, let next else { return }
-            offset = next
-        }
+            },
+            handle: { page in
+                try await handle(page)
+                return page.hasNext ? page.next : nil
+            })
     }
 
     /// Every posting (any state, confidential included where the key may see them); with `updatedSince`, only the
@@ -155,13 +120,10 @@ public struct LeverClient: Sendable {
         var query = QueryString()
         query.add("expand", "applications")
         query.add("expand", "stage")
-        do {
-            return try await getJSON(
-                LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query,
-                scope: .item
+        return try await nilOn404 {
+            try await getJSON(
+                LeverEnvelope<LeverOpportunity>.self, "/opportunities/\(Self.pathSegment(id))", query, scope: .item
             ).data
-        } catch let error as APIError where error.status == 404 {
-            return nil
         }
     }
 
@@ -169,15 +131,13 @@ public struct LeverClient: Sendable {
     /// opportunity's posting when a Lever answer did not expand its applications.
     public func applications(opportunityId: String) async throws -> [LeverApplication] {
         var found: [LeverApplication] = []
-        do {
+        let listed: Void? = try await nilOn404 {
             try await forEachPage(
                 "/opportunities/\(Self.pathSegment(opportunityId))/applications", query: QueryString(),
                 as: LeverApplication.self, scope: .item
             ) { found += $0.items }
-        } catch let error as APIError where error.status == 404 {
-            return []
         }
-        return found
+        return listed == nil ? [] : found
     }
 
     /// The account's pipeline stages.
@@ -198,11 +158,8 @@ public struct LeverClient: Sendable {
 
     /// One user by id; nil on 404.
     public func user(id: String) async throws -> LeverUser? {
-        do {
-            return try await getJSON(LeverEnvelope<LeverUser>.self, "/users/\(Self.pathSegment(id))", QueryString())
-                .data
-        } catch let error as APIError where error.status == 404 {
-            return nil
+        try await nilOn404 {
+            try await getJSON(LeverEnvelope<LeverUser>.self, "/users/\(Self.pathSegment(id))", QueryString()).data
         }
     }
 

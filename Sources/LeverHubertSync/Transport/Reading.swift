@@ -1,0 +1,66 @@
+import Foundation
+
+/// The reading rules both clients share, each written once: a GET whose body does not parse is fetched again; a 404
+/// on one item means "not there"; a list whose cursor goes stale is walked again from its first page.
+extension ServiceClient {
+    /// How often a body that does not parse is fetched again before the read fails.
+    static let malformedRetries = 2
+
+    /// GETs `url` and decodes it; a body that does not parse is fetched again `malformedRetries` times. Then one
+    /// item's read fails as that item's problem (an `APIError` with code `malformed_response`), and a read every
+    /// pass needs stops the pass (exit 75).
+    func getDecoded<T: Decodable>(_ type: T.Type, url: String, what: String, scope: RequestScope) async throws -> T {
+        var attempt = 0
+        while true {
+            let response = try await send(HTTPRequestMessage(method: .get, url: url), mode: .idempotent, scope: scope)
+            do {
+                return try JSONDecoder().decode(T.self, from: response.body)
+            } catch {
+                attempt += 1
+                guard attempt > Self.malformedRetries else { continue }
+                if scope == .item {
+                    throw APIError(
+                        service: service, status: response.status, code: "malformed_response",
+                        message: "the answer for \(what) could not be read")
+                }
+                throw PassAbort.unavailable(service: service, reason: "malformed response from \(what)")
+            }
+        }
+    }
+}
+
+/// `body`'s value, or nil when the service answers 404 (the item does not exist).
+func nilOn404<T>(_ body: () async throws -> T) async throws -> T? {
+    do {
+        return try await body()
+    } catch let error as APIError where error.status == 404 {
+        return nil
+    }
+}
+
+/// Walks a cursor-paged list: `fetch` reads the page at a cursor (nil: the first), `handle` takes it and returns
+/// the next cursor (nil or empty: the end). When the service rejects a cursor as stale, the list is walked again from
+/// its first page (handlers are idempotent: the ledger makes them so), at most `restarts` times; then the pass stops
+/// (exit 75). Only the fetch is watched for a stale cursor, never the handler.
+func walkPages<Page>(
+    service: Service, what: String, restarts: Int = 3, isStale: (APIError) -> Bool,
+    fetch: (_ cursor: String?) async throws -> Page, handle: (Page) async throws -> String?
+) async throws {
+    var cursor: String?
+    var restarted = 0
+    while true {
+        let page: Page
+        do {
+            page = try await fetch(cursor)
+        } catch let error as APIError where cursor != nil && isStale(error) {
+            restarted += 1
+            guard restarted <= restarts else {
+                throw PassAbort.unavailable(service: service, reason: "\(what): cursor rejected repeatedly")
+            }
+            cursor = nil
+            continue
+        }
+        guard let next = try await handle(page), !next.isEmpty else { return }
+        cursor = next
+    }
+}
