@@ -61,6 +61,15 @@ import Testing
             backfill: backfill, alreadyInvited: invited)
     }
 
+    /// Erasure before every other rule: outside the window, before the tag, or already invited, an anonymized
+    /// opportunity is to be forgotten.
+    @Test func anAnonymizedOpportunityIsForgottenWhateverElseHolds() {
+        #expect(Self.decide(Self.opportunity(created: 9_000, anonymized: true)) == .skip(.anonymized))
+        #expect(Self.decide(Self.opportunity(created: 700, anonymized: true)) == .skip(.anonymized))
+        #expect(Self.decide(Self.opportunity(anonymized: true), invited: true) == .skip(.anonymized))
+        #expect(Self.decide(Self.opportunity(created: 9_000)) == .skip(.outsideWindow))
+    }
+
     @Test func newApplicantAfterTagIsInvited() {
         #expect(
             Self.decide(Self.opportunity())

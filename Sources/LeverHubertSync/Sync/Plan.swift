@@ -106,6 +106,8 @@ public enum Planner {
         window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
         now: Millis? = nil
     ) -> InviteDecision {
+        // Anonymized (erased in Lever) comes before every other rule: whatever the window, it is forgotten.
+        if opportunity.isAnonymized { return .skip(.anonymized) }
         guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
             return .skip(.outsideWindow)
         }
