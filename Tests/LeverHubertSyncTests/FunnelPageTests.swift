@@ -254,20 +254,15 @@ import Testing
     static func run(_ executable: String, _ arguments: [String]) throws
         -> (status: Int32, stdout: String, stderr: String)
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try Spawning.run(process)
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-page-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        let (out, err) = (tmp.appendingPathComponent("out").path, tmp.appendingPathComponent("err").path)
+        let child = try Child(executable, arguments, stdout: out, stderr: err)
+        while child.isRunning { usleep(5_000) }
         return (
-            process.terminationStatus, String(decoding: stdout, as: UTF8.self),
-            String(decoding: stderr, as: UTF8.self)
+            child.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
         )
     }
 

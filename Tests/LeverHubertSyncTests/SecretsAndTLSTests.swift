@@ -88,15 +88,7 @@ import Testing
     }
 
     static func run(_ path: String, _ args: [String]) async throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        return try await withCheckedThrowingContinuation { c in
-            p.terminationHandler = { c.resume(returning: $0.terminationStatus) }
-            do { try Spawning.run(p) } catch { c.resume(throwing: error) }
-        }
+        await (try Child(path, args)).wait()
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl")))
@@ -104,16 +96,13 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let (ca, cert, key) = try await Self.makeCertificates(in: dir)
-        var server: Process?
+        var server: Child?
         var port = 0
         for _ in 0..<5 {
             port = Int.random(in: 20_000...60_000)
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try Spawning.run(p)
+            let p = try Child(
+                "/usr/bin/openssl",
+                ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"])
             // Wait until it listens (on a loaded machine s_server takes a while to start), or has exited.
             for _ in 0..<100 where p.isRunning && !Self.listens(port) { try await Task.sleep(for: .milliseconds(100)) }
             if p.isRunning && Self.listens(port) {

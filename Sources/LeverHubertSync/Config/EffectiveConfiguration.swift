@@ -140,16 +140,37 @@ extension ConfigLoader {
     /// Every string value of the file with its dotted key, in key order.
     static func strings(of file: ConfigFile) -> [(key: String, value: String)] {
         guard let data = try? JSONEncoder().encode(file),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let tree = try? JSONDecoder().decode(JSONTree.self, from: data)
         else { return [] }
-        func walk(_ value: Any, _ path: String) -> [(key: String, value: String)] {
-            if let text = value as? String { return [(path, text)] }
-            guard let object = value as? [String: Any] else { return [] }
-            return object.sorted { $0.key < $1.key }.flatMap {
-                walk($0.value, path.isEmpty ? $0.key : path + "." + $0.key)
+        func walk(_ tree: JSONTree, _ path: String) -> [(key: String, value: String)] {
+            switch tree {
+            case .string(let text): return [(path, text)]
+            case .other: return []
+            case .object(let object):
+                return object.sorted { $0.key < $1.key }.flatMap {
+                    walk($0.value, path.isEmpty ? $0.key : path + "." + $0.key)
+                }
             }
         }
-        return walk(object, "")
+        return walk(tree, "")
+    }
+
+    /// A JSON value as far as `strings(of:)` walks it: objects and strings; anything else is a leaf it skips.
+    enum JSONTree: Decodable {
+        case string(String)
+        case object([String: JSONTree])
+        case other
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let text = try? container.decode(String.self) {
+                self = .string(text)
+            } else if let object = try? container.decode([String: JSONTree].self) {
+                self = .object(object)
+            } else {
+                self = .other
+            }
+        }
     }
 
     /// Names of the `${NAME}` references (without a `:-` fallback) whose variable is unset or empty.

@@ -38,7 +38,9 @@ public struct StderrLogHandler: LogHandler {
             object["ts"] = RFC3339.format(Date().millis)
             object["level"] = event.level.rawValue
             object["msg"] = "\(event.message)"
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(object)) ?? Data()
             line = (String(data: data, encoding: .utf8) ?? "{}") + "\n"
         }
         FileHandle.standardError.write(Data(line.utf8))
