@@ -118,10 +118,8 @@ enum PassRunner {
             store = try SyncRuntime.openStore(path: config.databasePath, dryRun: dryRun)
         } catch {
             // Busy or locked is temporary; anything else (a path that cannot be created or read) is configuration.
-            let code = (error as? DatabaseError)?.resultCode
-            let temporary = code == .SQLITE_BUSY || code == .SQLITE_LOCKED
             return Bootstrap.fail(
-                common, code: temporary ? ExitStatus.temporary.code : ExitStatus.configuration.code,
+                common, code: Store.isBusy(error) ? ExitStatus.temporary.code : ExitStatus.configuration.code,
                 message: "cannot open the database \(config.databasePath): \(error)",
                 runId: runId, mode: mode.name, dryRun: dryRun)
         }

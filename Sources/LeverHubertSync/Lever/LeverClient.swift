@@ -1,12 +1,9 @@
 import Foundation
 
-/// Filters for `GET /opportunities`. Bounds are integer milliseconds, inclusive, as Lever defines them.
+/// Filters for `GET /opportunities` as the pass uses them. Bounds are integer milliseconds, inclusive, as Lever
+/// defines them.
 public struct OpportunityFilter: Sendable, Equatable {
     public var postingIds: [String] = []
-    public var stageIds: [String] = []
-    public var createdAt: ClosedRange<Millis>?
-    public var advancedAt: ClosedRange<Millis>?
-    public var updatedAt: ClosedRange<Millis>?
     /// `updated_at_start` alone: every opportunity changed since then (a new application, a stage move, any edit).
     public var updatedSince: Millis?
     /// Only what the pass reads: the application (for its posting). The stage stays an id.
@@ -95,21 +92,7 @@ public struct LeverClient: Sendable {
         var query = QueryString()
         query.add("limit", "100")
         for id in filter.postingIds { query.add("posting_id", id) }
-        for id in filter.stageIds { query.add("stage_id", id) }
-        if let range = filter.createdAt {
-            query.add("created_at_start", String(range.lowerBound))
-            query.add("created_at_end", String(range.upperBound))
-        }
-        if let range = filter.advancedAt {
-            query.add("advanced_at_start", String(range.lowerBound))
-            query.add("advanced_at_end", String(range.upperBound))
-        }
-        if let range = filter.updatedAt {
-            query.add("updated_at_start", String(range.lowerBound))
-            query.add("updated_at_end", String(range.upperBound))
-        } else if let since = filter.updatedSince {
-            query.add("updated_at_start", String(since))
-        }
+        if let since = filter.updatedSince { query.add("updated_at_start", String(since)) }
         query.add("confidentiality", "all")
         for item in filter.expand { query.add("expand", item) }
         try await forEachPage("/opportunities", query: query, as: LeverOpportunity.self, handle)
