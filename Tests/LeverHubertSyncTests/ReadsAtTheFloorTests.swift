@@ -38,6 +38,7 @@ import Testing
         #expect(!postings[0].contains("limit=") && !postings[0].contains("tag="), "only confidentiality beside it")
         #expect(await opportunityReads(env).count == 1)
         #expect(idle.actions.isEmpty)
+        #expect(idle.counts.postingsScanned == 1, "the tagged posting, known from the snapshot, is judged")
     }
 
     @Test func oneQueryFindsNewApplicationsAndMovesIntoNewApplicant() async throws {

@@ -128,5 +128,7 @@ actor PassCollector {
 
     func skip() { counts.skipped += 1 }
     func resultApplied() { counts.resultsApplied += 1 }
-    func postingsScanned(_ n: Int) { counts.postingsScanned += n }
+    /// The postings this pass judged (read now, or known from the snapshot of the last read), undecodable ones
+    /// included; a second read in the same pass replaces the first's count.
+    func postingsScanned(_ n: Int) { counts.postingsScanned = n }
 }

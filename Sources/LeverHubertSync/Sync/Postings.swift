@@ -111,7 +111,6 @@ extension SyncEngine {
         }
         var readNow: [String: PostingSnapshotEntry] = [:]
         try await lever.forEachPostingPage(updatedSince: since) { page in
-            await collector.postingsScanned(page.data.count)
             for failure in page.failures {
                 if let id = failure.id {
                     scan.undecodable.insert(id)
@@ -130,6 +129,7 @@ extension SyncEngine {
                 readNow[posting.id] = entry
             }
         }
+        await collector.postingsScanned(entries.count + scan.undecodable.count)
         var candidates: [TaggedPosting] = []
         var names: [String: String] = [:]
         var healthy: [String] = []
