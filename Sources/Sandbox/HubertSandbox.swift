@@ -69,6 +69,10 @@ public actor HubertSandbox: SandboxService {
         interviews[interviewId] = interview
     }
 
+    /// Template reads answered with this status (an odd 400 that says nothing about the template), or normally.
+    private var failingTemplateReads: [String: Int] = [:]
+    public func setTemplateReadFailing(_ id: String, status: Int?) { failingTemplateReads[id] = status }
+
     /// Makes a template forbidden (403) for this key, or allowed again.
     public func setTemplateForbidden(_ id: String, _ forbidden: Bool = true) {
         if forbidden { forbiddenTemplates.insert(id) } else { forbiddenTemplates.remove(id) }
@@ -139,6 +143,9 @@ public actor HubertSandbox: SandboxService {
         var response: SandboxResponse
         switch (request.method, rest.count, rest.first) {
         case ("GET", 2, "interview-templates"):
+            if let status = failingTemplateReads[rest[1]] {
+                return error(status, "bad_request", "Something odd about this request")
+            }
             if forbiddenTemplates.contains(rest[1]) {
                 return error(403, "forbidden", "This key may not use the template")
             }

@@ -39,6 +39,8 @@ struct LeverHubertSyncCommand: AsyncParsableCommand {
     /// place, and no command can read configuration before it.
     static func main() async {
         Hardening.apply()
+        // A reader that goes away (`run --json | head`) makes a write fail with EPIPE, never kills the pass.
+        signal(SIGPIPE, SIG_IGN)
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

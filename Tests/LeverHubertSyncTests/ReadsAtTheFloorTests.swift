@@ -208,4 +208,19 @@ import Testing
         let closed = try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)
         #expect(closed?.state == .refused)
     }
+
+    /// A template read that says nothing about the template (a 400) is no refusal: the posting is served, Hubert's
+    /// answer to the invitation decides, and nothing is closed on a guess.
+    @Test func anUnreadableTemplateAnswerRefusesNothing() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        await env.hubert.setTemplateReadFailing(TestEnvironment.templateA, status: 400)
+        let ada = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
+        // The template cache is an hour old: the template is asked about again.
+        let report = try await env.pass(clockOffset: 61 * Self.minute)
+        #expect(report.exitCode == 0)
+        #expect(
+            report.actions == [.invite(opportunityId: ada, postingId: posting, templateId: TestEnvironment.templateA)])
+        #expect(!report.problems.contains { $0.reason == "template_inactive" }, "\(report.problems)")
+    }
 }

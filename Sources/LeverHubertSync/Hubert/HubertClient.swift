@@ -22,12 +22,15 @@ public struct HubertClient: Sendable {
         "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
     }
 
-    /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again).
+    /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again, then the pass
+    /// stops). Hubert's reads answer questions the ledger acts on (is this template usable, was this candidate
+    /// invited): an unreadable answer is no answer, so the pass stops with exit 75 rather than act on a guess.
     fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws
         -> T
     {
         try await http.getDecoded(
-            T.self, url: baseURL + pathAndQuery, what: String(pathAndQuery.prefix { $0 != "?" }), scope: scope)
+            T.self, url: baseURL + pathAndQuery, what: String(pathAndQuery.prefix { $0 != "?" }), scope: scope,
+            itemMayFail: false)
     }
 
     fileprivate static func segment(_ id: String) -> String {

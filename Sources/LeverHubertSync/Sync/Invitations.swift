@@ -58,6 +58,12 @@ extension SyncEngine {
         window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws -> Applicant? {
+        if Planner.mustForget(opportunity) {
+            // Erasure first: nothing of an anonymized candidate stays, not even as an applicant of the funnel.
+            try await erase(opportunity.id, effects: effects, collector: collector)
+            await collector.skip()
+            return nil
+        }
         var postingId = opportunity.postingId
         if postingId == nil && batch.count == 1 { postingId = batch[0] }
         if postingId == nil {
@@ -83,12 +89,6 @@ extension SyncEngine {
             opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
             window: window, backfill: backfill,
             alreadyInvited: invited.contains(opportunity.id + "|" + posting.templateId), now: clock())
-        if decision == .skip(.anonymized) {
-            // Erasure: nothing of an anonymized candidate stays, not even as an applicant of the funnel.
-            try await erase(opportunity.id, effects: effects, collector: collector)
-            await collector.skip()
-            return nil
-        }
         let applicant: Applicant? =
             switch decision {
             case .skip(.outsideWindow), .skip(.beforeTag): nil

@@ -94,6 +94,10 @@ public enum Planner {
         return candidates.max()
     }
 
+    /// Erasure before every other rule: an opportunity anonymized in Lever is forgotten, whatever its window, posting
+    /// or template — before anything else is asked about it.
+    public static func mustForget(_ opportunity: LeverOpportunity) -> Bool { opportunity.isAnonymized }
+
     /// Decides whether one opportunity on a tagged posting gets an invitation.
     /// - Parameters:
     ///   - window: the pass's window (live: previous checkpoint minus lookback … now; backfill: since … until).
@@ -106,8 +110,7 @@ public enum Planner {
         window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
         now: Millis? = nil
     ) -> InviteDecision {
-        // Anonymized (erased in Lever) comes before every other rule: whatever the window, it is forgotten.
-        if opportunity.isAnonymized { return .skip(.anonymized) }
+        if mustForget(opportunity) { return .skip(.anonymized) }
         guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
             return .skip(.outsideWindow)
         }

@@ -9,6 +9,9 @@ enum TemplateStatus: Sendable, Equatable {
     case missing
     /// This Hubert key may not use it (403).
     case forbidden
+    /// Hubert's answer said nothing about the template (a 400, a 5xx): not a refusal. Invitations are tried, and
+    /// Hubert's answer to each one decides; asked again next pass (never cached).
+    case unknown(String)
 
     /// As kept in the store's template cache.
     var stored: String {
@@ -17,6 +20,7 @@ enum TemplateStatus: Sendable, Equatable {
         case .inactive(let status): status
         case .missing: "missing"
         case .forbidden: "forbidden"
+        case .unknown: "unknown"
         }
     }
 
@@ -57,7 +61,7 @@ struct PostingScan: Sendable {
             )
         }
         switch entry.status {
-        case .active: return nil
+        case .active, .unknown: return nil
         case .forbidden: return (.templateForbidden, "this Hubert key may not use template \(templateId)")
         case .missing: return (.unknownTemplate, "Hubert does not know template \(templateId)")
         case .inactive(let status): return (.templateInactive, "Hubert template \(templateId) is \(status)")
@@ -110,11 +114,14 @@ extension SyncEngine {
             since = start
         }
         var readNow: [String: PostingSnapshotEntry] = [:]
+        var withoutId = 0
         try await lever.forEachPostingPage(updatedSince: since) { page in
             for failure in page.failures {
                 if let id = failure.id {
                     scan.undecodable.insert(id)
                     entries[id] = nil
+                } else {
+                    withoutId += 1
                 }
                 await collector.add(
                     Problem(
@@ -129,7 +136,7 @@ extension SyncEngine {
                 readNow[posting.id] = entry
             }
         }
-        await collector.postingsScanned(entries.count + scan.undecodable.count)
+        await collector.postingsScanned(entries.count + scan.undecodable.count + withoutId)
         var candidates: [TaggedPosting] = []
         var names: [String: String] = [:]
         var healthy: [String] = []
@@ -216,8 +223,11 @@ extension SyncEngine {
         } catch let error as APIError where error.status == 403 {
             status = .forbidden
         } catch let error as APIError {
-            // Not an answer about the template (a 400, an unreadable body): not cached, asked again next pass.
-            return .inactive("unreadable (\(error))")
+            // Not an answer about the template (a 400, a 5xx after the retries): not cached, asked again next pass.
+            logger.warning(
+                "Hubert did not say whether a template is usable; its postings are served and Hubert decides",
+                metadata: ["hubert.template.id": "\(templateId)", "error": "\(error)"])
+            return .unknown("\(error)")
         }
         try await effects.record {
             try await store.cacheTemplate(templateId, status: status.stored, threshold: threshold, now: now)

@@ -7,9 +7,12 @@ extension ServiceClient {
     static let malformedRetries = 2
 
     /// GETs `url` and decodes it; a body that does not parse is fetched again `malformedRetries` times. Then one
-    /// item's read fails as that item's problem (an `APIError` with code `malformed_response`), and a read every
-    /// pass needs stops the pass (exit 75).
-    func getDecoded<T: Decodable>(_ type: T.Type, url: String, what: String, scope: RequestScope) async throws -> T {
+    /// item's read fails as that item's problem (an `APIError` with code `malformed_response`) when `itemMayFail`,
+    /// and otherwise — a read every pass needs, or one whose failure would be taken for an answer — stops the pass
+    /// (exit 75) with the checkpoint where it was.
+    func getDecoded<T: Decodable>(
+        _ type: T.Type, url: String, what: String, scope: RequestScope, itemMayFail: Bool = true
+    ) async throws -> T {
         var attempt = 0
         while true {
             let response = try await send(HTTPRequestMessage(method: .get, url: url), mode: .idempotent, scope: scope)
@@ -18,7 +21,7 @@ extension ServiceClient {
             } catch {
                 attempt += 1
                 guard attempt > Self.malformedRetries else { continue }
-                if scope == .item {
+                if scope == .item && itemMayFail {
                     throw APIError(
                         service: service, status: response.status, code: "malformed_response",
                         message: "the answer for \(what) could not be read")

@@ -40,8 +40,20 @@ final class Child: @unchecked Sendable {
         let env = environment ?? ProcessInfo.processInfo.environment
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for p in argv + envp { free(p) } }
+        // As Foundation's `Process` does: no blocked signals and every handler at its default in the child, whatever
+        // the test runner's thread had.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        let rc = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard rc == 0 else { throw NSError(domain: "posix_spawn", code: Int(rc)) }
         processIdentifier = pid
     }
@@ -75,7 +87,8 @@ final class Child: @unchecked Sendable {
         return status & 0x7f == 0 ? (status >> 8) & 0xff : status & 0x7f
     }
 
-    var terminationReason: Termination { (poll() ?? 0) & 0x7f == 0 ? .exit : .uncaughtSignal }
+    /// How it ended; nil while it runs.
+    var terminationReason: Termination? { poll().map { $0 & 0x7f == 0 ? .exit : .uncaughtSignal } }
 
     func terminate() { kill(processIdentifier, SIGTERM) }
 
