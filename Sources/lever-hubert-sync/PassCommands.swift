@@ -161,7 +161,7 @@ enum PassRunner {
             // Whatever is still running then: the promise is an exit within 10 s of the signal.
             DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) { _exit(ExitStatus.temporary.code) }
         }
-        // With --json the actions go to standard output as they are decided (memory stays flat), the rest after.
+        // With --json the actions are spooled as they are decided (memory stays flat) and printed with the rest after.
         let stream = common.json ? ReportStream() : nil
         let pass = Task { await passEngine.run(mode: mode, dryRun: dryRun, runId: runId, stream: stream) }
         passTask.withLock { $0 = pass }

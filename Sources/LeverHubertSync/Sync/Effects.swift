@@ -31,7 +31,8 @@ struct PlannedWriteBack: Sendable {
 /// changes — the store, Lever, Hubert — goes through the `Effects` it was given, chosen once where the pass is
 /// assembled (`SyncEngine.run`): `LiveEffects` for a run, `DryRunEffects` for `--dry-run`.
 protocol Effects: Sendable {
-    /// A write to the store: the ledger, caches, the postings snapshot, the funnel, the run history.
+    /// A write to the store: the ledger, caches, the postings snapshot, the funnel, the run history — with the reads
+    /// only such a write needs (Lever's list of deleted opportunities for the purge), which a dry run skips too.
     func record(_ write: () async throws -> Void) async throws
     /// Sends one invitation.
     func invite(_ invitation: PlannedInvitation, collector: PassCollector) async throws

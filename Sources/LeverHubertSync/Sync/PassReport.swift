@@ -66,7 +66,7 @@ actor PassCollector {
     var seenOpportunities = Set<UInt64>()
     /// Interviews already processed in this pass (settled first, then perhaps listed again).
     var seenInterviews = Set<UInt64>()
-    /// Where actions go as they are decided (`--json`); nil keeps them in `actions`.
+    /// Where actions are spooled as they are decided (`--json`); nil keeps them in `actions`.
     let stream: ReportStream?
 
     init(stream: ReportStream? = nil) { self.stream = stream }

@@ -131,7 +131,7 @@ public enum Planner {
         -> InviteDecision
     {
         if opportunity.isArchived { return .skip(.archived) }
-        if opportunity.isAnonymized { return .skip(.anonymized) }
+        if mustForget(opportunity) { return .skip(.anonymized) }
         if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
         if let now, let expires = opportunity.contactExpiresAt, expires < now { return .skip(.contactNotAllowed) }
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {

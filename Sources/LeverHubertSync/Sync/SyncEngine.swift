@@ -71,8 +71,8 @@ public struct SyncEngine: Sendable {
     }
 
     /// Runs one pass and reports it. Never throws: failures become the report's exit code and message. With a
-    /// `stream`, the actions are written to it as they are decided and the report's `actions` stay empty (the caller
-    /// finishes the stream with the report).
+    /// `stream`, the actions go into it as they are decided and the report's `actions` stay empty (the caller
+    /// finishes the stream with the report, which writes both).
     public func run(
         mode: PassMode, dryRun: Bool, runId: String = UUID().uuidString.lowercased(), stream: ReportStream? = nil
     ) async -> PassReport {
