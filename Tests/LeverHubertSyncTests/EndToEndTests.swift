@@ -40,8 +40,9 @@ import Testing
         let invited = Set(report.actions.filter { $0.type == .invite }.map(\.opportunityId))
         #expect(invited == [ada, cher])
         #expect(report.counts.invitationsSent == 2)
-        #expect(report.counts.skipped == 2, "archived and opted-out are skipped")
+        #expect(report.counts.skipped == 1, "archived is skipped; opted-out is held back until consent is renewed")
         #expect(report.problems.contains { $0.opportunityId == noEmail && $0.reason == "missing_email" })
+        #expect(report.problems.contains { $0.opportunityId == optedOut && $0.reason == "contact_forbidden" })
         for id in [noEmail, archived, optedOut, elsewhere] { #expect(await env.interviews(id).isEmpty) }
 
         let adaInterview = try #require(await env.interviews(ada).first)

@@ -111,7 +111,7 @@ import Testing
         #expect(support.templateId == TestEnvironment.templateB)
         #expect((support.applied, support.invited, support.completed) == (3, 2, 1))
         #expect((support.lead, support.passed, support.notQualified) == (0, 0, 1))
-        #expect(support.openProblems.isEmpty)
+        #expect(support.openProblems == [.init(reason: "contact_forbidden", scope: "opportunity", count: 1)])
 
         let empty = try #require(byId[world.empty])
         #expect((empty.applied, empty.invited, empty.completed, empty.lead) == (0, 0, 0, 0))

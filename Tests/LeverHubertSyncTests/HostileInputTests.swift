@@ -81,9 +81,10 @@ import Testing
         #expect(report.exitCode == 0)
         #expect(report.actions.map(\.opportunityId) == [good])
         #expect(report.problems.contains { $0.opportunityId == bad && $0.reason == "invalid_email" })
-        let record = try #require(
-            try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA))
-        #expect(record.state == .refused, "a refused invitation is not sent again")
+        #expect(
+            try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA) == nil,
+            "Hubert kept nothing: the intent is withdrawn and the candidate held until the e-mail is fixed")
+        #expect(try await env.store().holds(opportunityId: bad).map(\.reason) == ["invalid_email"])
         await tick()
         let again = try await env.pass()
         #expect(again.actions.isEmpty)

@@ -45,7 +45,7 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
             ]),
             "sync": .keys([
                 "newApplicantStage": string, "lookbackMinutes": int, "concurrency": int, "requestTimeoutMs": int,
-                "connectTimeoutMs": int, "cacheMinutes": int, "paused": bool, "staleAfterDays": int,
+                "connectTimeoutMs": int, "cacheMinutes": int, "paused": bool, "holdDays": int, "staleAfterDays": int,
                 "giveUpAfterDays": int,
                 "retry": .keys(["maxAttempts": int, "baseDelayMs": int, "maxDelayMs": int, "budget": int]),
             ]),

@@ -77,6 +77,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var connectTimeoutMs: Int?
         public var cacheMinutes: Int?
         public var paused: Bool?
+        public var holdDays: Int?
         public var staleAfterDays: Int?
         public var giveUpAfterDays: Int?
         public var retry: RetryPolicyFile?
@@ -158,6 +159,9 @@ public struct AppConfig: Sendable {
     public var cacheMinutes: Int
     /// When true, `run` does nothing but report that it is paused (state is kept).
     public var paused: Bool
+    /// A held-back candidate (a cause somebody can fix) is decided again on every pass for this many days, then
+    /// given up and reported once.
+    public var holdDays: Int
     /// An invitation with no result after this many days is reported as stale by `status`.
     public var staleAfterDays: Int
     /// A write-back step (tag, note, link, move) or an unconfirmed intent that keeps failing is retried on every
@@ -501,6 +505,7 @@ public enum ConfigLoader {
             connectTimeoutMs: max(100, file.sync?.connectTimeoutMs ?? 10_000),
             cacheMinutes: min(10_080, max(0, file.sync?.cacheMinutes ?? 60)),
             paused: file.sync?.paused ?? false,
+            holdDays: min(3650, max(1, file.sync?.holdDays ?? 28)),
             staleAfterDays: staleAfterDays(file),
             giveUpAfterDays: min(3650, max(1, file.sync?.giveUpAfterDays ?? 7)),
             retentionDays: min(36_500, max(30, file.database?.retentionDays ?? 365)),

@@ -96,6 +96,7 @@ extension AppConfig {
         set("sync.connectTimeoutMs", .integer(connectTimeoutMs))
         set("sync.cacheMinutes", .integer(cacheMinutes))
         set("sync.paused", .boolean(paused))
+        set("sync.holdDays", .integer(holdDays))
         set("sync.staleAfterDays", .integer(staleAfterDays))
         set("sync.giveUpAfterDays", .integer(giveUpAfterDays))
         set("sync.retry.maxAttempts", .integer(retry.maxAttempts))

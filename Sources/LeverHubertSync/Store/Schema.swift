@@ -163,6 +163,53 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v6-eligibility-state") { db in
+            try db.execute(
+                sql: """
+                    -- A posting's tag over its life: one row per stretch of time it carried one Hubert template tag;
+                    -- end_ms is null while the tag is current (at most one open period per posting).
+                    CREATE TABLE tagging_period (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        posting_id TEXT NOT NULL CHECK (posting_id <> ''),
+                        template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                        start_ms INTEGER NOT NULL,
+                        end_ms INTEGER CHECK (end_ms IS NULL OR end_ms >= start_ms)
+                    );
+                    CREATE UNIQUE INDEX tagging_period_open ON tagging_period (posting_id) WHERE end_ms IS NULL;
+                    CREATE INDEX tagging_period_posting ON tagging_period (posting_id, template_id);
+                    -- Each existing tag becomes one period: the pair seen last is the open one, earlier pairs of the
+                    -- same posting end when they were last seen.
+                    INSERT INTO tagging_period (posting_id, template_id, start_ms, end_ms)
+                        SELECT t.posting_id, t.template_id, t.first_seen_ms,
+                            CASE WHEN t.last_seen_ms = (SELECT max(o.last_seen_ms) FROM posting_tag o
+                                                        WHERE o.posting_id = t.posting_id)
+                                  AND NOT EXISTS (SELECT 1 FROM posting_tag o WHERE o.posting_id = t.posting_id
+                                                  AND o.last_seen_ms = t.last_seen_ms AND o.template_id > t.template_id)
+                                 THEN NULL ELSE max(t.first_seen_ms, t.last_seen_ms) END
+                        FROM posting_tag t ORDER BY t.first_seen_ms;
+                    -- The first sighting of a malformed Hubert tag on a posting: a corrected tag counts from it.
+                    CREATE TABLE posting_malformed (
+                        posting_id TEXT PRIMARY KEY NOT NULL CHECK (posting_id <> ''),
+                        since_ms INTEGER NOT NULL
+                    );
+                    -- Held-back candidates: due for an invitation, but waiting for a cause somebody can fix. Decided
+                    -- again when the cause may have changed; given up after sync.holdDays. Ids, times and reasons only.
+                    CREATE TABLE hold (
+                        opportunity_id TEXT NOT NULL CHECK (opportunity_id <> ''),
+                        template_id TEXT NOT NULL CHECK (length(template_id) = 24),
+                        posting_id TEXT NOT NULL,
+                        reason TEXT NOT NULL CHECK (reason <> ''),
+                        state TEXT NOT NULL CHECK (state IN ('held', 'given_up')),
+                        trigger_ms INTEGER,
+                        -- The opportunity's updatedAt when last decided: only a later edit can have fixed the cause.
+                        opportunity_updated_ms INTEGER,
+                        since_ms INTEGER NOT NULL,
+                        updated_ms INTEGER NOT NULL,
+                        PRIMARY KEY (opportunity_id, template_id)
+                    );
+                    CREATE INDEX hold_posting ON hold (posting_id, state);
+                    """)
+        }
         return migrator
     }
 }

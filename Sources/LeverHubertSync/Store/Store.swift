@@ -393,6 +393,7 @@ public final class Store: Sendable {
     static let opportunityTables = [
         InvitationRecord.databaseTableName, ResultStepRecord.databaseTableName, AppliedResultRecord.databaseTableName,
         DueResult.databaseTableName, ProblemRecord.databaseTableName, ApplicantRecord.databaseTableName,
+        HoldRecord.databaseTableName,
     ]
 
     /// Forgets everything held about these opportunities (deleted or anonymized in Lever). Returns rows removed.

@@ -7,6 +7,8 @@ struct PlannedInvitation: Sendable {
     var candidate: HubertCandidate
     /// The intent is in the ledger already (an earlier pass recorded it and never saw the answer).
     var intentRecorded: Bool
+    /// What made the candidate due (kept with a hold when Hubert refuses for a cause a later edit can change).
+    var trigger: Millis? = nil
 
     var action: Action {
         .invite(opportunityId: opportunity.id, postingId: posting.postingId, templateId: posting.templateId)

@@ -12,14 +12,27 @@ extension SyncEngine {
         postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
         context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws {
-        let ids = postings.keys.sorted()
+        // Postings read from further back (a corrected tag, a healed template) get queries of their own.
+        let groups = Dictionary(grouping: postings.values) { min($0.readFrom ?? window.lowerBound, window.lowerBound) }
+        for (readFrom, group) in groups.sorted(by: { $0.key > $1.key }) {
+            try await scanOpportunities(
+                postings: postings, ids: group.map(\.postingId).sorted(), readFrom: readFrom, window: window,
+                backfill: backfill, context: context, effects: effects, collector: collector)
+        }
+    }
+
+    /// Pages through the opportunities of some postings changed since `readFrom`, 100 postings a query.
+    private func scanOpportunities(
+        postings: [String: TaggedPosting], ids: [String], readFrom: Millis, window: ClosedRange<Millis>,
+        backfill: Bool, context: PassContext, effects: any Effects, collector: PassCollector
+    ) async throws {
         var start = 0
         while start < ids.count {
             let batch = Array(ids[start..<min(ids.count, start + Self.postingBatch)])
             start += Self.postingBatch
             var filter = OpportunityFilter()
             filter.postingIds = batch
-            filter.updatedSince = window.lowerBound
+            filter.updatedSince = readFrom
             try await lever.forEachOpportunityPage(filter) { page in
                 for failure in page.failures {
                     await collector.add(
@@ -30,11 +43,12 @@ extension SyncEngine {
                 }
                 let fresh = await collector.firstSights(page.items)
                 let invited = try await store.invitedPairs(opportunityIds: fresh.map(\.id))
+                let holds = try await store.holds(opportunityIds: fresh.map(\.id))
                 let applicants = Locked<[Applicant]>([])
                 try await concurrentForEach(fresh, limit: config.concurrency) { opportunity in
                     if let applicant = try await considerOpportunity(
                         opportunity, batch: batch, postings: postings, window: window, backfill: backfill,
-                        invited: invited, context: context, effects: effects, collector: collector)
+                        invited: invited, holds: holds, context: context, effects: effects, collector: collector)
                     {
                         applicants.withLock { $0.append(applicant) }
                     }
@@ -55,8 +69,8 @@ extension SyncEngine {
     /// (or entered New applicant) there after the posting was tagged.
     func considerOpportunity(
         _ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
-        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, context: PassContext, effects: any Effects,
-        collector: PassCollector
+        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, holds: [HoldKey: HoldState],
+        context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws -> Applicant? {
         if Planner.mustForget(opportunity) {
             // Erasure first: nothing of an anonymized candidate stays, not even as an applicant of the funnel.
@@ -85,28 +99,53 @@ extension SyncEngine {
         guard let postingId, let posting = postings[postingId] else { return nil }
         // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
         guard !(await collector.isForbidden(template: posting.templateId)) else { return nil }
-        let decision = Planner.decideInvitation(
-            opportunity, posting: posting, newApplicantStageId: context.newApplicantStageId,
-            window: window, backfill: backfill,
-            alreadyInvited: invited.contains(opportunity.id + "|" + posting.templateId), now: clock())
+        let hold = holds[HoldKey(opportunityId: opportunity.id, templateId: posting.templateId)]
+        let decision = Planner.eligibility(
+            EligibilityInput(
+                opportunity: opportunity, postingId: posting.postingId, templateId: posting.templateId,
+                periods: posting.periods, newApplicantStageId: context.newApplicantStageId,
+                window: posting.decideFrom.map { min($0, window.lowerBound)...window.upperBound } ?? window,
+                backfill: backfill, invited: invited.contains(opportunity.id + "|" + posting.templateId), hold: hold,
+                postingHold: posting.postingHold, now: clock(), holdMs: holdMs))
         let applicant: Applicant? =
             switch decision {
-            case .skip(.outsideWindow), .skip(.beforeTag): nil
-            case .invite, .problem, .skip, .alreadyInvited:
+            case .notDue(.outsideWindow), .notDue(.beforeTaggingPeriod), .notDue(.outsideTaggingPeriod), .forget,
+                .givenUp:
+                nil
+            case .invite, .hold, .notDue, .alreadyInvited:
                 (opportunity.id, posting.postingId, posting.templateId, opportunity.appliedAt)
             }
         switch decision {
-        case .alreadyInvited, .skip(.outsideWindow):
+        case .alreadyInvited, .givenUp, .forget:
             break
-        case .skip(let reason):
-            logger.debug(
-                "not invited", metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
-            await collector.skip()
-        case .problem(let problem):
-            await collector.add(problem)
-        case .invite(let candidate):
+        case .notDue(let reason):
+            if hold != nil {
+                // Held before, no longer due (archived, moved on from New applicant): it leaves the report.
+                try await effects.record {
+                    try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
+                }
+            }
+            if reason == .archived || hold != nil {
+                logger.debug(
+                    "not invited",
+                    metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
+                await collector.skip()
+            }
+        case .hold(let reason, let trigger, let message):
+            try await effects.record {
+                try await store.recordHold(
+                    opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                    reason: reason.rawValue, trigger: trigger, opportunityUpdatedAt: opportunity.updatedAt, now: clock()
+                )
+            }
+            await collector.add(
+                Problem(
+                    opportunityId: opportunity.id, postingId: posting.postingId, reason: reason.rawValue,
+                    message: message, candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+        case .invite(let candidate, let trigger):
             try await invite(
-                opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector)
+                opportunity, posting: posting, candidate: candidate, trigger: trigger, effects: effects,
+                collector: collector)
         }
         return applicant
     }
@@ -134,8 +173,8 @@ extension SyncEngine {
     /// an interview when the ledger cannot know: the opportunity is older than Hubert remembers keys (a restored
     /// backup, pruned rows, a new database, an old backfill window).
     func invite(
-        _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, effects: any Effects,
-        collector: PassCollector, intentRecorded: Bool = false
+        _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, trigger: Millis? = nil,
+        effects: any Effects, collector: PassCollector, intentRecorded: Bool = false
     ) async throws {
         if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
             do {
@@ -161,7 +200,8 @@ extension SyncEngine {
         }
         try await effects.invite(
             PlannedInvitation(
-                opportunity: opportunity, posting: posting, candidate: candidate, intentRecorded: intentRecorded),
+                opportunity: opportunity, posting: posting, candidate: candidate, intentRecorded: intentRecorded,
+                trigger: trigger),
             collector: collector)
     }
 }

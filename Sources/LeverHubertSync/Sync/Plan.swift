@@ -4,12 +4,28 @@ import Foundation
 public struct TaggedPosting: Sendable, Equatable {
     public var postingId: String
     public var templateId: String
-    /// When the sync first saw the posting with this tag; only applications after it are invited.
+    /// When the current tagging period began; only applications after it are invited.
     public var firstSeen: Millis
-    public init(postingId: String, templateId: String, firstSeen: Millis) {
+    /// Every tagging period of the posting, in the order they began (any template).
+    public var periods: [TaggingPeriod]
+    /// A cause that holds back everyone on the posting (its template inactive or unknown at Hubert); nil while
+    /// its candidates can be invited.
+    public var postingHold: HoldReason?
+    /// A live pass decides this posting's candidates from here rather than from its window's start: the first
+    /// sighting of a malformed tag that is now corrected.
+    public var decideFrom: Millis?
+    /// A live pass reads this posting's opportunities from here rather than from its window's start: the earliest
+    /// candidate held back for a posting-wide cause that has healed, or `decideFrom`.
+    public var readFrom: Millis?
+    public init(
+        postingId: String, templateId: String, firstSeen: Millis, periods: [TaggingPeriod]? = nil,
+        postingHold: HoldReason? = nil
+    ) {
         self.postingId = postingId
         self.templateId = templateId
         self.firstSeen = firstSeen
+        self.periods = periods ?? [TaggingPeriod(templateId: templateId, start: firstSeen)]
+        self.postingHold = postingHold
     }
 }
 

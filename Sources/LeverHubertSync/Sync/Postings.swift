@@ -48,6 +48,9 @@ struct PostingScan: Sendable {
     var read = PostingRead.full
     /// Postings that take part in this pass (for a backfill, only the named ones).
     var usable: [String: TaggedPosting] = [:]
+    /// Tagged postings whose candidates are held back for a posting-wide cause (the template inactive or unknown at
+    /// Hubert): read like the usable ones, so that each candidate is held and heals with the template.
+    var holding: [String: TaggedPosting] = [:]
     /// The template each tagged posting names, whatever its status, and that status.
     var tagged: [String: (template: String, status: TemplateStatus)] = [:]
     /// Postings that could not be read this pass: nothing is concluded about their tags.
@@ -104,7 +107,9 @@ extension SyncEngine {
         mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, started: Millis, effects: any Effects,
         collector: PassCollector
     ) async throws -> PostingScan {
-        let known = try await store.postingTags()
+        let known = try await store.taggingPeriods()
+        let malformed = try await store.malformedSince()
+        var changes: [String: PeriodChange] = [:]
         var scan = PostingScan()
         scan.read = read
         var entries: [String: PostingSnapshotEntry] = [:]
@@ -145,6 +150,17 @@ extension SyncEngine {
         for entry in entries.values.sorted(by: { $0.postingId < $1.postingId }) {
             let id = entry.postingId
             let wanted = inScope?.contains(id) ?? true
+            // The tag's life: a tag seen for the first time counts from when it can have been added — not before the
+            // previous pass (the tag was not there then, or it would have seen it) and not before the posting last
+            // changed (a tag added during a pause does not invite everyone who applied before it; backfill exists
+            // for that); a corrected malformed tag counts from the malformed tag's first sighting.
+            let seenAt = Planner.firstSeen(
+                previousCheckpoint: previousCheckpoint, postingUpdatedAt: entry.updatedAt, now: started)
+            let change = Planner.periodChange(
+                open: known[id]?.last(where: { $0.end == nil }), malformedSince: malformed[id],
+                verdict: entry.tagVerdict, seenAt: seenAt)
+            if !change.isEmpty { changes[id] = change }
+            let periods = Self.applying(change, to: known[id] ?? [])
             switch entry.tagVerdict {
             case .none:
                 if readNow[id] != nil { healthy.append(id) }
@@ -153,18 +169,28 @@ extension SyncEngine {
                     await collector.add(Problem(postingId: id, reason: reason, message: "posting \(id): \(message)"))
                 }
             case .template(let template):
-                // A tag seen for the first time counts from when it can have been added: not before the previous
-                // checkpoint, and not before the posting last changed (a tag added during a pause or an outage
-                // does not invite everyone who applied before it; backfill exists for that).
-                let firstSeen =
-                    known[id + "|" + template]
-                    ?? Planner.firstSeen(
-                        previousCheckpoint: previousCheckpoint, postingUpdatedAt: entry.updatedAt, now: started)
+                let current =
+                    periods.last(where: { $0.end == nil }) ?? TaggingPeriod(templateId: template, start: seenAt)
                 scan.tagged[id] = (template, .active)
                 if let name = entry.name { names[id] = name }
                 if wanted {
-                    candidates.append(TaggedPosting(postingId: id, templateId: template, firstSeen: firstSeen))
+                    var posting = TaggedPosting(
+                        postingId: id, templateId: template, firstSeen: current.start, periods: periods)
+                    if change.open != nil, malformed[id] != nil {
+                        // Corrected: the candidates reported while the tag was malformed are owed their interview.
+                        posting.decideFrom = max(current.start, started - holdMs)
+                        posting.readFrom = posting.decideFrom
+                    }
+                    candidates.append(posting)
                 }
+            }
+        }
+        // A posting gone from the account (or from a full read) ends its period.
+        for (id, periods) in known where entries[id] == nil && !scan.undecodable.contains(id) {
+            if periods.contains(where: { $0.end == nil }) || malformed[id] != nil {
+                changes[id] = Planner.periodChange(
+                    open: periods.last(where: { $0.end == nil }), malformedSince: malformed[id], verdict: .none,
+                    seenAt: started)
             }
         }
         if let inScope {
@@ -182,27 +208,50 @@ extension SyncEngine {
             }
             scan.tagged[postingId]?.status = statusByTemplate[entry.template] ?? .missing
         }
-        for posting in candidates {
+        // Postings whose candidates waited for a posting-wide cause that has healed are read from the earliest of them.
+        let healing =
+            mode.isLive ? try await store.heldForPosting(reasons: [.templateInactive, .templateNotFound]) : [:]
+        for var posting in candidates {
             if let refusal = scan.refusal(postingId: posting.postingId, templateId: posting.templateId) {
                 await collector.add(
                     Problem(
                         postingId: posting.postingId, reason: refusal.reason,
                         message: "posting \(posting.postingId): \(refusal.why); its candidates are not invited"))
+                switch scan.tagged[posting.postingId]?.status {
+                case .inactive?: posting.postingHold = .templateInactive
+                case .missing?: posting.postingHold = .templateNotFound
+                default: continue
+                }
+                scan.holding[posting.postingId] = posting
             } else {
+                if let earliest = healing[posting.postingId] {
+                    posting.readFrom = min(posting.readFrom ?? .max, max(earliest, started - holdMs))
+                }
                 scan.usable[posting.postingId] = posting
             }
         }
         if case .live = mode {
             try await effects.record {
+                try await store.applyPeriodChanges(changes)
                 try await store.recordPostingRead(
                     Array(readNow.values), full: read == .full, keep: scan.undecodable, startedAt: started)
                 try await store.recordPostingTags(
-                    scan.usable.values.map { ($0.postingId, $0.templateId, $0.firstSeen) },
+                    scan.usable.values.map { ($0.postingId, $0.templateId, $0.periods.first?.start ?? $0.firstSeen) },
                     names: names, now: started)
                 try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
             }
         }
         return scan
+    }
+
+    /// A posting's periods once a change is applied.
+    static func applying(_ change: PeriodChange, to periods: [TaggingPeriod]) -> [TaggingPeriod] {
+        var result = periods
+        if let end = change.closeAt, let open = result.lastIndex(where: { $0.end == nil }) {
+            result[open].end = max(result[open].start, end)
+        }
+        if let period = change.open { result.append(period) }
+        return result
     }
 
     /// What Hubert says of a template, cached in the store for `sync.cacheMinutes`.

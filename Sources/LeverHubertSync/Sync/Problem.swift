@@ -5,11 +5,20 @@ public struct Problem: Sendable, Equatable, Codable {
     public var postingId: String?
     public var reason: String
     public var message: String
-    public init(opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String) {
+    /// The candidate's name as Lever gives it, for the recruiter reading this pass's report (never stored).
+    public var candidate: String?
+    /// Where a recruiter fixes it: the candidate's page in Lever.
+    public var url: String?
+    public init(
+        opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String,
+        candidate: String? = nil, url: String? = nil
+    ) {
         self.opportunityId = opportunityId
         self.postingId = postingId
         self.reason = reason
         self.message = message
+        self.candidate = candidate
+        self.url = url
     }
 
     public init(opportunityId: String? = nil, postingId: String? = nil, reason: ProblemReason, message: String) {
@@ -42,6 +51,12 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
     case writeBackGivenUp = "write_back_given_up"
     case unknownGrade = "unknown_grade"
     case invalidReference = "invalid_reference"
+    // A held-back candidate (the causes a later edit can change are `HoldReason`s).
+    case invalidEmail = "invalid_email"
+    case contactForbidden = "contact_forbidden"
+    case templateNotFound = "template_not_found"
+    case postingTagMalformed = "posting_tag_malformed"
+    case holdGivenUp = "hold_given_up"
     // An item that cannot be read.
     case undecodablePosting = "undecodable_posting"
     case undecodableOpportunity = "undecodable_opportunity"

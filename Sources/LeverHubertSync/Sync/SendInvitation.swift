@@ -42,7 +42,7 @@ extension SyncEngine {
                         "lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)",
                     ])
             }
-            try await store.clearOpportunityProblems(opportunityId: opportunity.id)
+            try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
             logger.info(
                 "invited",
                 metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
@@ -69,6 +69,20 @@ extension SyncEngine {
                         now: clock())
                     return
                 }
+            }
+            if let hold = HoldReason(hubertRefusal: error.code, status: error.status) {
+                // Refused for a cause a later edit can change (nothing is kept under the key): held, not closed.
+                try await store.holdRefusedInvitation(
+                    opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                    reason: hold.rawValue, trigger: planned.trigger ?? opportunity.appliedAt,
+                    opportunityUpdatedAt: opportunity.updatedAt, now: clock())
+                await collector.add(
+                    Problem(
+                        opportunityId: opportunity.id, postingId: posting.postingId, reason: hold.rawValue,
+                        message: Planner.holdMessage(opportunityId: opportunity.id, reason: hold)
+                            + " (Hubert: \(error))",
+                        candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+                return
             }
             if error.status == 403 {
                 // Per template (docs/hubert-api.md): remembered, so no one else on it is sent and refused one by one.
@@ -110,6 +124,7 @@ extension SyncEngine {
             interviewId: found.id, status: found.status,
             stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
             now: clock())
+        try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
     }
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {

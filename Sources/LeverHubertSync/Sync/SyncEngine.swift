@@ -45,6 +45,8 @@ public struct SyncEngine: Sendable {
     var cacheMs: Millis { Millis(config.cacheMinutes) * 60_000 }
     /// How long a failing write-back or an unconfirmed intent is tried again before it is given up.
     var giveUpMs: Millis { Millis(config.giveUpAfterDays) * 86_400_000 }
+    /// How long a held-back candidate is decided again before it is given up.
+    var holdMs: Millis { Millis(config.holdDays) * 86_400_000 }
 
     let config: AppConfig
     let store: Store
@@ -163,6 +165,9 @@ public struct SyncEngine: Sendable {
         }
         try await settlePendingInvitations(
             postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
+        if case .live = mode, !windows.skewed {
+            try await giveUpHolds(started: started, effects: effects, collector: collector)
+        }
 
         let window: ClosedRange<Millis>?
         let backfill: Bool
@@ -182,7 +187,8 @@ public struct SyncEngine: Sendable {
                 return
             }
             try await scanOpportunities(
-                postings: postings.usable, window: window, backfill: backfill, context: context,
+                postings: postings.usable.merging(postings.holding) { usable, _ in usable }, window: window,
+                backfill: backfill, context: context,
                 effects: effects, collector: collector)
         }()
         async let results: Void = {
