@@ -160,6 +160,15 @@ public actor LeverSandbox: SandboxService {
         opportunities[id]?.updatedAt = now()
     }
 
+    /// Edits a candidate as a recruiter would (an e-mail added or corrected, consent renewed): `updatedAt` moves.
+    public func edit(_ id: String, emails: [String]? = nil, contactAllowed: Bool?? = nil, name: String? = nil) {
+        guard opportunities[id] != nil else { return }
+        if let emails { opportunities[id]?.emails = emails }
+        if let contactAllowed { opportunities[id]?.contactAllowed = contactAllowed }
+        if let name { opportunities[id]?.name = name }
+        opportunities[id]?.updatedAt = now()
+    }
+
     /// Archives an opportunity.
     public func archive(_ id: String) {
         opportunities[id]?.archivedAt = now()

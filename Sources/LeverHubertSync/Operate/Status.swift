@@ -77,8 +77,31 @@ public struct StatusReport: Codable, Sendable {
             try c.encode(message, forKey: .message)
         }
     }
+    /// A tagged posting's current tagging period (`end` null while the tag is current).
+    public struct PostingPeriod: Codable, Sendable, Equatable {
+        public var postingId: String
+        public var templateId: String
+        public var periodStart: String
+        public var periodEnd: String?
+        public var periods: Int
+
+        enum CodingKeys: String, CodingKey { case postingId, templateId, periodStart, periodEnd, periods }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(postingId, forKey: .postingId)
+            try c.encode(templateId, forKey: .templateId)
+            try c.encode(periodStart, forKey: .periodStart)
+            try c.encode(periodEnd, forKey: .periodEnd)
+            try c.encode(periods, forKey: .periods)
+        }
+    }
     public var checkpoints: [Checkpoint]
     public var invitations: Invitations
+    /// Held-back candidates by reason (`hold_given_up` for those given up after `sync.holdDays`).
+    public var held: [String: Int] = [:]
+    /// Every posting that ever carried a Hubert tag, with its latest tagging period.
+    public var postings: [PostingPeriod] = []
     public var resultsPending: Int
     /// Results whose write-back kept failing for `sync.giveUpAfterDays` and was given up.
     public var resultsGivenUp: Int = 0

@@ -271,6 +271,25 @@ extension Store {
         try await writer.read { db in try Self.holdCounts(db) }
     }
 
+    /// Every posting's latest tagging period, with how many it has had.
+    static func postingPeriods(_ db: Database) throws -> [StatusReport.PostingPeriod] {
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT p.posting_id, p.template_id, p.start_ms, p.end_ms,
+                    (SELECT count(*) FROM tagging_period c WHERE c.posting_id = p.posting_id) AS n
+                FROM tagging_period p
+                WHERE p.id = (SELECT max(id) FROM tagging_period l WHERE l.posting_id = p.posting_id)
+                ORDER BY p.posting_id
+                """
+        ).map { row in
+            StatusReport.PostingPeriod(
+                postingId: row["posting_id"], templateId: row["template_id"],
+                periodStart: RFC3339.format(row["start_ms"]),
+                periodEnd: (row["end_ms"] as Millis?).map(RFC3339.format), periods: row["n"])
+        }
+    }
+
     static func holdCounts(_ db: Database) throws -> [String: Int] {
         var result: [String: Int] = [:]
         for row in try Row.fetchAll(

@@ -75,10 +75,13 @@ extension Store {
         let runs = try RunRecord.order(RunRecord.Columns.startedAt.desc).limit(limit).fetchAll(db).map {
             StatusReport.RunRow($0)
         }
-        return StatusReport(
+        var report = StatusReport(
             checkpoints: checkpoints, invitations: invitations, resultsPending: try resultsPending(db),
             resultsGivenUp: resultsGivenUp, problems: problems, runs: runs,
             funnel: try funnel(db, since: since), funnelSince: since.map(RFC3339.format))
+        report.held = try holdCounts(db)
+        report.postings = try postingPeriods(db)
+        return report
     }
 }
 

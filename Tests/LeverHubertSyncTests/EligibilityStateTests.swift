@@ -1,0 +1,268 @@
+import Foundation
+import Sandbox
+import Testing
+
+@testable import LeverHubertSync
+
+/// Eligibility kept as state: a posting's tag has a life (tagging periods), and held-back candidates heal by
+/// themselves on the first pass after a recruiter fixes the cause — real passes over loopback and a real SQLite file.
+@Suite struct EligibilityStateTests {
+    static func invited(_ report: PassReport) -> Set<String> {
+        Set(report.actions.filter { $0.type == .invite }.map(\.opportunityId))
+    }
+
+    @Test func everyHeldBackCandidateIsInvitedOnceOnTheFirstPassAfterTheCauseIsFixed() async throws {
+        let env = try await TestEnvironment()
+        let inactive = "0a1b2c3d4e5f60718293a4b5"
+        await env.hubert.addTemplate(id: inactive, name: "Paused", status: "archived")
+        let posting = await env.taggedPosting()
+        let pausedPosting = await env.taggedPosting(inactive, text: "Driver")
+        let malformedPosting = await env.lever.addPosting(text: "Picker", tags: ["Hubert: 61f080d9414018eda48a738"])
+        let before = await env.lever.addOpportunity(name: "Early Bird", emails: [], posting: posting)
+        await tick()
+        let fresh: (inout ConfigFile) -> Void = { $0.sync?.cacheMinutes = 0 }
+        #expect(try await env.pass(tweak: fresh).exitCode == 0)
+        await tick()
+        let noMail = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
+        let badMail = await env.lever.addOpportunity(name: "Bad Mail", emails: ["not-an-email"], posting: posting)
+        let optedOut = await env.lever.addOpportunity(
+            name: "Opted Out", emails: ["o@example.com"], posting: posting, contactAllowed: false)
+        let waiting = await env.lever.addOpportunity(name: "Waits", emails: ["w@example.com"], posting: pausedPosting)
+        let mistagged = await env.lever.addOpportunity(
+            name: "Mis Tagged", emails: ["m@example.com"], posting: malformedPosting)
+        let neverFixed = await env.lever.addOpportunity(name: "Never Fixed", emails: [], posting: posting)
+
+        let first = try await env.pass(tweak: fresh)
+        #expect(first.exitCode == 0)
+        #expect(Self.invited(first).isEmpty)
+        let reasons = Dictionary(
+            first.problems.compactMap { p in p.opportunityId.map { ($0, p.reason) } }, uniquingKeysWith: { a, _ in a })
+        #expect(reasons[noMail] == "missing_email")
+        #expect(reasons[badMail] == "invalid_email")
+        #expect(reasons[optedOut] == "contact_forbidden")
+        #expect(reasons[waiting] == "template_inactive")
+        #expect(reasons[neverFixed] == "missing_email")
+        let problem = try #require(first.problems.first { $0.opportunityId == noMail })
+        #expect(problem.message.contains("add one and the next pass invites"))
+        #expect(problem.url == "https://hire.lever.co/candidates/\(noMail)")
+        #expect(problem.candidate == "No Mail")
+        #expect(first.problems.contains { $0.postingId == malformedPosting && $0.reason == "invalid_hubert_tag" })
+
+        // Passes that see nothing fixed send nothing, and Hubert is not asked about the refused address again.
+        await tick()
+        let posts = await env.hubert.requestLog.filter { $0 == "POST /v1/interviews" }.count
+        #expect(Self.invited(try await env.pass(tweak: fresh)).isEmpty)
+        #expect(await env.hubert.requestLog.filter { $0 == "POST /v1/interviews" }.count == posts)
+
+        // The recruiters fix every cause but one.
+        await tick()
+        await env.lever.edit(noMail, emails: ["no.mail@example.com"])
+        await env.lever.edit(badMail, emails: ["bad.mail@example.com"])
+        await env.lever.edit(optedOut, contactAllowed: .some(true))
+        await env.hubert.addTemplate(id: inactive, name: "Paused", status: "active")
+        await env.lever.setPostingTags(malformedPosting, tags: ["Hubert: \(TestEnvironment.templateA)"])
+        await tick()
+        let healed = try await env.pass(tweak: fresh)
+        #expect(healed.exitCode == 0)
+        #expect(Self.invited(healed) == [noMail, badMail, optedOut, waiting, mistagged])
+        #expect(healed.problems.contains { $0.opportunityId == neverFixed && $0.reason == "missing_email" })
+        for id in [noMail, badMail, optedOut, waiting, mistagged] {
+            #expect(await env.interviews(id).count == 1, "exactly one interview for \(id)")
+            #expect(!healed.problems.contains { $0.opportunityId == id }, "a healed problem leaves the report")
+        }
+        #expect(await env.interviews(before).isEmpty, "applied before the tagging period: never made due by an edit")
+
+        // Edits after the invitation change nothing; the applicant from before the tag stays uninvited.
+        await tick()
+        await env.lever.edit(noMail, emails: ["other@example.com"])
+        await env.lever.edit(before, emails: ["early@example.com"])
+        await tick()
+        let after = try await env.pass(tweak: fresh)
+        #expect(Self.invited(after).isEmpty)
+        #expect(await env.interviews(before).isEmpty)
+        let status = try await StatusReport.load(store: env.store(), now: Date().millis)
+        #expect(status.problems.contains { $0.opportunityId == neverFixed && $0.reason == "missing_email" })
+        #expect(!status.problems.contains { $0.opportunityId == noMail })
+        #expect(status.held == ["missing_email": 1])
+    }
+
+    @Test func aHeldCandidateWhoLeftNewApplicantOrWasArchivedIsNotInvitedWhenFixed() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let moved = await env.lever.addOpportunity(name: "Moved On", emails: [], posting: posting)
+        let archived = await env.lever.addOpportunity(name: "Archived", emails: [], posting: posting)
+        #expect(try await env.pass().problems.filter { $0.reason == "missing_email" }.count == 2)
+        await tick()
+        await env.lever.move(moved, to: TestEnvironment.phoneScreen)
+        await env.lever.archive(archived)
+        await env.lever.edit(moved, emails: ["moved@example.com"])
+        await env.lever.edit(archived, emails: ["archived@example.com"])
+        await tick()
+        let report = try await env.pass()
+        #expect(Self.invited(report).isEmpty)
+        #expect(try await env.store().holdCounts().isEmpty, "no longer due: the holds are let go")
+    }
+
+    @Test func aCandidateHeldLongerThanHoldDaysIsGivenUpOnceAndNeverInvitedByAPass() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let held = await env.lever.addOpportunity(name: "Slow Fix", emails: [], posting: posting)
+        #expect(try await env.pass().problems.contains { $0.opportunityId == held && $0.reason == "missing_email" })
+        let day: Millis = 86_400_000
+        let holdTwo: (inout ConfigFile) -> Void = { $0.sync?.holdDays = 2 }
+        // One day on: still held.
+        let dayOne = try await env.pass(clockOffset: day, tweak: holdTwo)
+        #expect(!dayOne.problems.contains { $0.reason == "hold_given_up" })
+        // Three days on: given up, reported once.
+        let given = try await env.pass(clockOffset: 3 * day, tweak: holdTwo)
+        #expect(given.problems.filter { $0.opportunityId == held && $0.reason == "hold_given_up" }.count == 1)
+        let again = try await env.pass(clockOffset: 3 * day + 1000, tweak: holdTwo)
+        #expect(!again.problems.contains { $0.reason == "hold_given_up" })
+        // Fixed after the horizon: a pass does not invite it.
+        await env.lever.edit(held, emails: ["late@example.com"])
+        await tick()
+        let late = try await env.pass(clockOffset: 3 * day + 2000, tweak: holdTwo)
+        #expect(Self.invited(late).isEmpty)
+        #expect(await env.interviews(held).isEmpty)
+        #expect(try await env.store().holdCounts() == ["hold_given_up": 1])
+    }
+
+    @Test func aTagSwitchedRemovedAndPutBackInvitesOnlyTheCurrentPeriodsApplicants() async throws {
+        let env = try await TestEnvironment()
+        let (t1, t2) = (TestEnvironment.templateA, TestEnvironment.templateB)
+        let posting = try await EndToEndTests.baseline(env)
+        let a = await env.lever.addOpportunity(name: "A One", emails: ["a@example.com"], posting: posting)
+        #expect(Self.invited(try await env.pass()) == [a])
+
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(t2)"])
+        await tick()
+        let b = await env.lever.addOpportunity(name: "B Two", emails: ["b@example.com"], posting: posting)
+        let switched = try await env.pass()
+        #expect(Self.invited(switched) == [b])
+        #expect(await env.interviews(b).map(\.templateId) == [t2])
+
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Full-time"])
+        await tick()
+        let c = await env.lever.addOpportunity(name: "C Three", emails: ["c@example.com"], posting: posting)
+        #expect(Self.invited(try await env.pass()).isEmpty)
+
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(t1)"])
+        await tick()
+        let d = await env.lever.addOpportunity(name: "D Four", emails: ["d@example.com"], posting: posting)
+        let back = try await env.pass()
+        #expect(Self.invited(back) == [d], "not the untagged-time applicant, not T2's, not T1's first period twice")
+        for id in [a, b, d] { #expect(await env.interviews(id).count == 1) }
+        #expect(await env.interviews(c).isEmpty)
+
+        let periods = try await env.store().taggingPeriods(postingId: posting)
+        #expect(periods.map(\.templateId) == [t1, t2, t1])
+        #expect(periods.map { $0.end == nil } == [false, false, true])
+        let status = try await StatusReport.load(store: env.store(), now: Date().millis)
+        let current = try #require(status.postings.first { $0.postingId == posting })
+        #expect(current.templateId == t1)
+        #expect(current.periodEnd == nil)
+        #expect(current.periodStart == periods.last.map { RFC3339.format($0.start) })
+    }
+}
+
+/// The pure rules over random tag histories and arrival times (no I/O): every opportunity is invited at most once
+/// per template, and exactly when its trigger lies inside a period of that template.
+@Suite struct EligibilityPropertyTests {
+    struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: 0..<40)
+    func randomTagHistoriesInviteExactlyThoseInsideAPeriodOnce(seed: Int) {
+        var rng = Generator(state: UInt64(seed) &* 7919)
+        let templates = ["aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb"]
+        let verdicts: [PostingTagVerdict] =
+            templates.map { .template($0) } + [
+                .none, .invalid(reason: .invalidHubertTag, message: "x"),
+            ]
+        var periods: [TaggingPeriod] = []
+        var malformed: Millis?
+        var invited: [String: Set<String>] = [:]
+        var arrivals: [(id: String, at: Millis)] = []
+        var checkpoint: Millis = 0
+        var now: Millis = 1_000
+        var verdict = PostingTagVerdict.none
+        var truth: [(template: String, from: Millis, to: Millis?)] = []
+        var malformedTruth: Millis?
+        for pass in 0..<30 {
+            // Between passes: maybe a tag change, maybe arrivals.
+            var updatedAt: Millis = 0
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                updatedAt = now + Millis.random(in: 1...50, using: &rng)
+                let next = verdicts.randomElement(using: &rng)!
+                if next != verdict {
+                    if case .invalid = next { malformedTruth = malformedTruth ?? updatedAt }
+                    if let last = truth.last, last.to == nil { truth[truth.count - 1].to = updatedAt }
+                    if case .template(let t) = next {
+                        truth.append((t, malformedTruth ?? updatedAt, nil))
+                        malformedTruth = nil
+                    } else if case .none = next {
+                        malformedTruth = nil
+                    }
+                    verdict = next
+                }
+            }
+            for _ in 0..<Int.random(in: 0..<4, using: &rng) {
+                arrivals.append(("o\(arrivals.count)", now + Millis.random(in: 51...99, using: &rng)))
+            }
+            now += 100
+            let seenAt = Planner.firstSeen(
+                previousCheckpoint: pass == 0 ? nil : checkpoint, postingUpdatedAt: updatedAt == 0 ? nil : updatedAt,
+                now: now)
+            let change = Planner.periodChange(
+                open: periods.last(where: { $0.end == nil }), malformedSince: malformed, verdict: verdict,
+                seenAt: seenAt)
+            periods = SyncEngine.applying(change, to: periods)
+            switch change.malformedSince {
+            case .some(let value): malformed = value
+            case .none: break
+            }
+            guard case .template(let current) = verdict, pass > 0 else {
+                checkpoint = now
+                continue
+            }
+            let open = periods.last(where: { $0.end == nil })!
+            let decideFrom = change.open != nil && open.start < checkpoint ? open.start : checkpoint
+            for arrival in arrivals {
+                let opportunity = LeverOpportunity(
+                    id: arrival.id, name: "N", emails: ["n@example.com"], stageId: "new", createdAt: arrival.at,
+                    updatedAt: arrival.at)
+                let decision = Planner.eligibility(
+                    EligibilityInput(
+                        opportunity: opportunity, postingId: "p", templateId: current, periods: periods,
+                        newApplicantStageId: "new", window: Planner.range(decideFrom, now),
+                        invited: invited[arrival.id, default: []].contains(current), now: now, holdMs: .max))
+                if case .invite = decision { invited[arrival.id, default: []].insert(current) }
+            }
+            checkpoint = now
+        }
+        // Expected: invited for a template exactly when the arrival lies inside a (true) period of it — after the
+        // baseline pass, which invites nobody.
+        for arrival in arrivals where arrival.at > 1_100 {
+            let got = invited[arrival.id] ?? []
+            for template in templates {
+                let inside = truth.contains {
+                    $0.template == template && arrival.at >= $0.from && arrival.at <= ($0.to ?? .max)
+                }
+                #expect(
+                    got.contains(template) == inside,
+                    "seed \(seed): \(arrival.id) at \(arrival.at): invited \(got.contains(template)), inside \(inside)")
+            }
+        }
+    }
+}
