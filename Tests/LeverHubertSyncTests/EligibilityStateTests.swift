@@ -266,3 +266,102 @@ import Testing
         }
     }
 }
+
+/// `explain` through the binary: its verdict for every candidate of the tag's life, held against what the next pass
+/// does.
+@Suite struct ExplainTests {
+    func explain(_ env: TestEnvironment, _ config: String, _ id: String) async throws -> [String: [String: Any]] {
+        let result = try await BinaryRunner.run(
+            ["explain", id, "--json", "--config", config], environment: env.environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(result.json, "explain --json prints one object: \(result.stdout)")
+        #expect(json["opportunityId"] as? String == id)
+        var byTemplate: [String: [String: Any]] = [:]
+        for entry in json["templates"] as? [[String: Any]] ?? [] {
+            byTemplate[entry["templateId"] as? String ?? "-"] = entry
+        }
+        return byTemplate
+    }
+
+    func decisions(_ env: TestEnvironment, _ config: String, _ ids: [String: String]) async throws
+        -> [String: [String: String]]
+    {
+        var result: [String: [String: String]] = [:]
+        for (name, id) in ids {
+            for (template, entry) in try await explain(env, config, id) {
+                let decision = entry["decision"] as? String ?? "?"
+                result[name, default: [:]][template] = decision + ((entry["reason"] as? String).map { ":" + $0 } ?? "")
+            }
+        }
+        return result
+    }
+
+    @Test func explainSaysWhatTheNextPassDoesForEveryCandidateOfATagsLife() async throws {
+        let env = try await TestEnvironment()
+        let (t1, t2) = (TestEnvironment.templateA, TestEnvironment.templateB)
+        let config = try CLITests().writeConfig(env)
+        let posting = await env.taggedPosting()
+        let early = await env.lever.addOpportunity(name: "Early", emails: ["e@example.com"], posting: posting)
+        await tick()
+        _ = try await env.pass()
+        await tick()
+        let a = await env.lever.addOpportunity(name: "A One", emails: ["a@example.com"], posting: posting)
+        let n = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
+        _ = try await env.pass()
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(t2)"])
+        await tick()
+        let b = await env.lever.addOpportunity(name: "B Two", emails: ["b@example.com"], posting: posting)
+        _ = try await env.pass()
+        await tick()
+        await env.lever.setPostingTags(posting, tags: [])
+        await tick()
+        let c = await env.lever.addOpportunity(name: "C Three", emails: ["c@example.com"], posting: posting)
+        _ = try await env.pass()
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(t1)"])
+        await tick()
+        let d = await env.lever.addOpportunity(name: "D Four", emails: ["d@example.com"], posting: posting)
+        // The posting's new period is seen by the next pass; explain decides from the store as it stands, so one
+        // pass first records the period (d is invited by it), then explain is checked against the pass after.
+        let ids = ["early": early, "a": a, "n": n, "b": b, "c": c, "d": d]
+        let seen = try await env.pass()
+        #expect(EligibilityStateTests.invited(seen) == [d])
+        await tick()
+        await env.lever.edit(n, emails: ["n@example.com"])
+        let verdicts = try await decisions(env, config, ids)
+        #expect(verdicts["early"] == [t1: "not_due:before_tagging_period", t2: "not_due:before_tagging_period"])
+        #expect(verdicts["a"]?[t1] == "invited")
+        #expect(verdicts["a"]?[t2] == "not_due:before_tagging_period")
+        #expect(verdicts["n"]?[t1] == "due", "held for its e-mail, now added: the next pass invites")
+        #expect(verdicts["b"]?[t2] == "invited")
+        #expect(verdicts["b"]?[t1] == "not_due:outside_tagging_period")
+        #expect(verdicts["c"] == [t1: "not_due:outside_tagging_period", t2: "not_due:outside_tagging_period"])
+        #expect(verdicts["d"]?[t1] == "invited")
+        let next = try await env.pass()
+        let due = Set(ids.filter { verdicts[$0.key]?.values.contains("due") ?? false }.map(\.value))
+        #expect(EligibilityStateTests.invited(next) == due, "explain's verdict is what the next pass did")
+
+        // A held candidate: held, with the reason, since when, and when it is given up.
+        await tick()
+        let held = await env.lever.addOpportunity(name: "Held", emails: [], posting: posting)
+        _ = try await env.pass()
+        let entry = try #require(try await explain(env, config, held)[t1])
+        #expect(entry["decision"] as? String == "held")
+        #expect(entry["reason"] as? String == "missing_email")
+        #expect((entry["message"] as? String)?.contains("add one and the next pass invites") == true)
+        #expect(entry["since"] is String && entry["givenUpAt"] is String)
+        #expect(EligibilityStateTests.invited(try await env.pass()).isEmpty)
+
+        // Unknown: exit 0, decision unknown.
+        let unknown = try await BinaryRunner.run(
+            ["explain", "0000aaaa-0000-0000-0000-000000000000", "--json", "--config", config],
+            environment: env.environment)
+        #expect(unknown.status == 0)
+        #expect(unknown.json?["decision"] as? String == "unknown")
+        // Explain writes nothing.
+        let before = try await env.databaseSnapshot()
+        _ = try await explain(env, config, held)
+        #expect(try await env.databaseSnapshot() == before)
+    }
+}

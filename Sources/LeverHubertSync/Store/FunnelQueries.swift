@@ -118,8 +118,11 @@ extension Store {
         for row in try PairCount.fetchAll(
             db,
             sql: """
-                SELECT posting_id, template_id, count(*) AS n FROM applicant
-                WHERE coalesce(applied_ms, seen_ms) >= ? GROUP BY posting_id, template_id
+                SELECT a.posting_id, a.template_id, count(*) AS n FROM applicant a
+                WHERE coalesce(a.applied_ms, a.seen_ms) >= ?
+                    AND a.seen_ms >= coalesce((SELECT max(p.start_ms) FROM tagging_period p
+                                               WHERE p.posting_id = a.posting_id AND p.template_id = a.template_id), 0)
+                GROUP BY a.posting_id, a.template_id
                 """, arguments: [cohort])
         {
             entries[row.pair]?.applied = row.n
