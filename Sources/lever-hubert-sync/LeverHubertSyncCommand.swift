@@ -31,7 +31,10 @@ struct LeverHubertSyncCommand: AsyncParsableCommand {
         commandName: "lever-hubert-sync",
         abstract: "Invites Lever applicants to Hubert AI interviews and writes the results back to Lever.",
         version: "lever-hubert-sync \(ToolVersion.current)",
-        subcommands: [RunCommand.self, BackfillCommand.self, StatusCommand.self, CheckCommand.self, DemoCommand.self]
+        subcommands: [
+            RunCommand.self, BackfillCommand.self, StatusCommand.self, CheckCommand.self, DemoCommand.self,
+            AuthorizeCommand.self,
+        ]
     )
 
     /// The entry point: hardens the process (no core dumps, not dumpable) before anything parses arguments or reads
