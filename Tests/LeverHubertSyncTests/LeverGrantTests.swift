@@ -355,12 +355,25 @@ import Testing
     }
 
     @Test func aRevokedGrantExits77NamingTheCause() async throws {
-        let setup = try await Self.setup()
+        let setup = try await Self.setup(authorize: true)
         #expect(try await setup.run(["run"]).status == 0)
         setup.oauth.revokeAll()
         let result = try await setup.run(["run"])
         #expect(result.status == 77)
         #expect(result.stderr.contains("revoked"), "\(result.stderr)")
         #expect(result.stderr.contains("authorize"), "\(result.stderr)")
+        // Once: later passes say the same without presenting the dead refresh token again.
+        let presented = setup.oauth.presented.count
+        let again = try await setup.run(["run"])
+        #expect(again.status == 77)
+        #expect(again.stderr.contains("revoked") && again.stderr.contains("recorded"), "\(again.stderr)")
+        #expect(setup.oauth.presented.count == presented)
+        let check = try await setup.run(["check"])
+        #expect(check.status == 77)
+        #expect(check.stdout.contains("[FAIL] lever OAuth grant: Lever refused the refresh token"), "\(check.stdout)")
+        // A new authorization makes it work again.
+        let (status, output) = try await Self.authorizeManually(setup)
+        #expect(status == 0, "\(output)")
+        #expect(try await setup.run(["run"]).status == 0)
     }
 }

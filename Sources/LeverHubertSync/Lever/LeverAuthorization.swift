@@ -89,6 +89,10 @@ public struct LeverTokenEndpoint: Sendable {
         return try await post(form, what: "authorization code")
     }
 
+    /// Whether a refusal (`PassAbort.grant`'s text) means the grant itself is dead (revoked, expired, reused),
+    /// rather than the client's id or secret being wrong.
+    public static func isDeadGrant(_ text: String) -> Bool { text.hasPrefix("Lever refused the refresh token") }
+
     private func post(_ form: QueryString, what: String) async throws -> LeverOAuthToken {
         let request = HTTPRequestMessage(
             method: .post, url: settings.tokenURL,

@@ -99,6 +99,11 @@ public actor LeverOAuth {
             grant = onFile
             return onFile
         }
+        if let onFile, let refusedAt = onFile.refusedAt {
+            throw PassAbort.grant(
+                (onFile.refusal ?? "Lever refused this grant") + " (recorded \(RFC3339.format(refusedAt)) in \(path); "
+                    + "Lever is not asked again until `lever-hubert-sync authorize` writes a new grant)")
+        }
         let refreshToken: String
         var fromConfiguration = false
         if let onFile {
@@ -131,7 +136,21 @@ public actor LeverOAuth {
                 "could not record that the configured refresh token was spent",
                 metadata: ["directory": "\(settings.spentMarker.directory ?? "none (no HOME)")"])
         }
-        let answer = try await LeverTokenEndpoint(settings: settings, transport: transport).refresh(refreshToken)
+        let answer: LeverOAuthToken
+        do {
+            answer = try await LeverTokenEndpoint(settings: settings, transport: transport).refresh(refreshToken)
+        } catch PassAbort.grant(let text) where LeverTokenEndpoint.isDeadGrant(text) {
+            // Revoked or expired: recorded once, so later passes say so without presenting a dead token again.
+            var dead = onFile ?? LeverGrant(refreshToken: refreshToken)
+            dead.accessToken = nil
+            dead.accessTokenExpiresAt = nil
+            dead.refusedAt = clock()
+            dead.refusal = text
+            try? pending.commit(dead)
+            lock.markGranted(now: clock())
+            logger.critical("lever refused the OAuth grant", metadata: ["reason": "\(text)"])
+            throw PassAbort.grant(text)
+        }
         refreshCount += 1
         guard let fresh = LeverGrant(answer, previousRefreshToken: refreshToken, previous: onFile, now: clock()) else {
             throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")

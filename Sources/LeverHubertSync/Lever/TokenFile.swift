@@ -20,6 +20,10 @@ public struct LeverGrant: Codable, Sendable, Equatable, CustomStringConvertible,
     public var refreshTokenIssuedAt: Millis?
     /// When `authorize` obtained the grant.
     public var authorizedAt: Millis?
+    /// When Lever refused this grant's refresh token (revoked or expired): later passes do not ask again.
+    public var refusedAt: Millis?
+    /// What Lever's refusal said (the error code and what a person does), never a token.
+    public var refusal: String?
 
     public init(
         refreshToken: String, accessToken: String? = nil, accessTokenExpiresAt: Millis? = nil,

@@ -16,6 +16,13 @@ extension Checker {
                     detail: "no token file at \(settings.tokenFile): run `lever-hubert-sync authorize`"))
             return items
         }
+        if let refusedAt = grant.refusedAt {
+            items.append(
+                .init(
+                    name: "lever OAuth grant", ok: false,
+                    detail: (grant.refusal ?? "Lever refused this grant")
+                        + " (recorded \(RFC3339.format(refusedAt)))"))
+        }
         let needed = LeverScopes.needed(confidentialAccess: settings.confidentialAccess)
         if let granted = grant.scopes {
             let missing = GrantReport.missingLines(granted: granted, confidentialAccess: settings.confidentialAccess)
