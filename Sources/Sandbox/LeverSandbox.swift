@@ -64,12 +64,10 @@ public actor LeverSandbox: SandboxService {
     /// Opportunity ids ordered by (createdAt, id), the paging order; rebuilt after additions.
     private var order: [(at: Millis, id: String)] = []
     private var orderDirty = false
-    private var oauthClient: (id: String, secret: String)?
-    private var refreshToken: String?
-    private var accessTokens: [String: Millis] = [:]
-    private var accessTTLSeconds = 3600
+    /// Lever's OAuth server (`GET /authorize`, `POST /oauth/token`) and the Bearer tokens it issued.
+    public nonisolated let oauth = LeverOAuthSandbox()
     /// Token refreshes served by the OAuth endpoint.
-    public private(set) var tokenRefreshes = 0
+    public var tokenRefreshes: Int { oauth.refreshes }
 
     public init(apiKey: String, rateLimit: (rate: Double, burst: Int)? = nil) {
         self.apiKey = apiKey
@@ -201,52 +199,24 @@ public actor LeverSandbox: SandboxService {
     public private(set) var ignoresExpand = false
     public func setIgnoresExpand(_ value: Bool) { ignoresExpand = value }
 
-    /// Turns on the OAuth token endpoint (`POST /oauth/token`, refresh grant with rotation) and Bearer auth.
+    /// Turns on the OAuth token endpoint (`POST /oauth/token`, refresh grant with rotation) and Bearer auth, with a
+    /// grant made elsewhere (its refresh token).
     public func enableOAuth(clientId: String, clientSecret: String, refreshToken: String, accessTTLSeconds: Int = 3600)
     {
-        oauthClient = (clientId, clientSecret)
-        self.refreshToken = refreshToken
-        self.accessTTLSeconds = accessTTLSeconds
+        oauth.configure(clientId: clientId, clientSecret: clientSecret, accessTTLSeconds: accessTTLSeconds)
+        oauth.seed(refreshToken: refreshToken)
     }
 
     /// The refresh token the endpoint currently accepts (each refresh rotates it).
-    public func currentRefreshToken() -> String? { refreshToken }
+    public func currentRefreshToken() -> String? { oauth.currentRefreshToken }
 
     /// Makes every access token issued so far invalid (as after a revocation or expiry).
-    public func expireAccessTokens() { accessTokens.removeAll() }
-
-    private func tokenEndpoint(_ request: SandboxRequest) -> SandboxResponse {
-        var form: [String: String] = [:]
-        for pair in String(decoding: request.body, as: UTF8.self).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
-                String($0).removingPercentEncoding ?? String($0)
-            }
-            if parts.count == 2 { form[parts[0]] = parts[1] }
-        }
-        guard let client = oauthClient, form["client_id"] == client.id, form["client_secret"] == client.secret else {
-            return .json(401, ["error": "invalid_client", "error_description": "Unknown client"])
-        }
-        guard form["grant_type"] == "refresh_token", let presented = form["refresh_token"], presented == refreshToken
-        else {
-            return .json(400, ["error": "invalid_grant", "error_description": "Invalid refresh token"])
-        }
-        let access = "at-" + newId()
-        let rotated = "rt-" + newId()
-        accessTokens[access] = now() + Millis(accessTTLSeconds) * 1000
-        refreshToken = rotated
-        tokenRefreshes += 1
-        return .json(
-            200,
-            [
-                "access_token": access, "refresh_token": rotated, "token_type": "Bearer",
-                "scope": "opportunities:read:admin offline_access", "expires_in": accessTTLSeconds,
-            ])
-    }
+    public func expireAccessTokens() { oauth.expireAccessTokens() }
 
     private func authorized(_ header: String?) -> Bool {
         guard let header else { return false }
         if header == "Basic " + Data((apiKey + ":").utf8).base64EncodedString() { return true }
-        if header.hasPrefix("Bearer "), let expiry = accessTokens[String(header.dropFirst(7))] { return expiry > now() }
+        if header.hasPrefix("Bearer ") { return oauth.isValid(accessToken: String(header.dropFirst(7)), now: now()) }
         return false
     }
 
@@ -292,7 +262,8 @@ public actor LeverSandbox: SandboxService {
         requestLog.append("\(request.method) \(request.path)")
         let query = request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
         requestLines.append("\(request.method) \(request.path)" + (query.isEmpty ? "" : "?" + query))
-        if request.method == "POST" && request.path == "/oauth/token" { return tokenEndpoint(request) }
+        if request.method == "POST" && request.path == "/oauth/token" { return oauth.token(request, now: now()) }
+        if request.method == "GET" && request.path == "/authorize" { return oauth.authorize(request) }
         guard authorized(request.headers["authorization"]) else {
             return error(401, "UnauthorizedError", "Invalid API key")
         }

@@ -33,7 +33,7 @@ struct LeverHubertSyncCommand: AsyncParsableCommand {
         version: "lever-hubert-sync \(ToolVersion.current)",
         subcommands: [
             RunCommand.self, BackfillCommand.self, StatusCommand.self, CheckCommand.self, ExplainCommand.self,
-            DemoCommand.self,
+            AuthorizeCommand.self, DemoCommand.self,
         ]
     )
 

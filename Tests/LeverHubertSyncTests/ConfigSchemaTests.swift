@@ -127,6 +127,8 @@ import Testing
         let yaml = ConfigSchemaTests.sampleYAML(.file)
             .replacingOccurrences(of: "s-baseURL", with: "https://api.example.com")
             .replacingOccurrences(of: "s-tokenURL", with: "https://auth.example.com/token")
+            .replacingOccurrences(of: "s-authorizeURL", with: "https://auth.example.com/authorize")
+            .replacingOccurrences(of: "s-redirectURI", with: "http://127.0.0.1:8723/callback")
             .replacingOccurrences(of: "s-url", with: "https://hc.example.com/secret-ping")
             .replacingOccurrences(of: "s-caFile", with: "/dev/null")
             .replacingOccurrences(of: "s-apiKeyFile", with: "/dev/null")

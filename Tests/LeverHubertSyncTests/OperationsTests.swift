@@ -37,7 +37,7 @@ actor RecordingService: SandboxService {
         let report = await runtime.engine(store: try env.store()).run(mode: .live, dryRun: false)
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 1)
-        let saved = try String(contentsOfFile: tokenFile, encoding: .utf8)
+        let saved = try #require(try TokenFile.read(tokenFile)).refreshToken
         #expect(saved == (await env.lever.currentRefreshToken()))
         #expect(saved != "rt-initial", "the rotated token is kept")
         #expect((try FileManager.default.attributesOfItem(atPath: tokenFile)[.posixPermissions] as? Int) == 0o600)
@@ -48,11 +48,12 @@ actor RecordingService: SandboxService {
         #expect(again.exitCode == 0, "\(again.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 2)
 
-        // A new process starts from the token file, not from the (now stale) configured token.
+        // A new process starts from the token file, not from the (now stale) configured token, and reuses the
+        // access token kept there: no refresh.
         let next = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(
             mode: .live, dryRun: false)
         #expect(next.exitCode == 0, "\(next.message ?? "")")
-        #expect(await env.lever.tokenRefreshes == 3)
+        #expect(await env.lever.tokenRefreshes == 2)
 
         // A refresh token that Lever no longer accepts is a refused credential.
         try "rt-revoked".write(toFile: tokenFile, atomically: true, encoding: .utf8)

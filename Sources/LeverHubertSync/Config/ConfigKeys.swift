@@ -36,7 +36,8 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
                 "requestsPerSecond": number, "burst": int, "caFile": string,
                 "oauth": .keys([
                     "clientId": string, "clientSecret": string, "refreshToken": string,
-                    "tokenURL": string, "tokenFile": string,
+                    "tokenURL": string, "tokenFile": string, "authorizeURL": string, "audience": string,
+                    "redirectURI": string, "confidentialAccess": bool,
                 ]),
             ]),
             "hubert": .keys([

@@ -47,6 +47,10 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var refreshToken: String?
         public var tokenURL: String?
         public var tokenFile: String?
+        public var authorizeURL: String?
+        public var audience: String?
+        public var redirectURI: String?
+        public var confidentialAccess: Bool?
     }
     /// The `lever` section; every key is described in docs/configuration.md.
     public struct Lever: Codable, Sendable, Equatable {
@@ -130,6 +134,16 @@ public struct AppConfig: Sendable {
         public var refreshToken: Secret?
         public var tokenURL: String
         public var tokenFile: String
+        /// Lever's authorization endpoint (`authorize`).
+        public var authorizeURL: String = "https://auth.lever.co/authorize"
+        /// The API the grant is for (`audience`, with its trailing slash).
+        public var audience: String = "https://api.lever.co/v1/"
+        /// The redirect URI registered with Lever (`authorize`; a loopback URI for its listener).
+        public var redirectURI: String?
+        /// Whether `authorize` asks for confidential access (`confidential:access:admin`).
+        public var confidentialAccess: Bool = false
+        /// Where the record that the configured refresh token was spent is kept (outside the database's directory).
+        public var spentMarker = SpentTokenMarker(directory: nil)
     }
     public struct LeverSettings: Sendable {
         public var baseURL: String
@@ -435,12 +449,27 @@ public enum ConfigLoader {
             try validateBaseURL(tokenURL, key: "lever.oauth.tokenURL")
             let tokenFile = try value(o.tokenFile, "lever.oauth.tokenFile") ?? databasePath + ".lever-refresh-token"
             let refresh = try value(o.refreshToken, "lever.oauth.refreshToken").map(Secret.init)
-            guard refresh != nil || FileManager.default.fileExists(atPath: tokenFile) else {
-                throw ConfigError("lever.oauth.refreshToken is missing and there is no token file at \(tokenFile)")
-            }
-            oauth = .init(
+            // No refresh token and no token file is not a configuration error: `authorize` makes the first grant,
+            // and a pass without one exits 77 saying so.
+            var settings = AppConfig.LeverOAuthSettings(
                 clientId: clientId, clientSecret: Secret(clientSecret), refreshToken: refresh, tokenURL: tokenURL,
                 tokenFile: tokenFile)
+            if let authorizeURL = try value(o.authorizeURL, "lever.oauth.authorizeURL") {
+                try validateBaseURL(authorizeURL, key: "lever.oauth.authorizeURL")
+                settings.authorizeURL = authorizeURL
+            }
+            if let audience = try value(o.audience, "lever.oauth.audience") { settings.audience = audience }
+            if let redirect = try value(o.redirectURI, "lever.oauth.redirectURI") {
+                guard let url = URL(string: redirect), let scheme = url.scheme?.lowercased(),
+                    scheme == "https" || scheme == "http", url.host != nil
+                else {
+                    throw ConfigError("lever.oauth.redirectURI: not an http(s) URL")
+                }
+                settings.redirectURI = redirect
+            }
+            settings.confidentialAccess = o.confidentialAccess ?? false
+            settings.spentMarker = SpentTokenMarker(environment: environment)
+            oauth = settings
         }
         let lever = AppConfig.LeverSettings(
             baseURL: leverBaseURL,

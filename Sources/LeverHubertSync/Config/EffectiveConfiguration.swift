@@ -83,6 +83,10 @@ extension AppConfig {
             set("lever.oauth.refreshToken", secret(oauth.refreshToken))
             set("lever.oauth.tokenURL", .string(oauth.tokenURL))
             set("lever.oauth.tokenFile", .string(oauth.tokenFile))
+            set("lever.oauth.authorizeURL", .string(oauth.authorizeURL))
+            set("lever.oauth.audience", .string(oauth.audience))
+            if let redirect = oauth.redirectURI { set("lever.oauth.redirectURI", .string(redirect)) }
+            set("lever.oauth.confidentialAccess", .boolean(oauth.confidentialAccess))
         }
         set("hubert.baseURL", .string(hubert.baseURL))
         set("hubert.apiKey", secret(hubert.apiKey))

@@ -199,6 +199,13 @@ public struct Checker: Sendable {
                 return "accepted"
             }
         }
+        for item in await grantItems() {
+            if item.status == .fail {
+                fail(item.name, item.detail, code: ExitStatus.credentialRefused.code)
+            } else {
+                items.append(item)
+            }
+        }
         return CheckReport(items: items, exitCode: exit)
     }
 }

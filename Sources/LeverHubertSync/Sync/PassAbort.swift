@@ -8,6 +8,9 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
     case configuration(String)
     /// Another run holds the lock (exit 75).
     case locked(String)
+    /// The Lever OAuth grant cannot be used or kept (refused, revoked, missing, its token file unwritable): exit 77,
+    /// with what happened and what a person does about it. Never carries a token.
+    case grant(String)
 
     public var description: String {
         switch self {
@@ -15,13 +18,14 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
         case .unavailable(let service, let reason): "\(service.rawValue) unavailable: \(reason)"
         case .configuration(let text): "configuration: \(text)"
         case .locked(let text): text
+        case .grant(let text): "lever OAuth grant: \(text)"
         }
     }
 
     /// The exit status for this failure.
     public var status: ExitStatus {
         switch self {
-        case .credentialsRefused: .credentialRefused
+        case .credentialsRefused, .grant: .credentialRefused
         case .unavailable, .locked: .temporary
         case .configuration: .configuration
         }

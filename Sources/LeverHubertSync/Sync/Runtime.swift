@@ -36,7 +36,16 @@ public struct SyncRuntime: Sendable {
         let authorization: @Sendable () async throws -> String
         var onUnauthorized: (@Sendable () async -> Bool)?
         if let settings = config.lever.oauth {
-            let oauth = LeverOAuth(settings: settings, transport: leverTransport)
+            // The token endpoint has its own transport: no abort signal and its own timeout, so a refresh begun is
+            // finished whatever stops the pass (a rotated answer thrown away would lose the grant).
+            var tokenOptions = TransportOptions()
+            tokenOptions.caFile = config.lever.caFile
+            tokenOptions.maxConcurrent = 1
+            tokenOptions.totalTimeoutMs = LeverOAuth.refreshTimeoutMs
+            tokenOptions.connectTimeoutMs = min(config.connectTimeoutMs, LeverOAuth.refreshTimeoutMs)
+            let oauth = LeverOAuth(
+                settings: settings, transport: CurlTransport(options: tokenOptions), logger: logger,
+                stopping: { abort.isTripped })
             self.oauth = oauth
             authorization = { try await oauth.authorization() }
             onUnauthorized = { await oauth.invalidate() }
@@ -61,9 +70,11 @@ public struct SyncRuntime: Sendable {
 
     /// The engine over a store.
     public func engine(store: Store, clock: @escaping @Sendable () -> Millis = { Date().millis }) -> SyncEngine {
-        SyncEngine(
+        var engine = SyncEngine(
             config: config, store: store, lever: lever, hubert: hubert, requests: requests, logger: logger, clock: clock
         )
+        if let oauth { engine.afterPass = { await oauth.unsavedGrant } }
+        return engine
     }
 
     /// Opens the store for a pass. A dry run creates and changes no file: an existing database is opened read-only

@@ -57,6 +57,9 @@ public struct SyncEngine: Sendable {
     let clock: @Sendable () -> Millis
     /// Told after each page (a terminal progress line); nil for none.
     public var progress: ProgressSink?
+    /// Asked when the pass is over: a failure that decides the exit even though the pass itself went through (a
+    /// refreshed Lever grant that could not be saved: exit 77 naming the token file).
+    public var afterPass: (@Sendable () async -> PassAbort?)?
 
     public init(
         config: AppConfig, store: Store, lever: LeverClient, hubert: HubertClient, requests: RequestLedger,
@@ -101,6 +104,11 @@ public struct SyncEngine: Sendable {
             exitCode = ExitStatus.temporary.code
             message = "unexpected error: \(error)"
             logger.error("pass failed", metadata: ["error": "\(error)"])
+        }
+        if let abort = await afterPass?(), exitCode != abort.exitCode {
+            exitCode = abort.exitCode
+            message = abort.description
+            logger.error("pass finished, but", metadata: ["reason": "\(abort.description)", "exit": "\(exitCode)"])
         }
         let finished = clock()
         let report = PassReport(

@@ -46,10 +46,14 @@ enum BinaryRunner {
         return Result(status: status, stdout: out, stderr: err)
     }
 
-    /// Starts the binary and returns the child (for kill tests); stdout and stderr both go to `output`.
-    static func start(_ arguments: [String], environment: [String: String], output: URL) throws -> Child {
+    /// Starts the binary and returns the child (for kill tests); stdout and stderr both go to `output`; stdin is
+    /// `stdin` (a FIFO a test writes to) or /dev/null.
+    static func start(_ arguments: [String], environment: [String: String], output: URL, stdin: String? = nil) throws
+        -> Child
+    {
         var env = ["PATH": "/usr/bin:/bin"]
         env.merge(environment) { $1 }
-        return try Child(binary.path, arguments, environment: env, stdout: output.path, stderr: output.path)
+        return try Child(
+            binary.path, arguments, environment: env, stdout: output.path, stderr: output.path, stdin: stdin)
     }
 }

@@ -14,16 +14,21 @@ final class Child: @unchecked Sendable {
     private let lock = NSLock()
     private var waitStatus: Int32?
 
-    /// Starts `path` with `arguments`; `environment` nil inherits ours. stdin is /dev/null; stdout and stderr go to
-    /// the files named (created, truncated), or to /dev/null.
+    /// Starts `path` with `arguments`; `environment` nil inherits ours. stdin is /dev/null, or `stdin` (opened
+    /// read-write, so a FIFO opens at once); stdout and stderr go to the files named (created, truncated), or to
+    /// /dev/null.
     init(
         _ path: String, _ arguments: [String], environment: [String: String]? = nil, stdout: String? = nil,
-        stderr: String? = nil, directory: String? = nil
+        stderr: String? = nil, directory: String? = nil, stdin: String? = nil
     ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let stdin {
+            posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDWR, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         if let stderr, stderr == stdout {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
