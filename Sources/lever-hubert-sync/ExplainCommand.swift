@@ -65,7 +65,7 @@ enum ExplainText {
             lines.append("    \(t.message)")
             if let interview = t.interviewId {
                 lines.append(
-                    "    interview \(interview) \(t.interviewStatus ?? "")"
+                    "    interview \(interview) \(t.state ?? "")"
                         + (t.invitedAt.map { ", invited \($0)" } ?? "")
                         + (t.writeBack.map { ", write-back \($0)" } ?? ""))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Sandbox
 import Testing
 
@@ -182,86 +183,85 @@ import Testing
         }
     }
 
-    @Test(arguments: 0..<40)
+    @Test(arguments: 0..<60)
     func randomTagHistoriesInviteExactlyThoseInsideAPeriodOnce(seed: Int) {
-        var rng = Generator(state: UInt64(seed) &* 7919)
+        var rng = Generator(state: UInt64(seed) &* 7919 &+ 1)
         let templates = ["aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb"]
         let verdicts: [PostingTagVerdict] =
-            templates.map { .template($0) } + [
-                .none, .invalid(reason: .invalidHubertTag, message: "x"),
-            ]
+            templates.map { .template($0) } + [.none, .invalid(reason: .invalidHubertTag, message: "x")]
+        // The tool's state, kept as the store keeps it.
         var periods: [TaggingPeriod] = []
         var malformed: Millis?
-        var invited: [String: Set<String>] = [:]
-        var arrivals: [(id: String, at: Millis)] = []
-        var checkpoint: Millis = 0
-        var now: Millis = 1_000
-        var verdict = PostingTagVerdict.none
+        var invitations: [String: [String]] = [:]
+        // What really happened.
         var truth: [(template: String, from: Millis, to: Millis?)] = []
         var malformedTruth: Millis?
-        for pass in 0..<30 {
-            // Between passes: maybe a tag change, maybe arrivals.
-            var updatedAt: Millis = 0
+        var verdict = PostingTagVerdict.none
+        var arrivals: [(id: String, at: Millis)] = []
+        var checkpoint: Millis?
+        var now: Millis = 1_000
+        for _ in 0..<30 {
+            // Between two passes: maybe a tag change at a random moment, arrivals before and after it.
+            var updatedAt: Millis?
             if Int.random(in: 0..<3, using: &rng) == 0 {
-                updatedAt = now + Millis.random(in: 1...50, using: &rng)
+                let at = now + Millis.random(in: 1...99, using: &rng)
                 let next = verdicts.randomElement(using: &rng)!
                 if next != verdict {
-                    if case .invalid = next { malformedTruth = malformedTruth ?? updatedAt }
-                    if let last = truth.last, last.to == nil { truth[truth.count - 1].to = updatedAt }
-                    if case .template(let t) = next {
-                        truth.append((t, malformedTruth ?? updatedAt, nil))
+                    updatedAt = at
+                    if let last = truth.last, last.to == nil { truth[truth.count - 1].to = at }
+                    switch next {
+                    case .template(let t):
+                        truth.append((t, malformedTruth ?? at, nil))
                         malformedTruth = nil
-                    } else if case .none = next {
-                        malformedTruth = nil
+                    case .invalid: malformedTruth = malformedTruth ?? at
+                    case .none: malformedTruth = nil
                     }
                     verdict = next
                 }
             }
             for _ in 0..<Int.random(in: 0..<4, using: &rng) {
-                arrivals.append(("o\(arrivals.count)", now + Millis.random(in: 51...99, using: &rng)))
+                arrivals.append(("o\(arrivals.count)", now + Millis.random(in: 1...99, using: &rng)))
             }
             now += 100
-            let seenAt = Planner.firstSeen(
-                previousCheckpoint: pass == 0 ? nil : checkpoint, postingUpdatedAt: updatedAt == 0 ? nil : updatedAt,
-                now: now)
+            // The pass: what it sees of the posting, then each opportunity for each template it decides.
+            let seenAt = Planner.firstSeen(previousCheckpoint: checkpoint, postingUpdatedAt: updatedAt, now: now)
             let change = Planner.periodChange(
                 open: periods.last(where: { $0.end == nil }), malformedSince: malformed, verdict: verdict,
                 seenAt: seenAt)
+            let owed = change.malformedCorrectedAt != nil ? malformed : nil
             periods = SyncEngine.applying(change, to: periods)
-            switch change.malformedSince {
-            case .some(let value): malformed = value
-            case .none: break
+            if case .some(let value) = change.malformedSince { malformed = value }
+            if change.malformedCorrectedAt != nil { malformed = nil }
+            defer { checkpoint = now }
+            guard let windowStart = checkpoint else { continue }
+            let current: String? = if case .template(let t) = verdict { t } else { nil }
+            for template in Planner.templatesToDecide(current: current, periods: periods, windowStart: windowStart) {
+                let from = template == current ? min(owed ?? windowStart, windowStart) : windowStart
+                for arrival in arrivals {
+                    let opportunity = LeverOpportunity(
+                        id: arrival.id, name: "N", emails: ["n@example.com"], stageId: "new", createdAt: arrival.at,
+                        updatedAt: arrival.at)
+                    let decision = Planner.eligibility(
+                        EligibilityInput(
+                            opportunity: opportunity, postingId: "p", templateId: template, periods: periods,
+                            newApplicantStageId: "new", window: Planner.range(from, now),
+                            invited: invitations[arrival.id, default: []].contains(template), now: now,
+                            holdMs: .max))
+                    if case .invite = decision { invitations[arrival.id, default: []].append(template) }
+                }
             }
-            guard case .template(let current) = verdict, pass > 0 else {
-                checkpoint = now
-                continue
-            }
-            let open = periods.last(where: { $0.end == nil })!
-            let decideFrom = change.open != nil && open.start < checkpoint ? open.start : checkpoint
-            for arrival in arrivals {
-                let opportunity = LeverOpportunity(
-                    id: arrival.id, name: "N", emails: ["n@example.com"], stageId: "new", createdAt: arrival.at,
-                    updatedAt: arrival.at)
-                let decision = Planner.eligibility(
-                    EligibilityInput(
-                        opportunity: opportunity, postingId: "p", templateId: current, periods: periods,
-                        newApplicantStageId: "new", window: Planner.range(decideFrom, now),
-                        invited: invited[arrival.id, default: []].contains(current), now: now, holdMs: .max))
-                if case .invite = decision { invited[arrival.id, default: []].insert(current) }
-            }
-            checkpoint = now
         }
-        // Expected: invited for a template exactly when the arrival lies inside a (true) period of it — after the
-        // baseline pass, which invites nobody.
+        // Invited for a template exactly when the arrival lies inside a real period of it (after the baseline pass,
+        // which invites nobody), and never twice.
         for arrival in arrivals where arrival.at > 1_100 {
-            let got = invited[arrival.id] ?? []
+            let got = invitations[arrival.id] ?? []
             for template in templates {
                 let inside = truth.contains {
-                    $0.template == template && arrival.at >= $0.from && arrival.at <= ($0.to ?? .max)
+                    $0.template == template && arrival.at >= $0.from && arrival.at < ($0.to ?? .max)
                 }
                 #expect(
-                    got.contains(template) == inside,
-                    "seed \(seed): \(arrival.id) at \(arrival.at): invited \(got.contains(template)), inside \(inside)")
+                    got.filter { $0 == template }.count == (inside ? 1 : 0),
+                    "seed \(seed): \(arrival.id) at \(arrival.at): invited \(got), inside \(template): \(inside)")
             }
         }
     }
@@ -363,5 +363,95 @@ import Testing
         let before = try await env.databaseSnapshot()
         _ = try await explain(env, config, held)
         #expect(try await env.databaseSnapshot() == before)
+    }
+}
+
+/// What a stop, a switch seen late, and an older database do to eligibility.
+@Suite struct EligibilityEdgeTests {
+    @Test func aCandidateWhoAppliedJustBeforeASwitchIsOwedTheOldTemplate() async throws {
+        let env = try await TestEnvironment()
+        let (t1, t2) = (TestEnvironment.templateA, TestEnvironment.templateB)
+        let posting = try await EndToEndTests.baseline(env)
+        let a = await env.lever.addOpportunity(name: "Before Switch", emails: ["a@example.com"], posting: posting)
+        await tick()
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(t2)"])
+        await tick()
+        let b = await env.lever.addOpportunity(name: "After Switch", emails: ["b@example.com"], posting: posting)
+        let report = try await env.pass()
+        #expect(EligibilityStateTests.invited(report) == [a, b])
+        #expect(await env.interviews(a).map(\.templateId) == [t1])
+        #expect(await env.interviews(b).map(\.templateId) == [t2])
+        // Removed before the next pass: whoever applied while T2 was on still gets T2; nobody after.
+        await tick()
+        let c = await env.lever.addOpportunity(name: "Before Removal", emails: ["c@example.com"], posting: posting)
+        await tick()
+        await env.lever.setPostingTags(posting, tags: [])
+        await tick()
+        let d = await env.lever.addOpportunity(name: "After Removal", emails: ["d@example.com"], posting: posting)
+        #expect(EligibilityStateTests.invited(try await env.pass()) == [c])
+        #expect(await env.interviews(c).map(\.templateId) == [t2])
+        #expect(await env.interviews(d).isEmpty)
+        #expect(EligibilityStateTests.invited(try await env.pass()).isEmpty)
+    }
+
+    @Test func candidatesOwedByACorrectedTagSurviveAPassKilledBeforeItsCheckpoint() async throws {
+        let env = try await TestEnvironment()
+        let config = env.directory.appendingPathComponent("lhs.yml").path
+        try env.yaml().replacingOccurrences(of: "lookbackMinutes: 10", with: "lookbackMinutes: 0")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func run(killAt: String? = nil) async throws -> BinaryRunner.Result {
+            var environment = env.environment
+            if let killAt { environment["LHS_TEST_KILL_AT"] = killAt }
+            return try await BinaryRunner.run(["run", "--config", config, "--json"], environment: environment)
+        }
+        let posting = await env.lever.addPosting(text: "Picker", tags: ["Hubert: not-a-template"])
+        #expect(try await run().status == 0)
+        try await Task.sleep(for: .milliseconds(20))
+        let m1 = await env.lever.addOpportunity(name: "Owed One", emails: ["m1@example.com"], posting: posting)
+        let m2 = await env.lever.addOpportunity(name: "Owed Two", emails: ["m2@example.com"], posting: posting)
+        try await Task.sleep(for: .milliseconds(20))
+        let malformed = try await run()
+        #expect(malformed.status == 0)
+        #expect((malformed.json?["actions"] as? [Any])?.isEmpty == true)
+        try await Task.sleep(for: .milliseconds(20))
+        await env.lever.setPostingTags(posting, tags: ["Hubert: \(TestEnvironment.templateA)"])
+        try await Task.sleep(for: .milliseconds(20))
+        // The pass that sees the correction is killed after its first invitation's intent: its window is not done.
+        let killed = try await run(killAt: "\(KillPoint.invitationIntentRecorded.rawValue):1")
+        #expect(killed.status == SIGKILL, "\(killed.stderr)")
+        let next = try await run()
+        #expect(next.status == 0, "\(next.stderr)")
+        for id in [m1, m2] { #expect(await env.interviews(id).count == 1, "\(id) is owed exactly one interview") }
+        // Once a pass has processed its whole window, the correction is done: nothing more is read or sent.
+        let quiet = try await run()
+        #expect((quiet.json?["actions"] as? [Any])?.isEmpty == true)
+        #expect(try await env.store().malformedSince(corrected: true).isEmpty)
+    }
+
+    @Test func theMigrationMakesOneOpenPeriodPerCurrentTagAndSendsNothingAgain() async throws {
+        let env = try await TestEnvironment()
+        let (t1, t2) = (TestEnvironment.templateA, TestEnvironment.templateB)
+        let queue = try DatabaseQueue(path: env.databasePath)
+        try Schema.migrator.migrate(queue, upTo: "v5-posting-snapshot")
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO posting_tag (posting_id, template_id, first_seen_ms, last_seen_ms) VALUES
+                        ('p1', ?, 1000, 5000), ('p1', ?, 6000, 9000), ('p2', ?, 1000, 2000), ('p3', ?, 3000, 9000);
+                    INSERT INTO posting_snapshot (posting_id, verdict, template_id, read_ms) VALUES
+                        ('p1', 'template', ?, 9000), ('p2', 'untagged', NULL, 9000), ('p3', 'template', ?, 9000);
+                    INSERT INTO invitation (opportunity_id, template_id, posting_id, idempotency_key, state, interview_id,
+                        created_ms, sent_ms, updated_ms) VALUES ('o1', ?, 'p1', 'k1', 'sent', 'iv1', 1500, 1600, 1600);
+                    """, arguments: [t1, t2, t1, t1, t2, t1, t1])
+        }
+        try queue.close()
+        let store = try Store(path: env.databasePath)
+        let p1 = try await store.taggingPeriods(postingId: "p1")
+        #expect(
+            p1 == [TaggingPeriod(templateId: t1, start: 1000, end: 5000), TaggingPeriod(templateId: t2, start: 6000)])
+        #expect(
+            try await store.taggingPeriods(postingId: "p2") == [TaggingPeriod(templateId: t1, start: 1000, end: 2000)])
+        #expect(try await store.taggingPeriods(postingId: "p3") == [TaggingPeriod(templateId: t1, start: 3000)])
+        #expect(try await store.invitation(opportunityId: "o1", templateId: t1)?.state == .sent)
     }
 }

@@ -21,9 +21,10 @@ public struct Explanation: Codable, Sendable, Equatable {
         public var givenUpAt: String?
         public var interviewId: String?
         public var invitedAt: String?
-        /// The invitation's ledger state (`sent`, `pending`, `refused`) and the interview's status.
+        /// The interview's state at Hubert as last seen (`invited`, `started`, `completed`, `expired` …;
+        /// `unconfirmed` while Hubert's answer is not confirmed), and the ledger's own state of the invitation.
         public var state: String?
-        public var interviewStatus: String?
+        public var ledgerState: String?
         /// The result's write-back: `written`, `due`, `given_up`, or nil without a result.
         public var writeBack: String?
         public var steps: [Step]?
@@ -78,14 +79,19 @@ extension SyncEngine {
             templateIds.append(id)
         }
         let window = try await nextLiveWindow(now: now)
+        let current: String? =
+            if case .template(let t)? = snapshot?.tagVerdict { t } else { nil }
+        // The templates the next pass decides for this posting, by the pass's own rule.
+        let decided =
+            window.map {
+                Planner.templatesToDecide(current: current, periods: periods, windowStart: $0.lowerBound)
+            } ?? []
         var result: [Explanation.Template] = []
         for templateId in templateIds {
             if let invitation = invitations.first(where: { $0.templateId == templateId }) {
                 result.append(try await explainInvitation(invitation))
                 continue
             }
-            let current: String? =
-                if case .template(let t)? = snapshot?.tagVerdict { t } else { nil }
             var postingHold: HoldReason?
             if current == templateId, let cached = try await store.cachedTemplate(templateId, freshAfter: 0) {
                 switch TemplateStatus(stored: cached.status) {
@@ -99,7 +105,7 @@ extension SyncEngine {
                 opportunity: opportunity, postingId: postingId ?? "", templateId: templateId, periods: periods,
                 newApplicantStageId: stageId, window: window, hold: hold?.hold, postingHold: postingHold,
                 now: now, holdMs: holdMs)
-            if current != templateId, let hold {
+            if !decided.contains(templateId), let hold {
                 // The posting does not carry this template now: the hold stands until it is given up.
                 result.append(
                     explainDecision(
@@ -110,7 +116,7 @@ extension SyncEngine {
                         input: input, hold: hold))
                 continue
             }
-            if current != templateId {
+            if !decided.contains(templateId) {
                 // The posting does not carry this template now: no pass decides it.
                 input.window = Planner.range(0, now)
                 let reason: NotDueReason =
@@ -216,13 +222,18 @@ extension SyncEngine {
         var entry = Explanation.Template(
             templateId: invitation.templateId, decision: "invited", reason: invitation.refusal,
             since: RFC3339.format(invitation.createdAt), message: "", interviewId: invitation.interviewId,
-            invitedAt: invitation.sentAt.map(RFC3339.format), state: invitation.state.rawValue,
-            interviewStatus: invitation.interviewStatus)
+            invitedAt: invitation.sentAt.map(RFC3339.format), state: nil, ledgerState: invitation.state.rawValue)
         switch invitation.state {
-        case .sent: entry.message = "invited: Hubert confirmed the interview"
+        case .sent:
+            entry.state = invitation.interviewStatus ?? "invited"
+            entry.message = "invited: Hubert confirmed the interview"
         case .pending:
+            entry.state = "unconfirmed"
             entry.message = "invitation recorded, Hubert's answer not confirmed yet: the next pass settles it"
-        case .refused: entry.message = "Hubert refused the invitation for good (\(invitation.refusal ?? "unknown"))"
+        case .refused:
+            entry.decision = "given_up"
+            entry.state = "refused"
+            entry.message = "never sent: \(invitation.refusal ?? "closed"); no pass invites the candidate again"
         }
         guard let interviewId = invitation.interviewId else { return entry }
         let (due, applied) = try await store.read { db in

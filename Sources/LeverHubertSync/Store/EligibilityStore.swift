@@ -34,9 +34,11 @@ struct PostingMalformedRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     static let databaseTableName = "posting_malformed"
     var postingId: String
     var since: Millis
+    var correctedAt: Millis?
     enum CodingKeys: String, CodingKey {
         case postingId = "posting_id"
         case since = "since_ms"
+        case correctedAt = "corrected_ms"
     }
 }
 
@@ -118,11 +120,23 @@ extension Store {
         }
     }
 
-    /// Since when each posting has carried a malformed Hubert tag.
-    func malformedSince() async throws -> [String: Millis] {
+    /// Since when each posting has carried a malformed Hubert tag (`corrected`: those seen corrected by a pass
+    /// whose window was not yet fully processed; otherwise those still malformed).
+    func malformedSince(corrected: Bool = false) async throws -> [String: Millis] {
         try await writer.read { db in
             Dictionary(
-                try PostingMalformedRecord.fetchAll(db).map { ($0.postingId, $0.since) }, uniquingKeysWith: min)
+                try PostingMalformedRecord.fetchAll(db).filter { ($0.correctedAt != nil) == corrected }.map {
+                    ($0.postingId, $0.since)
+                }, uniquingKeysWith: min)
+        }
+    }
+
+    /// Forgets the corrections seen at or before `upTo`: called once the checkpoint has moved past them.
+    func clearCorrectedMalformed(upTo: Millis) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "DELETE FROM posting_malformed WHERE corrected_ms IS NOT NULL AND corrected_ms <= ?",
+                arguments: [upTo])
         }
     }
 
@@ -144,9 +158,20 @@ extension Store {
                 }
                 switch change.malformedSince {
                 case .some(.some(let since)):
-                    try PostingMalformedRecord(postingId: postingId, since: since).insert(db, onConflict: .ignore)
+                    try db.execute(
+                        sql: """
+                            INSERT INTO posting_malformed (posting_id, since_ms) VALUES (?, ?)
+                            ON CONFLICT (posting_id) DO UPDATE SET since_ms = excluded.since_ms, corrected_ms = NULL
+                                WHERE corrected_ms IS NOT NULL
+                            """, arguments: [postingId, since])
                 case .some(.none): _ = try PostingMalformedRecord.deleteOne(db, key: postingId)
                 case .none: break
+                }
+                if let corrected = change.malformedCorrectedAt {
+                    try db.execute(
+                        sql:
+                            "UPDATE posting_malformed SET corrected_ms = ? WHERE posting_id = ? AND corrected_ms IS NULL",
+                        arguments: [corrected, postingId])
                 }
             }
         }
@@ -251,17 +276,19 @@ extension Store {
 
     /// The postings whose candidates wait for a posting-wide cause (their template inactive or unknown at Hubert),
     /// with the earliest trigger among them: when such a posting heals, its opportunities are read from there.
-    func heldForPosting(reasons: [HoldReason]) async throws -> [String: Millis] {
+    func heldForPosting(reasons: [HoldReason]) async throws -> [PostingTemplate: Millis] {
         try await writer.read { db in
-            var result: [String: Millis] = [:]
+            var result: [PostingTemplate: Millis] = [:]
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT posting_id, min(coalesce(trigger_ms, since_ms)) AS earliest FROM hold
+                    SELECT posting_id, template_id, min(coalesce(trigger_ms, since_ms)) AS earliest FROM hold
                     WHERE state = 'held' AND reason IN (\(reasons.map { _ in "?" }.joined(separator: ", ")))
-                    GROUP BY posting_id
+                    GROUP BY posting_id, template_id
                     """, arguments: StatementArguments(reasons.map(\.rawValue)))
-            for row in rows { result[row["posting_id"]] = row["earliest"] }
+            for row in rows {
+                result[PostingTemplate(postingId: row["posting_id"], templateId: row["template_id"])] = row["earliest"]
+            }
             return result
         }
     }

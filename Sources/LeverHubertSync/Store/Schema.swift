@@ -185,12 +185,16 @@ enum Schema {
                                                         WHERE o.posting_id = t.posting_id)
                                   AND NOT EXISTS (SELECT 1 FROM posting_tag o WHERE o.posting_id = t.posting_id
                                                   AND o.last_seen_ms = t.last_seen_ms AND o.template_id > t.template_id)
+                                  AND NOT EXISTS (SELECT 1 FROM posting_snapshot s WHERE s.posting_id = t.posting_id
+                                                  AND (s.verdict <> 'template' OR s.template_id <> t.template_id))
                                  THEN NULL ELSE max(t.first_seen_ms, t.last_seen_ms) END
                         FROM posting_tag t ORDER BY t.first_seen_ms;
                     -- The first sighting of a malformed Hubert tag on a posting: a corrected tag counts from it.
+                    -- corrected_ms: when a pass saw it corrected; the row stays until a pass has processed its whole window.
                     CREATE TABLE posting_malformed (
                         posting_id TEXT PRIMARY KEY NOT NULL CHECK (posting_id <> ''),
-                        since_ms INTEGER NOT NULL
+                        since_ms INTEGER NOT NULL,
+                        corrected_ms INTEGER
                     );
                     -- Held-back candidates: due for an invitation, but waiting for a cause somebody can fix. Decided
                     -- again when the cause may have changed; given up after sync.holdDays. Ids, times and reasons only.

@@ -13,8 +13,9 @@ public struct TaggingPeriod: Sendable, Equatable, Codable {
         self.end = end
     }
 
-    /// Whether `time` falls inside the period (both ends included).
-    public func contains(_ time: Millis) -> Bool { time >= start && (end.map { time <= $0 } ?? true) }
+    /// Whether `time` falls inside the period: from its start, up to (not including) its end — so a moment of a
+    /// switch belongs to the new template only.
+    public func contains(_ time: Millis) -> Bool { time >= start && (end.map { time < $0 } ?? true) }
 }
 
 /// What a pass does to a posting's tagging periods when it sees the posting's tag verdict.
@@ -25,8 +26,11 @@ public struct PeriodChange: Sendable, Equatable {
     public var open: TaggingPeriod?
     /// The first sighting of a malformed Hubert tag: set (a value), cleared (`.some(nil)`), or left (`nil`).
     public var malformedSince: Millis??
+    /// The malformed tag was corrected: its candidates are decided from its first sighting until a pass has
+    /// processed its whole window (the store keeps the marker until the checkpoint moves).
+    public var malformedCorrectedAt: Millis?
 
-    public var isEmpty: Bool { closeAt == nil && open == nil && malformedSince == nil }
+    public var isEmpty: Bool { closeAt == nil && open == nil && malformedSince == nil && malformedCorrectedAt == nil }
 }
 
 /// Why a held-back candidate waits: a cause somebody can fix in Lever or Hubert. Kept in the store with the candidate
@@ -186,7 +190,7 @@ extension Planner {
         let closeAt = open.map { max($0.start, seenAt) }
         switch verdict {
         case .template(let template):
-            if malformedSince != nil { change.malformedSince = .some(nil) }
+            if malformedSince != nil { change.malformedCorrectedAt = seenAt }
             if open?.templateId == template { return change }
             change.closeAt = closeAt
             var start = malformedSince ?? seenAt
@@ -200,6 +204,19 @@ extension Planner {
             if malformedSince == nil { change.malformedSince = .some(seenAt) }
         }
         return change
+    }
+
+    /// The templates a live pass decides for a posting: its current one, and every template whose period ended inside
+    /// the window (a candidate who applied before a switch or a removal, which the pass saw only after it, is still
+    /// owed the interview of the template that was on then). Derived from the stored periods and the window alone, so
+    /// a pass that stops before its checkpoint decides the same again.
+    public static func templatesToDecide(current: String?, periods: [TaggingPeriod], windowStart: Millis) -> [String] {
+        var result = current.map { [$0] } ?? []
+        for period in periods.reversed() {
+            guard let end = period.end, end > windowStart, !result.contains(period.templateId) else { continue }
+            result.append(period.templateId)
+        }
+        return result
     }
 
     /// Whether an opportunity is due for an invitation, held back, or neither. Live, a trigger must fall inside the

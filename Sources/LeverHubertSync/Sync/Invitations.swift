@@ -96,9 +96,40 @@ extension SyncEngine {
                 return nil
             }
         }
-        guard let postingId, let posting = postings[postingId] else { return nil }
-        // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
-        guard !(await collector.isForbidden(template: posting.templateId)) else { return nil }
+        guard let postingId, let tagged = postings[postingId] else { return nil }
+        let templates =
+            backfill
+            ? [tagged.templateId]
+            : Planner.templatesToDecide(
+                current: tagged.closed ? nil : tagged.templateId, periods: tagged.periods,
+                windowStart: window.lowerBound)
+        var applicant: Applicant?
+        for templateId in templates {
+            var posting = tagged
+            if templateId != tagged.templateId || tagged.closed {
+                // A period that ended inside the window: decided by its periods alone (Hubert answers for the rest).
+                posting.templateId = templateId
+                posting.postingHold = nil
+                posting.decideFrom = nil
+            }
+            // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
+            guard !(await collector.isForbidden(template: posting.templateId)) else { continue }
+            let counted = try await decide(
+                opportunity, posting: posting, window: window, backfill: backfill, invited: invited, holds: holds,
+                context: context, effects: effects, collector: collector)
+            // The funnel counts the opportunity once per pass, under the posting's current template first.
+            if applicant == nil { applicant = counted }
+        }
+        return applicant
+    }
+
+    /// Decides one (opportunity, template) by `Planner.eligibility` and acts on it: invite, hold, let a hold go.
+    /// Returns the opportunity as an applicant of the posting when its trigger lies in a period of the template.
+    private func decide(
+        _ opportunity: LeverOpportunity, posting: TaggedPosting, window: ClosedRange<Millis>, backfill: Bool,
+        invited: Set<String>, holds: [HoldKey: HoldState], context: PassContext, effects: any Effects,
+        collector: PassCollector
+    ) async throws -> Applicant? {
         let hold = holds[HoldKey(opportunityId: opportunity.id, templateId: posting.templateId)]
         let decision = Planner.eligibility(
             EligibilityInput(
@@ -116,8 +147,15 @@ extension SyncEngine {
                 (opportunity.id, posting.postingId, posting.templateId, opportunity.appliedAt)
             }
         switch decision {
-        case .alreadyInvited, .givenUp, .forget:
+        case .givenUp, .forget:
             break
+        case .alreadyInvited:
+            if hold != nil {
+                // Invited, but the hold outlived it (a stop between the two records): it leaves the report.
+                try await effects.record {
+                    try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
+                }
+            }
         case .notDue(let reason):
             if hold != nil {
                 // Held before, no longer due (archived, moved on from New applicant): it leaves the report.

@@ -17,6 +17,8 @@ public struct TaggedPosting: Sendable, Equatable {
     /// A live pass reads this posting's opportunities from here rather than from its window's start: the earliest
     /// candidate held back for a posting-wide cause that has healed, or `decideFrom`.
     public var readFrom: Millis?
+    /// The posting carries no Hubert tag now: only the templates of periods that ended inside the window are decided.
+    public var closed = false
     public init(
         postingId: String, templateId: String, firstSeen: Millis, periods: [TaggingPeriod]? = nil,
         postingHold: HoldReason? = nil

@@ -51,6 +51,14 @@ struct PostingScan: Sendable {
     /// Tagged postings whose candidates are held back for a posting-wide cause (the template inactive or unknown at
     /// Hubert): read like the usable ones, so that each candidate is held and heals with the template.
     var holding: [String: TaggedPosting] = [:]
+    /// Postings untagged now whose last period ended inside the window: their candidates of that period are still
+    /// decided for its template.
+    var closing: [String: TaggedPosting] = [:]
+
+    /// Every posting whose opportunities a live pass reads.
+    var scanned: [String: TaggedPosting] {
+        closing.merging(holding) { $1 }.merging(usable) { $1 }
+    }
     /// The template each tagged posting names, whatever its status, and that status.
     var tagged: [String: (template: String, status: TemplateStatus)] = [:]
     /// Postings that could not be read this pass: nothing is concluded about their tags.
@@ -104,11 +112,12 @@ extension SyncEngine {
     /// Hubert does not know, has archived or forbids this key, is a problem for that posting only: every other posting
     /// is served.
     func scanPostings(
-        mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, started: Millis, effects: any Effects,
-        collector: PassCollector
+        mode: PassMode, read: PostingRead, previousCheckpoint: Millis?, windowStart: Millis?, started: Millis,
+        effects: any Effects, collector: PassCollector
     ) async throws -> PostingScan {
         let known = try await store.taggingPeriods()
         let malformed = try await store.malformedSince()
+        let corrected = try await store.malformedSince(corrected: true)
         var changes: [String: PeriodChange] = [:]
         var scan = PostingScan()
         scan.read = read
@@ -161,6 +170,13 @@ extension SyncEngine {
                 verdict: entry.tagVerdict, seenAt: seenAt)
             if !change.isEmpty { changes[id] = change }
             let periods = Self.applying(change, to: known[id] ?? [])
+            if case .template = entry.tagVerdict {
+            } else if mode.isLive, let windowStart, let last = periods.last, let end = last.end, end > windowStart {
+                // Untagged (or malformed) now, tagged until inside the window: that period's candidates are decided.
+                scan.closing[id] = TaggedPosting(
+                    postingId: id, templateId: last.templateId, firstSeen: last.start, periods: periods)
+                scan.closing[id]?.closed = true
+            }
             switch entry.tagVerdict {
             case .none:
                 if readNow[id] != nil { healthy.append(id) }
@@ -176,9 +192,10 @@ extension SyncEngine {
                 if wanted {
                     var posting = TaggedPosting(
                         postingId: id, templateId: template, firstSeen: current.start, periods: periods)
-                    if change.open != nil, malformed[id] != nil {
-                        // Corrected: the candidates reported while the tag was malformed are owed their interview.
-                        posting.decideFrom = max(current.start, started - holdMs)
+                    if let owed = change.malformedCorrectedAt != nil ? malformed[id] : corrected[id], mode.isLive {
+                        // Corrected: the candidates reported while the tag was malformed are owed their interview —
+                        // decided from its first sighting by every pass until one has processed its whole window.
+                        posting.decideFrom = max(owed, started - holdMs)
                         posting.readFrom = posting.decideFrom
                     }
                     candidates.append(posting)
@@ -224,7 +241,8 @@ extension SyncEngine {
                 }
                 scan.holding[posting.postingId] = posting
             } else {
-                if let earliest = healing[posting.postingId] {
+                if let earliest = healing[PostingTemplate(postingId: posting.postingId, templateId: posting.templateId)]
+                {
                     posting.readFrom = min(posting.readFrom ?? .max, max(earliest, started - holdMs))
                 }
                 scan.usable[posting.postingId] = posting

@@ -76,6 +76,18 @@ extension SyncEngine {
                     opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
                     reason: hold.rawValue, trigger: planned.trigger ?? opportunity.appliedAt,
                     opportunityUpdatedAt: opportunity.updatedAt, now: clock())
+                // Hubert's word on the template stands for the cache too: until it changes, nobody else on it is
+                // sent and refused one by one.
+                switch hold {
+                case .templateInactive:
+                    try await store.cacheTemplate(
+                        posting.templateId, status: TemplateStatus.inactive("inactive").stored, threshold: nil,
+                        now: clock())
+                case .templateNotFound:
+                    try await store.cacheTemplate(
+                        posting.templateId, status: TemplateStatus.missing.stored, threshold: nil, now: clock())
+                default: break
+                }
                 await collector.add(
                     Problem(
                         opportunityId: opportunity.id, postingId: posting.postingId, reason: hold.rawValue,

@@ -76,6 +76,21 @@ extension SyncEngine {
                 continue
             }
             await _ = collector.firstSight(opportunity.id)
+            /// Hubert has no interview for it and the cause can be fixed: the intent is withdrawn and the candidate
+            /// held, so that the fixed candidate is invited once.
+            func holdBack(_ reason: HoldReason) async throws {
+                try await effects.record {
+                    try await store.holdRefusedInvitation(
+                        opportunityId: opportunity.id, templateId: pending.templateId, postingId: pending.postingId,
+                        reason: reason.rawValue, trigger: pending.appliedAt ?? opportunity.appliedAt,
+                        opportunityUpdatedAt: opportunity.updatedAt, now: clock())
+                }
+                await collector.add(
+                    Problem(
+                        opportunityId: opportunity.id, postingId: pending.postingId, reason: reason.rawValue,
+                        message: Planner.holdMessage(opportunityId: opportunity.id, reason: reason),
+                        candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+            }
             let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
             switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
             case .invite(let candidate):
@@ -83,7 +98,9 @@ extension SyncEngine {
                     opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector,
                     intentRecorded: true)
             case .problem(let problem):
-                try await close(problem.reason, problem.message)
+                try await holdBack(HoldReason(rawValue: problem.reason) ?? .missingEmail)
+            case .skip(.contactNotAllowed):
+                try await holdBack(.contactForbidden)
             case .skip(let reason):
                 try await close(
                     (ProblemReason(closing: reason) ?? .opportunityArchived).rawValue,

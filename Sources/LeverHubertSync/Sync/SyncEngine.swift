@@ -165,10 +165,12 @@ public struct SyncEngine: Sendable {
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
         var postings = try await scanPostings(
             mode: mode, read: try await postingRead(mode: mode, started: started),
-            previousCheckpoint: windows.leverCheckpoint, started: started, effects: effects, collector: collector)
+            previousCheckpoint: windows.leverCheckpoint, windowStart: windows.lever?.lowerBound, started: started,
+            effects: effects, collector: collector)
         if try await needsFullPostingRead(postings) {
             postings = try await scanPostings(
-                mode: mode, read: .full, previousCheckpoint: windows.leverCheckpoint, started: started,
+                mode: mode, read: .full, previousCheckpoint: windows.leverCheckpoint,
+                windowStart: windows.lever?.lowerBound, started: started,
                 effects: effects, collector: collector)
         }
         try await settlePendingInvitations(
@@ -195,7 +197,7 @@ public struct SyncEngine: Sendable {
                 return
             }
             try await scanOpportunities(
-                postings: postings.usable.merging(postings.holding) { usable, _ in usable }, window: window,
+                postings: mode.isLive ? postings.scanned : postings.usable, window: window,
                 backfill: backfill, context: context,
                 effects: effects, collector: collector)
         }()
@@ -238,6 +240,7 @@ public struct SyncEngine: Sendable {
             try await effects.record {
                 KillPoint.beforeCheckpoint.reached()
                 try await store.setCheckpoints([Self.leverStream: started, Self.hubertStream: started], now: clock())
+                try await store.clearCorrectedMalformed(upTo: started)
             }
         }
     }
