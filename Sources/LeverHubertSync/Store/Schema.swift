@@ -163,6 +163,15 @@ enum Schema {
                     );
                     """)
         }
+        migrator.registerMigration("v7-attempts-and-growth") { db in
+            try db.execute(
+                sql: """
+                    -- Real tries of an unconfirmed invitation on different passes: given up only after both
+                    -- sync.giveUpAfterDays and several failed tries (a pause or a clock step alone gives nothing up).
+                    ALTER TABLE invitation ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+                    ALTER TABLE invitation ADD COLUMN last_attempt_ms INTEGER;
+                    """)
+        }
         return migrator
     }
 }

@@ -288,6 +288,21 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records a failed try to send or settle a pending invitation (no answer, an unreadable one, a read-back that
+    /// failed): one of the tries a give-up needs beside `sync.giveUpAfterDays`. Returns the row.
+    @discardableResult
+    public func recordInvitationAttemptFailed(opportunityId: String, templateId: String, now: Millis) async throws
+        -> InvitationRecord?
+    {
+        typealias Columns = InvitationRecord.Columns
+        return try await writer.write { db in
+            let row = InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId)
+            _ = try row.filter(Columns.state == InvitationRecord.State.pending).updateAll(
+                db, Columns.attempts.set(to: Columns.attempts + 1), Columns.lastAttemptAt.set(to: now))
+            return try row.fetchOne(db)
+        }
+    }
+
     /// Notes the interview's latest status (for `status`).
     public func recordInterviewStatus(interviewId: String, status: String, now: Millis) async throws {
         typealias Columns = InvitationRecord.Columns
@@ -496,6 +511,21 @@ public final class Store: Sendable {
                         record.opportunityId, record.postingId, record.reason, record.message, record.firstSeen,
                         record.lastSeen, record.runId,
                     ])
+            }
+        }
+    }
+
+    /// When each problem was first seen by an earlier pass (nil for a problem new in this pass), in order.
+    public func problemsFirstSeen(_ problems: [Problem]) async throws -> [Millis?] {
+        guard !problems.isEmpty else { return [] }
+        return try await writer.read { db in
+            try problems.map { problem in
+                try Millis.fetchOne(
+                    db,
+                    sql: """
+                        SELECT first_seen_ms FROM problem WHERE opportunity_id = ? AND posting_id = ? AND reason = ?
+                        """,
+                    arguments: [problem.opportunityId ?? "", problem.postingId ?? "", problem.reason])
             }
         }
     }

@@ -62,6 +62,8 @@ actor PassCollector {
     var counts = PassCounts()
     var actions: [Action] = []
     var problems: [Problem] = []
+    /// The problems already recorded, for an O(1) de-duplication.
+    private var problemSet = Set<Problem>()
     /// 64-bit hashes of the opportunity ids examined in this pass: 8 bytes each keeps a 100,000-item scan small.
     var seenOpportunities = Set<UInt64>()
     /// Interviews already processed in this pass (settled first, then perhaps listed again).
@@ -121,7 +123,7 @@ actor PassCollector {
 
     /// Records a problem once per pass (an item found by two queries is one problem), counting it as failed if asked.
     func add(_ problem: Problem, failed: Bool = false) {
-        guard !problems.contains(problem) else { return }
+        guard problemSet.insert(problem).inserted else { return }
         problems.append(problem)
         if failed { counts.failed += 1 }
     }

@@ -1,10 +1,13 @@
 /// A problem found in a pass, for `--json` and `status`. `reason` is a `ProblemReason`'s raw value, or the code
 /// Hubert gave when it refused an invitation for good (`invalid_email`, `hubert_<status>`).
-public struct Problem: Sendable, Equatable, Codable {
+public struct Problem: Sendable, Hashable, Codable {
     public var opportunityId: String?
     public var postingId: String?
     public var reason: String
     public var message: String
+    /// Since when this item has had this problem (RFC 3339): the first pass that reported it, as the store keeps it.
+    /// Set on the pass's report, after the pass.
+    public var failingSince: String?
     public init(opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String) {
         self.opportunityId = opportunityId
         self.postingId = postingId

@@ -101,9 +101,16 @@ public struct SyncEngine: Sendable {
             logger.error("pass failed", metadata: ["error": "\(error)"])
         }
         let finished = clock()
+        // How long each item has had its problem: since the first pass that recorded it (or this one).
+        var problems = await collector.reportedProblems
+        let firstSeen = (try? await store.problemsFirstSeen(problems)) ?? []
+        for index in problems.indices {
+            let since = index < firstSeen.count ? firstSeen[index] ?? started : started
+            problems[index].failingSince = RFC3339.format(min(since, started))
+        }
         let report = PassReport(
             runId: runId, dryRun: dryRun, mode: mode.name, paused: config.paused, counts: await collector.counts,
-            actions: await collector.actions, problems: await collector.reportedProblems,
+            actions: await collector.actions, problems: problems,
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
         try? await effects.record {

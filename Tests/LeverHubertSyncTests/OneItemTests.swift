@@ -1,0 +1,216 @@
+import Foundation
+import GRDB
+import Sandbox
+import Testing
+
+@testable import LeverHubertSync
+
+/// Issue #20: whatever one item does — any status, any timeout, any body, for any number of days — the pass reports
+/// that item, serves every other item, exits 0 and moves its checkpoints; the item is tried again on later passes and
+/// given up only after both the horizon and several real tries. Staged through the built binary against the
+/// sandboxes over loopback, as cron runs it (the clock-dependent cases in-process, with an injected clock).
+@Suite struct OneItemTests {
+    static let day: Millis = 86_400_000
+
+    /// Writes the test configuration (optionally with `extra` lines) beside the database; returns its path.
+    static func writeConfig(_ env: TestEnvironment, extra: String = "", name: String = "lever-hubert-sync.yml")
+        throws -> String
+    {
+        let path = env.directory.appendingPathComponent(name).path
+        try env.yaml(autoMove: NeverStuckTests.autoMove, extra: extra).write(
+            toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func run(_ env: TestEnvironment, _ config: String, _ more: [String] = []) async throws
+        -> BinaryRunner.Result
+    {
+        try await BinaryRunner.run(["run", "--json", "--config", config] + more, environment: env.environment)
+    }
+
+    static func problems(_ result: BinaryRunner.Result) -> [[String: Any]] {
+        result.json?["problems"] as? [[String: Any]] ?? []
+    }
+
+    // MARK: One item failing for days
+
+    @Test func aHubert500ForeverForOneCandidateStopsNoOtherInvitation() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try Self.writeConfig(env)
+        #expect(try await Self.run(env, config).status == 0, "baseline")
+        await tick()
+        let stuck = await env.lever.addOpportunity(name: "Zoë Stuck", emails: ["zoe@example.com"], posting: posting)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        let bob = await env.lever.addOpportunity(name: "Bob", emails: ["bob@example.com"], posting: posting)
+        await env.hubert.setInvitationFailing(opportunityId: stuck, status: 500)
+
+        let first = try await Self.run(env, config)
+        #expect(first.status == 0, "one candidate does not decide the exit: \(first.stderr)")
+        #expect(await env.interviews(ada).count == 1, "all others invited")
+        #expect(await env.interviews(bob).count == 1)
+        let reported = try #require(Self.problems(first).first { $0["opportunityId"] as? String == stuck })
+        #expect(reported["reason"] as? String == "invitation_unconfirmed")
+        #expect(reported["postingId"] as? String == posting)
+        #expect((reported["message"] as? String)?.contains("failing") == true, "\(reported)")
+        #expect(reported["failingSince"] is String)
+        let checkpoint = try #require(try await env.store().checkpoint(SyncEngine.leverStream))
+
+        // Later passes: newcomers are served first-pass, the one keeps failing and is reported with its age.
+        await tick()
+        let cleo = await env.lever.addOpportunity(name: "Cleo", emails: ["cleo@example.com"], posting: posting)
+        let second = try await Self.run(env, config)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(await env.interviews(cleo).count == 1)
+        #expect(Self.problems(second).contains { $0["opportunityId"] as? String == stuck })
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream)! > checkpoint, "the checkpoint moves")
+        let row = try #require(
+            try await env.store().invitation(opportunityId: stuck, templateId: TestEnvironment.templateA))
+        #expect(row.state == .pending && row.attempts == 2, "one real try per pass: \(row)")
+
+        // Hubert heals: invited exactly once.
+        await env.hubert.setInvitationFailing(opportunityId: stuck, status: nil)
+        await tick()
+        let healed = try await Self.run(env, config)
+        #expect(healed.status == 0, "\(healed.stderr)")
+        #expect(await env.interviews(stuck).count == 1)
+        #expect(!Self.problems(healed).contains { $0["opportunityId"] as? String == stuck })
+        let quiet = try await Self.run(env, config)
+        #expect((quiet.json?["actions"] as? [Any])?.isEmpty == true, "nothing left to do: \(quiet.stdout)")
+        #expect(await env.hubert.emailsSent.values.allSatisfy { $0 == 1 })
+        #expect(await env.hubert.emailsSent.count == 4)
+    }
+
+    @Test func aLever500ForeverOnOneOpportunityStopsNoOtherResult() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try Self.writeConfig(env)
+        #expect(try await Self.run(env, config).status == 0, "baseline")
+        await tick()
+        let stuck = await env.lever.addOpportunity(name: "Zoë Stuck", emails: ["zoe@example.com"], posting: posting)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        #expect(try await Self.run(env, config).status == 0)
+        for id in [stuck, ada] {
+            let interview = try #require(await env.interviews(id).first)
+            await env.hubert.complete(interview.id, grade: .lead, score: 90)
+        }
+        await env.lever.setOpportunityFailing(stuck, status: 500)
+        await tick()
+        let before = try await env.store().checkpoint(SyncEngine.hubertStream)
+
+        let failing = try await Self.run(env, config)
+        #expect(failing.status == 0, "one opportunity does not decide the exit: \(failing.stderr)")
+        #expect(await env.lever.notesOf(ada).count == 1, "every other result is written back")
+        let reported = try #require(Self.problems(failing).first { $0["opportunityId"] as? String == stuck })
+        #expect(reported["reason"] as? String == "write_back_failed")
+        #expect((reported["message"] as? String)?.contains("failing") == true)
+        #expect(try await env.store().checkpoint(SyncEngine.hubertStream)! > before!, "the checkpoint moves")
+        await tick()
+        let again = try await Self.run(env, config)
+        #expect(again.status == 0)
+        #expect(Self.problems(again).contains { $0["opportunityId"] as? String == stuck })
+        let due = try #require(try await env.store().unfinishedResults().first)
+        #expect(due.attempts == 2, "each pass is a real try: \(due)")
+
+        await env.lever.setOpportunityFailing(stuck, status: nil)
+        await tick()
+        let healed = try await Self.run(env, config)
+        #expect(healed.status == 0, "\(healed.stderr)")
+        #expect(await env.lever.notesOf(stuck).count == 1, "written back once Lever heals")
+        #expect(await env.lever.opportunity(stuck)?.tags == ["Hubert: Lead"])
+        let quiet = try await Self.run(env, config)
+        #expect((quiet.json?["actions"] as? [Any])?.isEmpty == true, "nothing left to do: \(quiet.stdout)")
+        #expect(await env.lever.notesOf(stuck).count == 1)
+        #expect(await env.lever.notesOf(ada).count == 1)
+    }
+
+    @Test func mostItemsOfAServiceFailingInOnePassIsTheServiceFailing() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        var ids: [String] = []
+        for n in 0..<6 {
+            let id = await env.lever.addOpportunity(name: "P\(n)", emails: ["p\(n)@example.com"], posting: posting)
+            await env.hubert.setInvitationFailing(opportunityId: id, status: 503)
+            ids.append(id)
+        }
+        let before = try await env.store().checkpoint(SyncEngine.leverStream)
+        let report = try await env.pass()
+        #expect(report.exitCode == 75, "\(report.message ?? "")")
+        #expect(report.message?.contains("item requests got no usable answer") == true, "\(report.message ?? "")")
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "the checkpoint holds")
+        for id in ids { await env.hubert.setInvitationFailing(opportunityId: id, status: nil) }
+        await tick()
+        #expect(try await env.pass().exitCode == 0)
+        for id in ids { #expect(await env.interviews(id).count == 1) }
+    }
+
+    // MARK: Give-up needs the horizon and real tries
+
+    @Test func aPendingIntentAfterAThirtyDayPauseIsSentNotGivenUp() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        // The process died right after recording the intent; then the tool was paused for thirty days.
+        let record = InvitationRecord(
+            opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting,
+            state: .pending, interviewId: nil, stageAtInvitation: "applicant-new")
+        try await env.store().recordInvitationIntent(
+            record,
+            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
+            now: Date().millis)
+        let report = try await env.pass(clockOffset: 30 * Self.day)
+        #expect(report.exitCode == 0, "\(report.message ?? "")")
+        #expect(!report.problems.contains { $0.reason == "invitation_given_up" }, "\(report.problems)")
+        #expect(await env.interviews(ada).count == 1, "sent now")
+        #expect(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.state == .sent)
+    }
+
+    @Test func anIntentIsGivenUpOnlyAfterTheHorizonAndThreeFailedTries() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        await env.hubert.setInvitationFailing(opportunityId: ada, status: 500)
+        #expect(try await env.pass().exitCode == 0, "try 1")
+        let late = try await env.pass(clockOffset: 8 * Self.day)
+        #expect(late.exitCode == 0)
+        #expect(late.problems.contains { $0.opportunityId == ada && $0.reason == "invitation_unconfirmed" }, "try 2")
+        let third = try await env.pass(clockOffset: 8 * Self.day + 60_000)
+        #expect(third.problems.contains { $0.opportunityId == ada && $0.reason == "invitation_unconfirmed" }, "try 3")
+        let given = try await env.pass(clockOffset: 8 * Self.day + 120_000)
+        #expect(given.exitCode == 0)
+        #expect(given.problems.contains { $0.opportunityId == ada && $0.reason == "invitation_given_up" })
+        #expect(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.state
+                == .refused)
+    }
+
+    // MARK: A list that never ends
+
+    @Test func aRepeatedCursorStopsThePassQuicklyAndMovesNoCheckpoint() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try Self.writeConfig(env)
+        #expect(try await Self.run(env, config).status == 0, "baseline")
+        await tick()
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        let before = try await env.store().checkpoint(SyncEngine.leverStream)
+        var loop = SandboxFaults()
+        loop.repeatCursor = true
+        await env.lever.setFaults(loop)
+        let started = Date()
+        let looping = try await Self.run(env, config)
+        #expect(looping.status == 75, "\(looping.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30, "bounded, not until killed")
+        #expect(looping.stderr.contains("cursor repeated"), "named in the log")
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "checkpoint unmoved")
+        await env.lever.setFaults(SandboxFaults())
+        await tick()
+        let bob = await env.lever.addOpportunity(name: "Bob", emails: ["bob@example.com"], posting: posting)
+        let healed = try await Self.run(env, config)
+        #expect(healed.status == 0, "\(healed.stderr)")
+        #expect(await env.interviews(ada).count == 1, "everyone invited once")
+        #expect(await env.interviews(bob).count == 1)
+        #expect(await env.hubert.emailsSent.values.allSatisfy { $0 == 1 })
+    }
+}
