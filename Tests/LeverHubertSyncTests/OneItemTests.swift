@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 import Sandbox
 import Testing
 
@@ -212,5 +213,48 @@ import Testing
         #expect(await env.interviews(ada).count == 1, "everyone invited once")
         #expect(await env.interviews(bob).count == 1)
         #expect(await env.hubert.emailsSent.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func aPassAtItsDeadlineFinishesWhatIsInFlightAndMovesNoCheckpoint() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        var ids: [String] = []
+        for n in 0..<150 {
+            ids.append(
+                await env.lever.addOpportunity(name: "P\(n)", emails: ["p\(n)@example.com"], posting: posting))
+        }
+        let before = try await env.store().checkpoint(SyncEngine.leverStream)
+        // The engine's clock jumps past the 30-minute deadline once the first page's invitations went out, while
+        // the second page is on its way (Lever answers slowly).
+        let late = Locked(false)
+        var slow = SandboxFaults()
+        slow.latencyMs = 400
+        await env.lever.setFaults(slow)
+        let watcher = Task {
+            while await env.hubert.emailsSent.count < 100 { try? await Task.sleep(for: .milliseconds(1)) }
+            late.withLock { $0 = true }
+        }
+        let config = try env.config()
+        let store = try Store(path: env.databasePath)
+        let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        let report = await runtime.engine(
+            store: store, clock: { Date().millis + (late.withLock { $0 } ? 31 * 60_000 : 0) }
+        ).run(mode: .live, dryRun: false)
+        watcher.cancel()
+        #expect(report.exitCode == 75, "\(report.message ?? "")")
+        #expect(report.message?.contains("deadline") == true)
+        #expect(report.counts.invitationsSent == 100, "the page in flight finished, nothing new was taken")
+        #expect(try await env.store().checkpoint(SyncEngine.leverStream) == before, "not past unfinished work")
+        let runs = try await env.store().read {
+            try Int.fetchOne($0, sql: "SELECT exit_code FROM run ORDER BY started_ms DESC")
+        }
+        #expect(runs == 75, "the run is recorded")
+
+        await env.lever.setFaults(SandboxFaults())
+        let next = try await env.pass()
+        #expect(next.exitCode == 0, "\(next.message ?? "")")
+        #expect(next.counts.invitationsSent == 50)
+        #expect(await env.hubert.emailsSent.count == 150)
+        #expect(await env.hubert.emailsSent.values.allSatisfy { $0 == 1 }, "each invited once")
     }
 }

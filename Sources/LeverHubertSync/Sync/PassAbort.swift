@@ -8,6 +8,8 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
     case configuration(String)
     /// Another run holds the lock (exit 75).
     case locked(String)
+    /// The pass reached its deadline (`sync.passDeadlineMinutes`): it stopped taking new work (exit 75).
+    case deadline(minutes: Int)
 
     public var description: String {
         switch self {
@@ -15,6 +17,9 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
         case .unavailable(let service, let reason): "\(service.rawValue) unavailable: \(reason)"
         case .configuration(let text): "configuration: \(text)"
         case .locked(let text): text
+        case .deadline(let minutes):
+            "the pass reached its deadline of \(minutes) min: it took no new work, recorded what it finished and "
+                + "left the checkpoints where they were"
         }
     }
 
@@ -22,7 +27,7 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
     public var status: ExitStatus {
         switch self {
         case .credentialsRefused: .credentialRefused
-        case .unavailable, .locked: .temporary
+        case .unavailable, .locked, .deadline: .temporary
         case .configuration: .configuration
         }
     }

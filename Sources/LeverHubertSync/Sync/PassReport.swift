@@ -77,6 +77,16 @@ actor PassCollector {
     /// Templates Hubert answered 403 for in this pass.
     var forbiddenTemplates = Set<String>()
 
+    /// When the pass must stop taking new work (`sync.passDeadlineMinutes`), and whether it did.
+    private(set) var deadline: Millis = .max
+    private(set) var deadlineReached = false
+    func setDeadline(_ at: Millis) { deadline = at }
+    /// True from the first time `now` is at or past the deadline.
+    func pastDeadline(now: Millis) -> Bool {
+        if now >= deadline { deadlineReached = true }
+        return deadlineReached
+    }
+
     func forbid(template: String) { forbiddenTemplates.insert(template) }
     func isForbidden(template: String) -> Bool { forbiddenTemplates.contains(template) }
 

@@ -16,6 +16,7 @@ extension SyncEngine {
     ) async throws {
         try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) {
             page in
+            try await stopAtDeadline(collector)
             var interviews: [HubertInterview] = []
             for item in page {
                 switch item {
@@ -52,6 +53,7 @@ extension SyncEngine {
         collector: PassCollector
     ) async throws {
         for due in try await store.unfinishedResults() {
+            if await pastDeadline(collector) { break }
             // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
             if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
                 try await effects.record { try await store.giveUpResult(due, now: clock()) }

@@ -10,6 +10,7 @@ extension SyncEngine {
         async throws
     {
         for pending in try await store.pendingInvitations() {
+            if await pastDeadline(collector) { break }
             let problemBase = Problem(
                 opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
             func close(_ reason: String, _ why: String, failed: Bool = true) async throws {

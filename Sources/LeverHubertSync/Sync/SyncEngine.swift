@@ -80,6 +80,7 @@ public struct SyncEngine: Sendable {
         logger[metadataKey: "run.id"] = "\(runId)"
         let started = clock()
         let collector = PassCollector(stream: stream)
+        await collector.setDeadline(started + Millis(config.passDeadlineMinutes) * 60_000)
         // The one place a dry run differs from a run: the effects the pass is given.
         let effects: any Effects = dryRun ? DryRunEffects() : LiveEffects(engine: self)
         var exitCode: Int32 = 0
@@ -188,24 +189,28 @@ public struct SyncEngine: Sendable {
                 logger.info("first pass on this database: baseline set, nobody who applied before now is invited")
                 return
             }
-            try await scanOpportunities(
-                postings: postings.usable, window: window, backfill: backfill, context: context,
-                effects: effects, collector: collector)
+            try await untilDeadline {
+                try await scanOpportunities(
+                    postings: postings.usable, window: window, backfill: backfill, context: context,
+                    effects: effects, collector: collector)
+            }
         }()
         async let results: Void = {
             try await settleUnfinishedResults(
                 mode: mode, skewed: windows.skewed, context: context, effects: effects,
                 collector: collector)
-            switch mode {
-            case .live:
-                if let since = windows.hubertSince {
+            try await untilDeadline {
+                switch mode {
+                case .live:
+                    if let since = windows.hubertSince {
+                        try await scanResults(
+                            since: since, until: nil, context: context, effects: effects, collector: collector)
+                    }
+                case .backfill(let since, let until, let postingIds):
                     try await scanResults(
-                        since: since, until: nil, context: context, effects: effects, collector: collector)
+                        since: since, until: until, postingIds: Set(postingIds), revive: true,
+                        context: context, effects: effects, collector: collector)
                 }
-            case .backfill(let since, let until, let postingIds):
-                try await scanResults(
-                    since: since, until: until, postingIds: Set(postingIds), revive: true,
-                    context: context, effects: effects, collector: collector)
             }
         }()
         try await invitations
@@ -216,6 +221,9 @@ public struct SyncEngine: Sendable {
         // word of a clock found out of step (it would prune the history the next window is anchored on).
         let erased = await collector.erased
         if !erased.isEmpty { try await effects.record { try await store.purge(opportunityIds: Array(erased)) } }
+        // At the deadline: what finished is recorded (above and as it went); nothing is pruned and no checkpoint
+        // moves, so the next pass covers the unfinished part of the window again.
+        if await collector.deadlineReached { throw PassAbort.deadline(minutes: config.passDeadlineMinutes) }
         if case .live = mode, let window = windows.lever {
             try await effects.record {
                 try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
