@@ -257,4 +257,59 @@ import Testing
         #expect(await env.hubert.emailsSent.count == 150)
         #expect(await env.hubert.emailsSent.values.allSatisfy { $0 == 1 }, "each invited once")
     }
+
+    // MARK: One lock per database
+
+    @Test func aDatabaseReachedThroughASymlinkAndByItsRealPathHasOneLock() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let real = try Self.writeConfig(env)
+        #expect(try await Self.run(env, real).status == 0, "baseline")
+        let alias = env.directory.appendingPathComponent("elsewhere")
+        try FileManager.default.createDirectory(at: alias, withIntermediateDirectories: true)
+        let linked = alias.appendingPathComponent("sync-link.sqlite3").path
+        try FileManager.default.createSymbolicLink(atPath: linked, withDestinationPath: env.databasePath)
+        #expect(RunLock.lockPath(linked) == RunLock.lockPath(env.databasePath))
+
+        // A run holding the lock by one path keeps out a run, a dry run and a backfill by the other.
+        do {
+            let holder = try RunLock(databasePath: env.databasePath)
+            for arguments in [["run"], ["run", "--dry-run"], ["backfill", "--since", "2026-01-01"]] {
+                let other = try await BinaryRunner.run(
+                    arguments + ["--config", real, "--database", linked], environment: env.environment)
+                #expect(other.status == 75, "\(arguments): \(other.stderr)")
+            }
+            withExtendedLifetime(holder) {}
+        }
+        do {
+            let holder = try RunLock(databasePath: linked)
+            let other = try await BinaryRunner.run(
+                ["run", "--config", real], environment: env.environment, directory: env.directory)
+            #expect(other.status == 75, "\(other.stderr)")
+            // A relative path from the database's directory is the same database too.
+            let relative = try await BinaryRunner.run(
+                ["run", "--config", real, "--database", "sync.sqlite3"], environment: env.environment,
+                directory: env.directory)
+            #expect(relative.status == 75, "\(relative.stderr)")
+            withExtendedLifetime(holder) {}
+        }
+
+        // Two cron jobs at once, one under each path: one note per result.
+        await tick()
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        #expect(try await Self.run(env, real).status == 0)
+        let interview = try #require(await env.interviews(ada).first)
+        await env.hubert.complete(interview.id, grade: .lead, score: 90)
+        var slow = SandboxFaults()
+        slow.latencyMs = 300
+        await env.lever.setFaults(slow)
+        let output = env.directory.appendingPathComponent("first.out")
+        let first = try BinaryRunner.start(["run", "--config", real], environment: env.environment, output: output)
+        try await Task.sleep(for: .milliseconds(400))
+        let second = try await BinaryRunner.run(
+            ["run", "--config", real, "--database", linked], environment: env.environment)
+        let firstStatus = await first.wait()
+        #expect(Set([firstStatus, second.status]) == [0, 75], "one ran, the other skipped on the lock")
+        #expect(await env.lever.notesOf(ada).count == 1, "one note per result")
+    }
 }
