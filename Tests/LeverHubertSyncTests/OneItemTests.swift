@@ -312,4 +312,22 @@ import Testing
         #expect(Set([firstStatus, second.status]) == [0, 75], "one ran, the other skipped on the lock")
         #expect(await env.lever.notesOf(ada).count == 1, "one note per result")
     }
+
+    // MARK: check reads one page of one
+
+    @Test func checkMakesOneRequestPerProbeWhateverTheNumberOfOpportunities() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        for n in 0..<2_000 {
+            await env.lever.addOpportunity(name: "P\(n)", emails: ["p\(n)@example.com"], posting: posting)
+        }
+        let config = try Self.writeConfig(env)
+        await env.lever.clearLog()
+        let started = Date()
+        let check = try await BinaryRunner.run(["check", "--config", config], environment: env.environment)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        let opportunityRequests = await env.lever.requestLog.filter { $0.hasPrefix("GET /v1/opportunities") }
+        #expect(opportunityRequests.count <= 5, "\(opportunityRequests.count) opportunity requests")
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
 }
