@@ -330,4 +330,54 @@ import Testing
         #expect(opportunityRequests.count <= 5, "\(opportunityRequests.count) opportunity requests")
         #expect(Date().timeIntervalSince(started) < 20)
     }
+
+    // MARK: Consent fails closed
+
+    @Test func consentThatIsNotClearlyTrueHoldsTheCandidateBackAndReportsIt() async throws {
+        let env = try await TestEnvironment()
+        let posting = await env.taggedPosting()
+        let config = try Self.writeConfig(env)
+        #expect(try await Self.run(env, config).status == 0, "baseline")
+        await tick()
+        let now = Date().millis
+        func raw(_ id: String, _ protection: String) -> Data {
+            Data(
+                (#"{"id": "\#(id)", "name": "Consent Case", "emails": ["\#(id)@example.com"], "#
+                    + #""stage": "applicant-new", "createdAt": \#(now), "updatedAt": \#(now), "#
+                    + #""applications": [{"id": "a-\#(id)", "posting": "\#(posting)", "createdAt": \#(now)}], "#
+                    + #""tags": [], "links": [], "dataProtection": \#(protection)}"#).utf8)
+        }
+        let unclear = [
+            "string-false": #"{"contact": {"allowed": "false", "expiresAt": null}}"#,
+            "zero": #"{"contact": {"allowed": 0, "expiresAt": null}}"#,
+            "one": #"{"contact": {"allowed": 1, "expiresAt": null}}"#,
+            "string-true": #"{"contact": {"allowed": "true", "expiresAt": null}}"#,
+            "object": #"{"contact": {"allowed": {}, "expiresAt": null}}"#,
+            "contact-text": #"{"contact": "no"}"#,
+            "protection-text": #""withdrawn""#,
+        ]
+        let clear = [
+            "true": #"{"contact": {"allowed": true, "expiresAt": null}}"#,
+            "null": #"{"contact": {"allowed": null, "expiresAt": null}}"#,
+            "absent": #"{"store": {"allowed": true}}"#,
+            "no-settings": "null",
+        ]
+        for (id, protection) in unclear.merging(clear, uniquingKeysWith: { $1 }) {
+            await env.lever.setRawOpportunity(id, json: raw(id, protection), posting: posting, createdAt: now)
+        }
+        await env.lever.setRawOpportunity(
+            "false", json: raw("false", #"{"contact": {"allowed": false}}"#), posting: posting, createdAt: now)
+
+        let result = try await Self.run(env, config)
+        #expect(result.status == 0, "\(result.stderr)")
+        for id in unclear.keys {
+            #expect(await env.interviews(id).isEmpty, "\(id) is not invited")
+            #expect(
+                Self.problems(result).contains {
+                    $0["opportunityId"] as? String == id && $0["reason"] as? String == "contact_permission_unreadable"
+                }, "\(id) is reported")
+        }
+        for id in clear.keys { #expect(await env.interviews(id).count == 1, "\(id) is invited") }
+        #expect(await env.interviews("false").isEmpty)
+    }
 }

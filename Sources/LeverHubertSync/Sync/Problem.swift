@@ -39,6 +39,7 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
     case opportunityArchived = "opportunity_archived"
     case opportunityAnonymized = "opportunity_anonymized"
     case opportunityContactNotAllowed = "opportunity_contact_not_allowed"
+    case contactPermissionUnreadable = "contact_permission_unreadable"
     // A result's write-back.
     case writeBackFailed = "write_back_failed"
     case noteUnconfirmed = "note_unconfirmed"
@@ -58,5 +59,15 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
         case .contactNotAllowed: self = .opportunityContactNotAllowed
         case .beforeTag, .outsideWindow: return nil
         }
+    }
+}
+
+extension Problem {
+    /// A candidate whose data-protection settings say neither yes nor no clearly: held back, not invited.
+    static func unreadableConsent(_ opportunity: LeverOpportunity, _ posting: TaggedPosting) -> Problem {
+        Problem(
+            opportunityId: opportunity.id, postingId: posting.postingId, reason: .contactPermissionUnreadable,
+            message: "opportunity \(opportunity.id) has data-protection settings that are neither true, false nor "
+                + "absent (dataProtection.contact.allowed); it is not invited until they are clear")
     }
 }
