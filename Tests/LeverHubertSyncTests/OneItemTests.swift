@@ -380,4 +380,34 @@ import Testing
         for id in clear.keys { #expect(await env.interviews(id).count == 1, "\(id) is invited") }
         #expect(await env.interviews("false").isEmpty)
     }
+
+    // MARK: Temporary files
+
+    @Test(
+        "the metrics file and the funnel page never write through a planted symlink",
+        arguments: ["metrics", "page"])
+    func temporaryFilesDoNotFollowAPlantedSymlink(_ kind: String) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lhs-tmp-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let victim = directory.appendingPathComponent("victim").path
+        try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
+        let target = directory.appendingPathComponent(kind == "metrics" ? "lhs.prom" : "funnel.html").path
+        // The name the earlier release used for its temporary file, planted as a symlink to the victim.
+        let planted = directory.appendingPathComponent(".\((target as NSString).lastPathComponent).\(getpid()).tmp")
+        try FileManager.default.createSymbolicLink(atPath: planted.path, withDestinationPath: victim)
+        if kind == "metrics" {
+            try MetricsFile.write("lever_hubert_sync_up 1\n", to: target)
+        } else {
+            try FunnelPage.write("<!doctype html>\n", to: target)
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious", "nothing written through it")
+        #expect(try String(contentsOfFile: target, encoding: .utf8).hasPrefix(kind == "metrics" ? "lever" : "<!"))
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
+            $0.hasSuffix(".tmp") && $0 != planted.lastPathComponent
+        }
+        #expect(leftovers.isEmpty)
+    }
 }
