@@ -410,4 +410,51 @@ import Testing
         }
         #expect(leftovers.isEmpty)
     }
+
+    // MARK: What grows
+
+    @Test func retentionBoundsWhatGrowsAndNoGivenUpStepComesBackAsAnOrphan() async throws {
+        let store = try Store()
+        // A result given up long ago, whose note intent was never confirmed.
+        try await store.recordStepIntent(
+            ResultStepRecord(
+                interviewId: "iv-old", fingerprint: "f", step: .note, opportunityId: "o1", done: false,
+                marker: "[m]"), now: 1_000)
+        let due = try await store.markResultDue(
+            interviewId: "iv-old", opportunityId: "o1", fingerprint: "f", now: 1_000)
+        try await store.giveUpResult(due, now: 2_000)
+        #expect(try await store.unfinishedResults().isEmpty)
+        // Idle runs, a run that did something, applicants old and new.
+        for n in 0..<5 {
+            try await store.recordRunEnd(
+                id: "idle-\(n)", startedAt: 1_000 + Millis(n), exitCode: 0, countsJSON: "{}", leverRequests: 2,
+                hubertRequests: 1, message: nil, idle: true, now: 1_010 + Millis(n))
+        }
+        try await store.recordRunEnd(
+            id: "busy", startedAt: 1_500, exitCode: 0, countsJSON: "{}", leverRequests: 9, hubertRequests: 3,
+            message: nil, idle: false, now: 1_510)
+        try await store.recordApplicant(
+            opportunityId: "o1", postingId: "p", templateId: TestEnvironment.templateA, appliedAt: 1, now: 1_000)
+
+        _ = try await store.prune(before: 3_000, idleRunsBefore: 5_000)
+        #expect(try await store.unfinishedResults().isEmpty, "no orphan step: never written a year late")
+        let steps = try await store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM result_step") }
+        #expect(steps == 0)
+        let applicants = try await store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM applicant") }
+        #expect(applicants == 0)
+        let runs = try await store.read { try String.fetchAll($0, sql: "SELECT id FROM run ORDER BY id") }
+        #expect(runs == [], "older than the retention: \(runs)")
+
+        for n in 0..<5 {
+            try await store.recordRunEnd(
+                id: "idle-\(n)", startedAt: 10_000 + Millis(n), exitCode: 0, countsJSON: "{}", leverRequests: 2,
+                hubertRequests: 1, message: nil, idle: true, now: 10_010 + Millis(n))
+        }
+        try await store.recordRunEnd(
+            id: "busy", startedAt: 9_000, exitCode: 0, countsJSON: "{}", leverRequests: 9, hubertRequests: 3,
+            message: nil, idle: false, now: 9_010)
+        _ = try await store.prune(before: 3_000, idleRunsBefore: 20_000)
+        let kept = try await store.read { try String.fetchAll($0, sql: "SELECT id FROM run ORDER BY id") }
+        #expect(kept == ["busy", "idle-4"], "a run that did something, and the last success: \(kept)")
+    }
 }

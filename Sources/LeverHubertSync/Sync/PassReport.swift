@@ -14,6 +14,12 @@ public struct PassCounts: Codable, Sendable, Equatable {
     public var skipped = 0
     public var failed = 0
     public init() {}
+
+    /// Nothing sent, written, skipped or failed.
+    var isIdle: Bool {
+        invitationsSent + resultsApplied + tagsAdded + tagsRemoved + notesAdded + linksAdded + stageMoves + skipped
+            + failed == 0
+    }
 }
 
 /// Requests a pass sent, by service.

@@ -41,6 +41,8 @@ public struct SyncEngine: Sendable {
     public static let hubertStream = "hubert.interviews"
     /// Posting ids per opportunities query (repeated `posting_id` keys): 100 postings cost one query per window.
     static let postingBatch = 100
+    /// How long a run that did nothing is kept (`run.idle`): the last day of them is history enough.
+    static let idleRunRetentionMs: Millis = 86_400_000
     /// How long cached lookups (stages, perform-as user, template states) are trusted.
     var cacheMs: Millis { Millis(config.cacheMinutes) * 60_000 }
     /// How long a failing write-back or an unconfirmed intent is tried again before it is given up.
@@ -126,7 +128,8 @@ public struct SyncEngine: Sendable {
                         id: runId, kind: report.mode, startedAt: started, exitCode: exitCode,
                         countsJSON: counts,
                         leverRequests: report.requests.lever,
-                        hubertRequests: report.requests.hubert, message: message, now: finished)
+                        hubertRequests: report.requests.hubert, message: message,
+                        idle: report.counts.isIdle && report.problems.isEmpty, now: finished)
                     let c = report.counts
                     try await store.addToCounters([
                         "invitations_sent": c.invitationsSent, "results_applied": c.resultsApplied,
@@ -228,7 +231,9 @@ public struct SyncEngine: Sendable {
             try await effects.record {
                 try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
                 if !windows.skewed {
-                    let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
+                    let pruned = try await store.prune(
+                        before: started - Millis(config.retentionDays) * 86_400_000,
+                        idleRunsBefore: started - Self.idleRunRetentionMs)
                     if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
                 }
             }
