@@ -73,6 +73,11 @@ public actor HubertSandbox: SandboxService {
     private var failingTemplateReads: [String: Int] = [:]
     public func setTemplateReadFailing(_ id: String, status: Int?) { failingTemplateReads[id] = status }
 
+    /// Invitations (POST /interviews) for these opportunities answered with this status, sending nothing: one
+    /// candidate Hubert fails on (a bad character in a name, a bug on its side). nil heals it.
+    private var failingInvitations: [String: Int] = [:]
+    public func setInvitationFailing(opportunityId: String, status: Int?) { failingInvitations[opportunityId] = status }
+
     /// Makes a template forbidden (403) for this key, or allowed again.
     public func setTemplateForbidden(_ id: String, _ forbidden: Bool = true) {
         if forbidden { forbiddenTemplates.insert(id) } else { forbiddenTemplates.remove(id) }
@@ -152,6 +157,13 @@ public actor HubertSandbox: SandboxService {
             guard let template = templates[rest[1]] else { return error(404, "not_found", "Unknown template") }
             response = .json(200, ["data": render(template)])
         case ("POST", 1, "interviews"):
+            if let body = (try? JSONSerialization.jsonObject(with: request.body)) as? [String: Any],
+                let reference = body["externalReference"] as? [String: Any],
+                let opportunityId = reference["opportunityId"] as? String,
+                let status = failingInvitations[opportunityId]
+            {
+                return error(status, "internal_error", "Something went wrong on our side")
+            }
             response = createInterview(request)
             if (200..<300).contains(response.status), faults.lostResponseRate > 0,
                 Double.random(in: 0..<1) < faults.lostResponseRate

@@ -188,6 +188,10 @@ public actor LeverSandbox: SandboxService {
 
     /// Writes answered with an error status without being applied, by action (`addTags`, `removeTags`, `addLinks`,
     /// `notes`, `stage`).
+    /// Every request about these opportunities (reads and writes) answered with this status: one opportunity
+    /// Lever fails on for days. nil heals it.
+    public private(set) var failingOpportunities: [String: Int] = [:]
+    public func setOpportunityFailing(_ id: String, status: Int?) { failingOpportunities[id] = status }
     public private(set) var failingWrites: [String: Int] = [:]
     public func setWriteFailing(_ action: String, status: Int?) { failingWrites[action] = status }
 
@@ -285,6 +289,9 @@ public actor LeverSandbox: SandboxService {
         let isWrite = request.method != "GET"
         if rest.count >= 2, rest[0] == "opportunities", forbiddenOpportunities.contains(rest[1]) {
             return error(403, "ForbiddenError", "Your API key does not have access to this opportunity")
+        }
+        if rest.count >= 2, rest[0] == "opportunities", let status = failingOpportunities[rest[1]] {
+            return error(status, "InternalServerError", "Something went wrong")
         }
         if isWrite, rest.count == 3, rest[0] == "opportunities", let status = failingWrites[rest[2]] {
             return error(status, "BadRequestError", "Write refused by the sandbox")
@@ -481,6 +488,16 @@ public actor LeverSandbox: SandboxService {
         return true
     }
 
+    /// The first page of the list as if no cursor fault were injected.
+    private func listOpportunities(withoutFaults request: SandboxRequest) -> SandboxResponse {
+        let saved = faults
+        faults.repeatCursor = false
+        defer { faults = saved }
+        var first = request
+        first.query.removeAll { $0.name == "offset" }
+        return listOpportunities(first)
+    }
+
     private func listOpportunities(_ request: SandboxRequest) -> SandboxResponse {
         guard let created = range(request, "created_at"), let advanced = range(request, "advanced_at"),
             let updated = range(request, "updated_at")
@@ -498,6 +515,16 @@ public actor LeverSandbox: SandboxService {
         }
         // Start after the offset token's key (and not before created_at_start); the order is the paging order.
         var after: (Millis, String) = (created.0.map { $0 - 1 } ?? Millis.min, "\u{10FFFF}")
+        if faults.repeatCursor {
+            // A bug that hands out the same cursor forever: every page says there is more, under the same token.
+            let first = listOpportunities(withoutFaults: request)
+            guard var body = (try? JSONSerialization.jsonObject(with: first.body)) as? [String: Any] else {
+                return first
+            }
+            body["hasNext"] = true
+            body["next"] = Self.offsetToken(0, "loop")
+            return .json(200, body)
+        }
         if request.value("offset") != nil {
             guard let (at, id) = offsetKey(request) else {
                 return error(400, "BadRequestError", "Invalid offset token")

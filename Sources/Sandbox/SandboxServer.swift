@@ -152,5 +152,8 @@ public struct SandboxFaults: Sendable {
     public var staleTokens: Int = 0
     /// Answer this many next list pages with `hasNext: true` and no `next` token (a malformed page).
     public var truncatedPages: Int = 0
+    /// Answer every opportunities list page with `hasNext: true` and one and the same `next` token (a list that
+    /// never ends).
+    public var repeatCursor = false
     public init() {}
 }

@@ -39,6 +39,11 @@ struct BackfillCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only this posting id (repeatable).")
     var posting: [String] = []
 
+    @Option(
+        name: .long,
+        help: "Stop taking new work after this many minutes and exit 75 (default: sync.passDeadlineMinutes).")
+    var deadlineMinutes: Int?
+
     @Flag(name: .long, help: "Compute the same plan and write nothing anywhere.")
     var dryRun = false
 
@@ -55,6 +60,9 @@ struct BackfillCommand: AsyncParsableCommand {
             }
             guard end >= start else { throw ValidationError("--until is before --since") }
         }
+        if let deadlineMinutes, !(1...10_080).contains(deadlineMinutes) {
+            throw ValidationError("--deadline-minutes must be between 1 and 10080")
+        }
     }
 
     func run() async throws {
@@ -63,7 +71,7 @@ struct BackfillCommand: AsyncParsableCommand {
         throw ExitCode(
             await PassRunner.execute(
                 common: common, mode: .backfill(since: start, until: end, postingIds: posting),
-                dryRun: dryRun, metricsFile: metricsFile))
+                dryRun: dryRun, metricsFile: metricsFile, deadlineMinutes: deadlineMinutes))
     }
 }
 
@@ -78,16 +86,19 @@ enum DateArgument {
 
 /// What `run` and `backfill` share: configuration, lock, store, pass, output, exit status.
 enum PassRunner {
-    static func execute(common: CommonOptions, mode: PassMode, dryRun: Bool, metricsFile: String?) async -> Int32 {
+    static func execute(
+        common: CommonOptions, mode: PassMode, dryRun: Bool, metricsFile: String?, deadlineMinutes: Int? = nil
+    ) async -> Int32 {
         let runId = UUID().uuidString.lowercased()
         var logger = Bootstrap.logger(common)
         logger[metadataKey: "run.id"] = "\(runId)"
-        let config: AppConfig
+        var config: AppConfig
         do {
             let loaded = try ConfigLoader.load(
                 path: common.config, databaseOverride: common.database,
                 environment: ProcessInfo.processInfo.environment)
             config = loaded.config
+            if let deadlineMinutes { config.passDeadlineMinutes = deadlineMinutes }
             for warning in loaded.warnings {
                 logger.warning("configuration warning", metadata: ["detail": "\(warning)"])
             }

@@ -27,7 +27,7 @@ struct Bench: AsyncParsableCommand {
     var scan = 100_000
     @Option(
         help:
-            "Which parts to run: idle, writes, scan, plan, decode, latency, busy, peer (repeatable; default all but latency, busy and peer)."
+            "Which parts to run: idle, writes, scan, plan, decode, latency, busy, peer, growth (repeatable; default all but latency, busy, peer and growth)."
     )
     var only: [String] = []
     @Option(help: "Items processed at once in the scan (sync.concurrency).")
@@ -47,12 +47,25 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The command the peer part measures beside backfill --dry-run (see scripts/bench-peer).")
     var peerCommand: String?
 
+    @Option(help: "Days of one-minute passes in the growth part (--only growth).")
+    var growthDays = 365
+    @Option(help: "Applicants a day in the growth part (70% of them with a result written back).")
+    var growthApplicantsPerDay = 50
+    @Flag(help: "In the growth part, keep idle runs for the whole retention (the store before issue #20), to compare.")
+    var growthKeepIdleRuns = false
+
     static let leverKey = "bench-lever-key", hubertKey = "bench-hubert-key"
     static let template = "61f080d9414018eda48a7380"
 
     func wants(_ part: String) -> Bool { only.isEmpty || only.contains(part) }
 
     mutating func run() async throws {
+        if only == ["growth"] {
+            // The store alone: no binary, no sandbox.
+            print("lever-hubert-sync benchmark — growth of the store")
+            print("\nTargets:\n  " + (try await growth()))
+            return
+        }
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw ValidationError("no binary at \(binary): run `swift build -c release` first")
         }
@@ -68,6 +81,7 @@ struct Bench: AsyncParsableCommand {
         if only.contains("latency") { verdicts.append(try await latency()) }
         if only.contains("busy") { verdicts.append(try await busy()) }
         if only.contains("peer") { verdicts.append(try await peer()) }
+        if only.contains("growth") { verdicts.append(try await growth()) }
         print("\nTargets:")
         for verdict in verdicts { print("  " + verdict) }
     }

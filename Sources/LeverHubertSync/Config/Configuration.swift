@@ -84,6 +84,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var holdDays: Int?
         public var staleAfterDays: Int?
         public var giveUpAfterDays: Int?
+        public var passDeadlineMinutes: Int?
         public var retry: RetryPolicyFile?
     }
     /// The `sync.retry` section; every key is described in docs/configuration.md.
@@ -181,6 +182,8 @@ public struct AppConfig: Sendable {
     /// A write-back step (tag, note, link, move) or an unconfirmed intent that keeps failing is retried on every
     /// pass for this many days, then given up and reported.
     public var giveUpAfterDays: Int
+    /// A pass stops taking new work after this many minutes, records what it finished and exits 75.
+    public var passDeadlineMinutes: Int
     /// Finished items and runs older than this many days are pruned.
     public var retentionDays: Int
     /// A healthchecks.io-style ping URL (`/start`, then success or `/<exit code>`); never fails the run.
@@ -537,6 +540,7 @@ public enum ConfigLoader {
             holdDays: min(3650, max(1, file.sync?.holdDays ?? 28)),
             staleAfterDays: staleAfterDays(file),
             giveUpAfterDays: min(3650, max(1, file.sync?.giveUpAfterDays ?? 7)),
+            passDeadlineMinutes: min(1440, max(1, file.sync?.passDeadlineMinutes ?? 30)),
             retentionDays: min(36_500, max(30, file.database?.retentionDays ?? 365)),
             healthcheckURL: try value(file.healthcheck?.url, "healthcheck.url").map(Secret.init),
             retry: retry,

@@ -103,6 +103,7 @@ extension AppConfig {
         set("sync.holdDays", .integer(holdDays))
         set("sync.staleAfterDays", .integer(staleAfterDays))
         set("sync.giveUpAfterDays", .integer(giveUpAfterDays))
+        set("sync.passDeadlineMinutes", .integer(passDeadlineMinutes))
         set("sync.retry.maxAttempts", .integer(retry.maxAttempts))
         set("sync.retry.baseDelayMs", .integer(retry.baseDelayMs))
         set("sync.retry.maxDelayMs", .integer(retry.maxDelayMs))

@@ -22,15 +22,15 @@ public struct HubertClient: Sendable {
         "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
     }
 
-    /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again, then the pass
-    /// stops). Hubert's reads answer questions the ledger acts on (is this template usable, was this candidate
-    /// invited): an unreadable answer is no answer, so the pass stops with exit 75 rather than act on a guess.
+    /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again). Hubert's reads
+    /// answer questions the ledger acts on (is this template usable, was this candidate invited): an unreadable
+    /// answer is no answer — for one item an `APIError` with `noAnswer`, which every caller treats as "ask again next
+    /// pass" (the intent stays pending, the result due, the template unknown), never as an answer.
     fileprivate func get<T: Decodable>(_ type: T.Type, _ pathAndQuery: String, scope: RequestScope = .pass) async throws
         -> T
     {
         try await http.getDecoded(
-            T.self, url: baseURL + pathAndQuery, what: String(pathAndQuery.prefix { $0 != "?" }), scope: scope,
-            itemMayFail: false)
+            T.self, url: baseURL + pathAndQuery, what: String(pathAndQuery.prefix { $0 != "?" }), scope: scope)
     }
 
     fileprivate static func segment(_ id: String) -> String {

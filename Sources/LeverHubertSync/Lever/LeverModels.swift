@@ -159,6 +159,9 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
     public var contactAllowed: Bool?
     /// `dataProtection.contact.expiresAt`: after it, the permission to contact has lapsed.
     public var contactExpiresAt: Millis?
+    /// The data-protection settings say something that is neither `true`, `false` nor absent (`"false"`, `0`, a
+    /// string, an object): consent is not clear, so the candidate is held back and reported (fail closed).
+    public var contactPermissionUnreadable = false
     public var isAnonymized: Bool
     public var showURL: String?
 
@@ -204,14 +207,37 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
         struct Permission: Decodable {
             var allowed: Bool?
             var expiresAt: Millis?
+            /// `allowed` is there but not a JSON boolean.
+            var unreadable = false
             enum CodingKeys: String, CodingKey { case allowed, expiresAt }
             init(from decoder: any Decoder) throws {
                 let c = try decoder.container(keyedBy: CodingKeys.self)
-                allowed = c.lenient(Bool.self, .allowed)
+                // Only a JSON boolean is an answer; null or absent is "no setting" (allowed, as Lever means it);
+                // anything else ("false", 0, 1, "yes") is unclear: never read as allowed.
+                if c.contains(.allowed), !((try? c.decodeNil(forKey: .allowed)) ?? false) {
+                    let numberOrText =
+                        (try? c.decode(Double.self, forKey: .allowed)) != nil
+                        || (try? c.decode(String.self, forKey: .allowed)) != nil
+                    if !numberOrText, let value = try? c.decode(Bool.self, forKey: .allowed) {
+                        allowed = value
+                    } else {
+                        unreadable = true
+                    }
+                }
                 expiresAt = c.milliseconds(.expiresAt)
             }
         }
         var contact: Permission?
+        /// `contact` is there but is no object.
+        var unreadable = false
+        enum CodingKeys: String, CodingKey { case contact }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            if c.contains(.contact), !((try? c.decodeNil(forKey: .contact)) ?? false) {
+                contact = try? c.decode(Permission.self, forKey: .contact)
+                unreadable = contact == nil || contact?.unreadable == true
+            }
+        }
     }
     struct URLs: Decodable { var show: String? }
 
@@ -240,7 +266,13 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
         createdAt = c.milliseconds(.createdAt)
         updatedAt = c.milliseconds(.updatedAt)
         lastAdvancedAt = c.milliseconds(.lastAdvancedAt)
-        let contact = c.lenient(DataProtection.self, .dataProtection)?.contact
+        // Consent fails closed: data-protection settings that are there but cannot be read hold the candidate back.
+        var protection: DataProtection?
+        if c.contains(.dataProtection), !((try? c.decodeNil(forKey: .dataProtection)) ?? false) {
+            protection = try? c.decode(DataProtection.self, forKey: .dataProtection)
+            contactPermissionUnreadable = protection == nil || protection?.unreadable == true
+        }
+        let contact = protection?.contact
         contactAllowed = contact?.allowed
         contactExpiresAt = contact?.expiresAt
         isAnonymized = c.lenient(Bool.self, .isAnonymized) ?? false

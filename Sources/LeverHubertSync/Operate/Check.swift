@@ -112,15 +112,12 @@ public struct Checker: Sendable {
         }
         var sampleOpportunity: String?
         _ = await probe("lever opportunities (View and manage all opportunities)") {
-            try await lever.forEachPage(
-                "/opportunities",
-                query: {
-                    var q = QueryString()
-                    q.add("limit", "1")
-                    return q
-                }(),
-                as: LeverOpportunity.self
-            ) { page in sampleOpportunity = sampleOpportunity ?? page.items.first?.id }
+            // One request: the first page of one. Never the whole list (100,000 opportunities take hours, hold the
+            // lock and spend the key's shared budget).
+            let page = try await lever.http.getDecoded(
+                LeverPage<LeverOpportunity>.self, url: lever.baseURL + "/opportunities?limit=1",
+                what: "/opportunities", scope: .pass)
+            sampleOpportunity = page.items.first?.id
             return "readable"
         }
         if let id = sampleOpportunity {
@@ -195,7 +192,10 @@ public struct Checker: Sendable {
         }
         if !hubertChecked {
             _ = await probe("hubert credential") {
-                try await runtime.hubert.forEachInterviewPage(statuses: ["completed"]) { _ in }
+                // One request, never every interview.
+                _ = try await runtime.hubert.http.getDecoded(
+                    HubertInterviewPage.self, url: runtime.hubert.baseURL + "/interviews?status=completed&limit=1",
+                    what: "/interviews", scope: .pass)
                 return "accepted"
             }
         }

@@ -42,17 +42,9 @@ public enum FunnelPage {
     }
 
     /// Writes the page to `path` atomically (a temporary file beside it, then rename), mode 0644.
+    /// The temporary file is made with `O_CREAT|O_EXCL|O_NOFOLLOW` under an unpredictable name (`AtomicFile`).
     public static func write(_ html: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do {
-            try Data(html.utf8).write(to: tmp)
-        } catch {
-            throw ConfigError("cannot write the funnel page \(path): \(error.localizedDescription)")
-        }
-        chmod(tmp.path, 0o644)
-        guard rename(tmp.path, path) == 0 else {
-            try? FileManager.default.removeItem(at: tmp)
+        guard AtomicFile.write(Array(html.utf8), to: path, mode: 0o644) else {
             throw ConfigError("cannot write the funnel page \(path)")
         }
     }

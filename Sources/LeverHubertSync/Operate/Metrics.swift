@@ -140,14 +140,10 @@ public enum MetricsFile {
         return kept
     }
 
-    /// Writes `text` to `path` atomically (a temporary file in the same directory, then rename).
+    /// Writes `text` to `path` atomically, mode 0644 (`AtomicFile`: a new temporary file beside it that no planted
+    /// symlink or existing file can redirect, then rename).
     public static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try Data(text.utf8).write(to: tmp)
-        chmod(tmp.path, 0o644)
-        guard rename(tmp.path, path) == 0 else {
-            try? FileManager.default.removeItem(at: tmp)
+        guard AtomicFile.write(Array(text.utf8), to: path, mode: 0o644) else {
             throw ConfigError("cannot write the metrics file \(path)")
         }
     }

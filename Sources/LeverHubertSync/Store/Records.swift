@@ -33,6 +33,10 @@ public struct InvitationRecord: Sendable, Equatable {
     public var sentAt: Millis?
     /// When the row last changed (ms).
     public var updatedAt: Millis = 0
+    /// Passes that tried to send or settle this invitation and got no answer (`v7`).
+    public var attempts: Int = 0
+    /// When the last of those tries failed (ms).
+    public var lastAttemptAt: Millis?
 }
 
 extension InvitationRecord: Codable, FetchableRecord, PersistableRecord {
@@ -52,9 +56,13 @@ extension InvitationRecord: Codable, FetchableRecord, PersistableRecord {
         case sentAt = "sent_ms"
         case updatedAt = "updated_ms"
         case appliedAt = "applied_ms"
+        case attempts
+        case lastAttemptAt = "last_attempt_ms"
     }
 
     public enum Columns {
+        public static let attempts = Column(CodingKeys.attempts)
+        public static let lastAttemptAt = Column(CodingKeys.lastAttemptAt)
         public static let opportunityId = Column(CodingKeys.opportunityId)
         public static let templateId = Column(CodingKeys.templateId)
         public static let postingId = Column(CodingKeys.postingId)

@@ -214,6 +214,27 @@ enum Schema {
                     CREATE INDEX hold_posting ON hold (posting_id, state);
                     """)
         }
+        migrator.registerMigration("v7-attempts-and-growth") { db in
+            try db.execute(
+                sql: """
+                    -- Real tries of an unconfirmed invitation on different passes: given up only after both
+                    -- sync.giveUpAfterDays and several failed tries (a pause or a clock step alone gives nothing up).
+                    ALTER TABLE invitation ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);
+                    ALTER TABLE invitation ADD COLUMN last_attempt_ms INTEGER;
+                    -- What grows with every pass is bounded and read through indexes: a run that did nothing (exit 0,
+                    -- nothing sent, written, failed or skipped) is kept a day, others sync.retentionDays.
+                    ALTER TABLE run ADD COLUMN idle INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX run_started ON run (started_ms);
+                    CREATE INDEX run_idle ON run (started_ms) WHERE idle = 1;
+                    CREATE INDEX run_clean ON run (kind, exit_code, started_ms);
+                    CREATE INDEX run_finished ON run (exit_code, finished_ms);
+                    CREATE INDEX problem_last_seen ON problem (last_seen_ms);
+                    CREATE INDEX applicant_seen ON applicant (seen_ms);
+                    CREATE INDEX result_step_state ON result_step (state, updated_ms);
+                    CREATE INDEX result_due_state ON result_due (state, last_attempt_ms);
+                    CREATE INDEX invitation_state ON invitation (state, created_ms);
+                    """)
+        }
         return migrator
     }
 }

@@ -288,6 +288,21 @@ public final class Store: Sendable {
         }
     }
 
+    /// Records a failed try to send or settle a pending invitation (no answer, an unreadable one, a read-back that
+    /// failed): one of the tries a give-up needs beside `sync.giveUpAfterDays`. Returns the row.
+    @discardableResult
+    public func recordInvitationAttemptFailed(opportunityId: String, templateId: String, now: Millis) async throws
+        -> InvitationRecord?
+    {
+        typealias Columns = InvitationRecord.Columns
+        return try await writer.write { db in
+            let row = InvitationRecord.filter(opportunityId: opportunityId, templateId: templateId)
+            _ = try row.filter(Columns.state == InvitationRecord.State.pending).updateAll(
+                db, Columns.attempts.set(to: Columns.attempts + 1), Columns.lastAttemptAt.set(to: now))
+            return try row.fetchOne(db)
+        }
+    }
+
     /// Notes the interview's latest status (for `status`).
     public func recordInterviewStatus(interviewId: String, status: String, now: Millis) async throws {
         typealias Columns = InvitationRecord.Columns
@@ -416,11 +431,31 @@ public final class Store: Sendable {
     /// "one invitation ever" true long after Hubert has forgotten the Idempotency-Key; and `applied_result` (one row
     /// of ids per interview), which stops an old result that Hubert lists again from being written a second time.
     /// What Lever deletes is purged with its opportunity, not here.
+    ///
+    /// Bounded too: runs that did nothing (`idle`) older than `idleRunsBefore`; `applicant` rows (the funnel's
+    /// "applied") older than `before`; and the write-back steps of a given-up result pruned with it, so that no step
+    /// comes back later as an orphan to be written a year late.
     @discardableResult
-    public func prune(before: Millis) async throws -> Int {
+    public func prune(before: Millis, idleRunsBefore: Millis? = nil) async throws -> Int {
         try await writer.write { db in
             var removed = try RunRecord.filter(RunRecord.Columns.startedAt < before).deleteAll(db)
+            if let idleRunsBefore {
+                // The last clean run stays whatever it did: `status` and the metrics name the last success.
+                try db.execute(
+                    sql: """
+                        DELETE FROM run WHERE idle = 1 AND started_ms < ? AND id IS NOT (
+                            SELECT id FROM run WHERE exit_code = 0 ORDER BY finished_ms DESC LIMIT 1)
+                        """, arguments: [idleRunsBefore])
+                removed += db.changesCount
+            }
             removed += try ProblemRecord.filter(ProblemRecord.Columns.lastSeen < before).deleteAll(db)
+            removed += try ApplicantRecord.filter(Column("seen_ms") < before).deleteAll(db)
+            try db.execute(
+                sql: """
+                    DELETE FROM result_step WHERE interview_id IN (
+                        SELECT interview_id FROM result_due WHERE state = ? AND last_attempt_ms < ?)
+                    """, arguments: [DueResult.State.givenUp, before])
+            removed += db.changesCount
             removed +=
                 try ResultStepRecord
                 .filter(ResultStepRecord.Columns.state == ResultStepRecord.State.done)
@@ -455,7 +490,7 @@ public final class Store: Sendable {
     /// Also inserts the row when the start was never recorded (a pass cancelled by a signal before it could be).
     public func recordRunEnd(
         id: String, kind: String = "run", startedAt: Millis? = nil, exitCode: Int32, countsJSON: String,
-        leverRequests: Int, hubertRequests: Int, message: String?, now: Millis
+        leverRequests: Int, hubertRequests: Int, message: String?, idle: Bool = false, now: Millis
     ) async throws {
         let run = RunRecord(
             id: id, kind: kind, startedAt: startedAt ?? now, finishedAt: now, exitCode: Int(exitCode),
@@ -464,15 +499,16 @@ public final class Store: Sendable {
             // A recorded start keeps its kind and start time.
             try db.execute(
                 sql: """
-                    INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO run (id, kind, started_ms, finished_ms, exit_code, counts_json, lever_requests, hubert_requests, message,
+                        idle)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET finished_ms = excluded.finished_ms, exit_code = excluded.exit_code,
                         counts_json = excluded.counts_json, lever_requests = excluded.lever_requests,
-                        hubert_requests = excluded.hubert_requests, message = excluded.message
+                        hubert_requests = excluded.hubert_requests, message = excluded.message, idle = excluded.idle
                     """,
                 arguments: [
                     run.id, run.kind, run.startedAt, run.finishedAt, run.exitCode, run.countsJSON, run.leverRequests,
-                    run.hubertRequests, run.message,
+                    run.hubertRequests, run.message, idle && exitCode == 0,
                 ])
         }
     }
@@ -497,6 +533,21 @@ public final class Store: Sendable {
                         record.opportunityId, record.postingId, record.reason, record.message, record.firstSeen,
                         record.lastSeen, record.runId,
                     ])
+            }
+        }
+    }
+
+    /// When each problem was first seen by an earlier pass (nil for a problem new in this pass), in order.
+    public func problemsFirstSeen(_ problems: [Problem]) async throws -> [Millis?] {
+        guard !problems.isEmpty else { return [] }
+        return try await writer.read { db in
+            try problems.map { problem in
+                try Millis.fetchOne(
+                    db,
+                    sql: """
+                        SELECT first_seen_ms FROM problem WHERE opportunity_id = ? AND posting_id = ? AND reason = ?
+                        """,
+                    arguments: [problem.opportunityId ?? "", problem.postingId ?? "", problem.reason])
             }
         }
     }

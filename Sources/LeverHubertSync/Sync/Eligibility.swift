@@ -40,6 +40,7 @@ public enum HoldReason: String, Sendable, CaseIterable, Codable {
     case missingName = "missing_name"
     case invalidEmail = "invalid_email"
     case contactForbidden = "contact_forbidden"
+    case contactPermissionUnreadable = "contact_permission_unreadable"
     case templateInactive = "template_inactive"
     case templateNotFound = "template_not_found"
     case postingTagMalformed = "posting_tag_malformed"
@@ -64,6 +65,8 @@ public enum HoldReason: String, Sendable, CaseIterable, Codable {
             "Hubert refused the e-mail address as invalid — correct it in Lever and the next pass invites"
         case .contactForbidden:
             "the candidate's data-protection settings do not allow contact — once consent is renewed in Lever the next pass invites"
+        case .contactPermissionUnreadable:
+            "the candidate's data-protection settings cannot be read as a yes or no — correct the consent in Lever and the next pass invites"
         case .templateInactive:
             "the posting's Hubert interview template is not active — reactivate it in Hubert and the next pass invites"
         case .templateNotFound:
@@ -265,6 +268,7 @@ extension Planner {
             .hold(reason, trigger: trigger, message: holdMessage(opportunityId: opportunity.id, reason: reason))
         }
         if let cause = input.postingHold { return hold(cause) }
+        if opportunity.contactPermissionUnreadable { return hold(.contactPermissionUnreadable) }
         if opportunity.contactAllowed == false { return hold(.contactForbidden) }
         if let expires = opportunity.contactExpiresAt, expires < input.now { return hold(.contactForbidden) }
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {

@@ -34,6 +34,7 @@ extension SyncEngine {
             filter.postingIds = batch
             filter.updatedSince = readFrom
             try await lever.forEachOpportunityPage(filter) { page in
+                try await stopAtDeadline(collector)
                 for failure in page.failures {
                     await collector.add(
                         Problem(

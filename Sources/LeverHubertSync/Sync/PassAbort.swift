@@ -11,6 +11,8 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
     /// The Lever OAuth grant cannot be used or kept (refused, revoked, missing, its token file unwritable): exit 77,
     /// with what happened and what a person does about it. Never carries a token.
     case grant(String)
+    /// The pass reached its deadline (`sync.passDeadlineMinutes`): it stopped taking new work (exit 75).
+    case deadline(minutes: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +21,9 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
         case .configuration(let text): "configuration: \(text)"
         case .locked(let text): text
         case .grant(let text): "lever OAuth grant: \(text)"
+        case .deadline(let minutes):
+            "the pass reached its deadline of \(minutes) min: it took no new work, recorded what it finished and "
+                + "left the checkpoints where they were"
         }
     }
 
@@ -26,7 +31,7 @@ public enum PassAbort: Error, Sendable, CustomStringConvertible, Equatable {
     public var status: ExitStatus {
         switch self {
         case .credentialsRefused, .grant: .credentialRefused
-        case .unavailable, .locked: .temporary
+        case .unavailable, .locked, .deadline: .temporary
         case .configuration: .configuration
         }
     }

@@ -14,6 +14,12 @@ public struct PassCounts: Codable, Sendable, Equatable {
     public var skipped = 0
     public var failed = 0
     public init() {}
+
+    /// Nothing sent, written, skipped or failed.
+    var isIdle: Bool {
+        invitationsSent + resultsApplied + tagsAdded + tagsRemoved + notesAdded + linksAdded + stageMoves + skipped
+            + failed == 0
+    }
 }
 
 /// Requests a pass sent, by service.
@@ -62,6 +68,8 @@ actor PassCollector {
     var counts = PassCounts()
     var actions: [Action] = []
     var problems: [Problem] = []
+    /// The problems already recorded, for an O(1) de-duplication.
+    private var problemSet = Set<Problem>()
     /// 64-bit hashes of the opportunity ids examined in this pass: 8 bytes each keeps a 100,000-item scan small.
     var seenOpportunities = Set<UInt64>()
     /// Interviews already processed in this pass (settled first, then perhaps listed again).
@@ -74,6 +82,16 @@ actor PassCollector {
     var erased = Set<String>()
     /// Templates Hubert answered 403 for in this pass.
     var forbiddenTemplates = Set<String>()
+
+    /// When the pass must stop taking new work (`sync.passDeadlineMinutes`), and whether it did.
+    private(set) var deadline: Millis = .max
+    private(set) var deadlineReached = false
+    func setDeadline(_ at: Millis) { deadline = at }
+    /// True from the first time `now` is at or past the deadline.
+    func pastDeadline(now: Millis) -> Bool {
+        if now >= deadline { deadlineReached = true }
+        return deadlineReached
+    }
 
     func forbid(template: String) { forbiddenTemplates.insert(template) }
     func isForbidden(template: String) -> Bool { forbiddenTemplates.contains(template) }
@@ -121,7 +139,7 @@ actor PassCollector {
 
     /// Records a problem once per pass (an item found by two queries is one problem), counting it as failed if asked.
     func add(_ problem: Problem, failed: Bool = false) {
-        guard !problems.contains(problem) else { return }
+        guard problemSet.insert(problem).inserted else { return }
         problems.append(problem)
         if failed { counts.failed += 1 }
     }

@@ -151,6 +151,7 @@ public enum Planner {
         if opportunity.isArchived { return .skip(.archived) }
         if mustForget(opportunity) { return .skip(.anonymized) }
         if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
+        if opportunity.contactPermissionUnreadable { return .problem(.unreadableConsent(opportunity, posting)) }
         if let now, let expires = opportunity.contactExpiresAt, expires < now { return .skip(.contactNotAllowed) }
         guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
             return .problem(

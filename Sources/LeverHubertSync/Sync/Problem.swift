@@ -1,6 +1,6 @@
 /// A problem found in a pass, for `--json` and `status`. `reason` is a `ProblemReason`'s raw value, or the code
 /// Hubert gave when it refused an invitation for good (`invalid_email`, `hubert_<status>`).
-public struct Problem: Sendable, Equatable, Codable {
+public struct Problem: Sendable, Hashable, Codable {
     public var opportunityId: String?
     public var postingId: String?
     public var reason: String
@@ -9,6 +9,9 @@ public struct Problem: Sendable, Equatable, Codable {
     public var candidate: String?
     /// Where a recruiter fixes it: the candidate's page in Lever.
     public var url: String?
+    /// Since when this item has had this problem (RFC 3339): the first pass that reported it, as the store keeps it.
+    /// Set on the pass's report, after the pass.
+    public var failingSince: String?
     public init(
         opportunityId: String? = nil, postingId: String? = nil, reason: String, message: String,
         candidate: String? = nil, url: String? = nil
@@ -45,6 +48,7 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
     case opportunityArchived = "opportunity_archived"
     case opportunityAnonymized = "opportunity_anonymized"
     case opportunityContactNotAllowed = "opportunity_contact_not_allowed"
+    case contactPermissionUnreadable = "contact_permission_unreadable"
     // A result's write-back.
     case writeBackFailed = "write_back_failed"
     case noteUnconfirmed = "note_unconfirmed"
@@ -70,5 +74,15 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
         case .contactNotAllowed: self = .opportunityContactNotAllowed
         case .beforeTag, .outsideWindow: return nil
         }
+    }
+}
+
+extension Problem {
+    /// A candidate whose data-protection settings say neither yes nor no clearly: held back, not invited.
+    static func unreadableConsent(_ opportunity: LeverOpportunity, _ posting: TaggedPosting) -> Problem {
+        Problem(
+            opportunityId: opportunity.id, postingId: posting.postingId, reason: .contactPermissionUnreadable,
+            message: "opportunity \(opportunity.id) has data-protection settings that are neither true, false nor "
+                + "absent (dataProtection.contact.allowed); it is not invited until they are clear")
     }
 }

@@ -16,6 +16,7 @@ extension SyncEngine {
     ) async throws {
         try await hubert.forEachInterviewPage(updatedSince: since, statuses: ["completed", "expired", "cancelled"]) {
             page in
+            try await stopAtDeadline(collector)
             var interviews: [HubertInterview] = []
             for item in page {
                 switch item {
@@ -52,6 +53,7 @@ extension SyncEngine {
         collector: PassCollector
     ) async throws {
         for due in try await store.unfinishedResults() {
+            if await pastDeadline(collector) { break }
             // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
             if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
                 try await effects.record { try await store.giveUpResult(due, now: clock()) }
@@ -69,10 +71,16 @@ extension SyncEngine {
             do {
                 interview = try await hubert.interview(id: due.interviewId)
             } catch let error as APIError {
+                try await effects.record {
+                    try await store.recordResultAttemptFailed(
+                        interviewId: due.interviewId, error: "\(error)", now: clock())
+                }
                 await collector.add(
                     Problem(
                         opportunityId: due.opportunityId, reason: .writeBackFailed,
-                        message: "could not read Hubert interview \(due.interviewId) again (\(error)); tried next pass"),
+                        message: "could not read Hubert interview \(due.interviewId) again (\(error)); "
+                            + Failing.describe(since: due.firstDue, now: clock(), tries: due.attempts + 1)
+                            + "; tried next pass"),
                     failed: true)
                 continue
             }
@@ -194,20 +202,23 @@ extension SyncEngine {
         _ error: APIError, reading what: String, interviewId: String, opportunityId: String,
         postingId: String?, fingerprint: String, effects: any Effects, collector: PassCollector
     ) async throws {
+        let now = clock()
+        var failing = Failing.describe(since: now, now: now, tries: 1)
         try await effects.record {
-            try await store.markResultDue(
+            let due = try await store.markResultDue(
                 interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint,
-                now: clock())
-            try await store.recordResultAttemptFailed(interviewId: interviewId, error: "\(error)", now: clock())
+                now: now)
+            try await store.recordResultAttemptFailed(interviewId: interviewId, error: "\(error)", now: now)
+            failing = Failing.describe(since: due.firstDue, now: now, tries: due.attempts + 1)
         }
         await collector.add(
-            error.status == 403
+            error.status == 403 && !error.noAnswer
                 ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
                 : Problem(
                     opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                     message:
                         "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
-                        + "failed: \(error); tried again next pass"),
+                        + "failed: \(error); \(failing); tried again next pass"),
             failed: true)
     }
 }

@@ -46,6 +46,14 @@ extension SyncEngine {
             logger.info(
                 "invited",
                 metadata: ["lever.opportunity.id": "\(opportunity.id)", "hubert.interview.id": "\(interview.id)"])
+        } catch let error as APIError where error.noAnswer {
+            // A 5xx, a timeout or an unreadable answer after every attempt: the invitation may or may not exist. The
+            // intent stays pending (this one candidate's problem, with how long it has failed); the next pass reads
+            // back first and sends again under the same key. Every other candidate is served.
+            try await invitationTryFailed(
+                opportunity.id, posting: posting,
+                "Hubert gave no usable answer to the invitation of opportunity \(opportunity.id) on posting "
+                    + "\(posting.postingId) (\(error))", collector: collector)
         } catch let error as APIError {
             if error.status == 409 {
                 // Same key, another body (the candidate's data changed): the first interview stands.
@@ -53,12 +61,10 @@ extension SyncEngine {
                 do {
                     found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId)
                 } catch let lookup as APIError {
-                    await collector.add(
-                        Self.unconfirmed(
-                            opportunity.id, postingId: posting.postingId,
-                            "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup))"
-                        ),
-                        failed: true)
+                    try await invitationTryFailed(
+                        opportunity.id, posting: posting,
+                        "invitation for opportunity \(opportunity.id) answered 409 and could not be read back (\(lookup))",
+                        collector: collector)
                     return
                 }
                 if let found {
@@ -115,12 +121,23 @@ extension SyncEngine {
                         + "\(posting.postingId) (template \(posting.templateId)): \(error)"),
                 failed: true)
         } catch let error as MaybeAppliedError {
-            await collector.add(
-                Self.unconfirmed(
-                    opportunity.id, postingId: posting.postingId,
-                    "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason))"),
-                failed: true)
+            try await invitationTryFailed(
+                opportunity.id, posting: posting,
+                "invitation for opportunity \(opportunity.id) not confirmed (\(error.reason))", collector: collector)
         }
+    }
+
+    /// A try to send an invitation got no answer: counted on its intent (a give-up needs several such tries beside
+    /// the horizon) and reported with how long it has failed; the intent stays pending for the next pass.
+    private func invitationTryFailed(
+        _ opportunityId: String, posting: TaggedPosting, _ why: String, collector: PassCollector
+    ) async throws {
+        let now = clock()
+        let row = try await store.recordInvitationAttemptFailed(
+            opportunityId: opportunityId, templateId: posting.templateId, now: now)
+        let failing = Failing.describe(since: row?.createdAt ?? now, now: now, tries: row?.attempts ?? 1)
+        await collector.add(
+            Self.unconfirmed(opportunityId, postingId: posting.postingId, "\(why); \(failing)"), failed: true)
     }
 
     /// Records an interview Hubert already had for this opportunity as the invitation (no request sent).

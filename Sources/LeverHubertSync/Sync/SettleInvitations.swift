@@ -10,6 +10,7 @@ extension SyncEngine {
         async throws
     {
         for pending in try await store.pendingInvitations() {
+            if await pastDeadline(collector) { break }
             let problemBase = Problem(
                 opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")
             func close(_ reason: String, _ why: String, failed: Bool = true) async throws {
@@ -29,11 +30,9 @@ extension SyncEngine {
             do {
                 found = try await findInterview(opportunityId: pending.opportunityId, templateId: pending.templateId)
             } catch let error as APIError {
-                await collector.add(
-                    Self.unconfirmed(
-                        pending.opportunityId, postingId: pending.postingId,
-                        "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))"),
-                    failed: true)
+                try await settleTryFailed(
+                    pending, "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))",
+                    effects: effects, collector: collector)
                 continue
             }
             if let found {
@@ -50,25 +49,30 @@ extension SyncEngine {
                 try await close(refusal.reason.rawValue, refusal.why)
                 continue
             }
-            if !skewed, clock() - pending.createdAt > giveUpMs {
+            // Given up only after both the horizon and several real tries on different passes: a pause, an outage
+            // of this tool or a forward clock step alone gives nothing up (the intent is simply sent now).
+            if !skewed, clock() - pending.createdAt > giveUpMs, pending.attempts >= Self.attemptsBeforeGivingUp {
                 try await close(
-                    ProblemReason.invitationGivenUp.rawValue, "unconfirmed for more than \(config.giveUpAfterDays) days"
-                )
+                    ProblemReason.invitationGivenUp.rawValue,
+                    "unconfirmed for more than \(config.giveUpAfterDays) days and \(pending.attempts) tries")
                 continue
             }
             let opportunity: LeverOpportunity?
             do {
                 opportunity = try await lever.opportunity(id: pending.opportunityId)
             } catch let error as APIError {
-                await collector.add(
-                    error.status == 403
-                        ? Self.forbidden(
+                if error.status == 403 && !error.noAnswer {
+                    await collector.add(
+                        Self.forbidden(
                             pending.opportunityId, postingId: pending.postingId,
-                            what: "reading it to settle its invitation", error)
-                        : Self.unconfirmed(
-                            pending.opportunityId, postingId: pending.postingId,
-                            "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))"),
-                    failed: true)
+                            what: "reading it to settle its invitation", error),
+                        failed: true)
+                } else {
+                    try await settleTryFailed(
+                        pending,
+                        "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))",
+                        effects: effects, collector: collector)
+                }
                 continue
             }
             guard let opportunity else {
@@ -111,5 +115,20 @@ extension SyncEngine {
                 continue
             }
         }
+    }
+
+    /// A pending intent could not be settled in this pass: one more real try on its row, and its problem with how
+    /// long it has been unconfirmed.
+    private func settleTryFailed(
+        _ pending: InvitationRecord, _ why: String, effects: any Effects, collector: PassCollector
+    ) async throws {
+        let now = clock()
+        try await effects.record {
+            _ = try await store.recordInvitationAttemptFailed(
+                opportunityId: pending.opportunityId, templateId: pending.templateId, now: now)
+        }
+        let failing = Failing.describe(since: pending.createdAt, now: now, tries: pending.attempts + 1)
+        await collector.add(
+            Self.unconfirmed(pending.opportunityId, postingId: pending.postingId, "\(why); \(failing)"), failed: true)
     }
 }

@@ -41,6 +41,8 @@ public struct SyncEngine: Sendable {
     public static let hubertStream = "hubert.interviews"
     /// Posting ids per opportunities query (repeated `posting_id` keys): 100 postings cost one query per window.
     static let postingBatch = 100
+    /// How long a run that did nothing is kept (`run.idle`): the last day of them is history enough.
+    static let idleRunRetentionMs: Millis = 86_400_000
     /// How long cached lookups (stages, perform-as user, template states) are trusted.
     var cacheMs: Millis { Millis(config.cacheMinutes) * 60_000 }
     /// How long a failing write-back or an unconfirmed intent is tried again before it is given up.
@@ -85,6 +87,7 @@ public struct SyncEngine: Sendable {
         logger[metadataKey: "run.id"] = "\(runId)"
         let started = clock()
         let collector = PassCollector(stream: stream)
+        await collector.setDeadline(started + Millis(config.passDeadlineMinutes) * 60_000)
         // The one place a dry run differs from a run: the effects the pass is given.
         let effects: any Effects = dryRun ? DryRunEffects() : LiveEffects(engine: self)
         var exitCode: Int32 = 0
@@ -111,9 +114,16 @@ public struct SyncEngine: Sendable {
             logger.error("pass finished, but", metadata: ["reason": "\(abort.description)", "exit": "\(exitCode)"])
         }
         let finished = clock()
+        // How long each item has had its problem: since the first pass that recorded it (or this one).
+        var problems = await collector.reportedProblems
+        let firstSeen = (try? await store.problemsFirstSeen(problems)) ?? []
+        for index in problems.indices {
+            let since = index < firstSeen.count ? firstSeen[index] ?? started : started
+            problems[index].failingSince = RFC3339.format(min(since, started))
+        }
         let report = PassReport(
             runId: runId, dryRun: dryRun, mode: mode.name, paused: config.paused, counts: await collector.counts,
-            actions: await collector.actions, problems: await collector.reportedProblems,
+            actions: await collector.actions, problems: problems,
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
         try? await effects.record {
@@ -128,7 +138,8 @@ public struct SyncEngine: Sendable {
                         id: runId, kind: report.mode, startedAt: started, exitCode: exitCode,
                         countsJSON: counts,
                         leverRequests: report.requests.lever,
-                        hubertRequests: report.requests.hubert, message: message, now: finished)
+                        hubertRequests: report.requests.hubert, message: message,
+                        idle: report.counts.isIdle && report.problems.isEmpty, now: finished)
                     let c = report.counts
                     try await store.addToCounters([
                         "invitations_sent": c.invitationsSent, "results_applied": c.resultsApplied,
@@ -196,25 +207,28 @@ public struct SyncEngine: Sendable {
                 logger.info("first pass on this database: baseline set, nobody who applied before now is invited")
                 return
             }
-            try await scanOpportunities(
-                postings: mode.isLive ? postings.scanned : postings.usable, window: window,
-                backfill: backfill, context: context,
-                effects: effects, collector: collector)
+            try await untilDeadline {
+                try await scanOpportunities(
+                    postings: mode.isLive ? postings.scanned : postings.usable, window: window, backfill: backfill,
+                    context: context, effects: effects, collector: collector)
+            }
         }()
         async let results: Void = {
             try await settleUnfinishedResults(
                 mode: mode, skewed: windows.skewed, context: context, effects: effects,
                 collector: collector)
-            switch mode {
-            case .live:
-                if let since = windows.hubertSince {
+            try await untilDeadline {
+                switch mode {
+                case .live:
+                    if let since = windows.hubertSince {
+                        try await scanResults(
+                            since: since, until: nil, context: context, effects: effects, collector: collector)
+                    }
+                case .backfill(let since, let until, let postingIds):
                     try await scanResults(
-                        since: since, until: nil, context: context, effects: effects, collector: collector)
+                        since: since, until: until, postingIds: Set(postingIds), revive: true,
+                        context: context, effects: effects, collector: collector)
                 }
-            case .backfill(let since, let until, let postingIds):
-                try await scanResults(
-                    since: since, until: until, postingIds: Set(postingIds), revive: true,
-                    context: context, effects: effects, collector: collector)
             }
         }()
         try await invitations
@@ -225,11 +239,16 @@ public struct SyncEngine: Sendable {
         // word of a clock found out of step (it would prune the history the next window is anchored on).
         let erased = await collector.erased
         if !erased.isEmpty { try await effects.record { try await store.purge(opportunityIds: Array(erased)) } }
+        // At the deadline: what finished is recorded (above and as it went); nothing is pruned and no checkpoint
+        // moves, so the next pass covers the unfinished part of the window again.
+        if await collector.deadlineReached { throw PassAbort.deadline(minutes: config.passDeadlineMinutes) }
         if case .live = mode, let window = windows.lever {
             try await effects.record {
                 try await purgeDeletedIfDue(windowStart: window.lowerBound, started: started, collector: collector)
                 if !windows.skewed {
-                    let pruned = try await store.prune(before: started - Millis(config.retentionDays) * 86_400_000)
+                    let pruned = try await store.prune(
+                        before: started - Millis(config.retentionDays) * 86_400_000,
+                        idleRunsBefore: started - Self.idleRunRetentionMs)
                     if pruned > 0 { logger.info("pruned old records", metadata: ["rows": "\(pruned)"]) }
                 }
             }

@@ -7,9 +7,10 @@ extension SyncEngine {
     func applyWriteBack(_ planned: PlannedWriteBack, collector: PassCollector) async throws {
         let (interview, result, actions) = (planned.interview, planned.result, planned.actions)
         let (opportunityId, postingId, fingerprint) = (planned.opportunityId, planned.postingId, planned.fingerprint)
-        try await store.markResultDue(
+        let due = try await store.markResultDue(
             interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint,
             now: clock())
+        let failing = { Failing.describe(since: due.firstDue, now: clock(), tries: due.attempts + 1) }
         var logger = self.logger
         logger[metadataKey: "lever.opportunity.id"] = "\(opportunityId)"
         logger[metadataKey: "hubert.interview.id"] = "\(interview.id)"
@@ -31,19 +32,20 @@ extension SyncEngine {
         } catch let error as APIError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
             await collector.add(
-                error.status == 403
+                error.status == 403 && !error.noAnswer
                     ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
                     : Problem(
                         opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                         message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
-                            + "tried again next pass"),
+                            + "\(failing()); tried again next pass"),
                 failed: true)
         } catch let error as MaybeAppliedError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
             await collector.add(
                 Problem(
                     opportunityId: opportunityId, postingId: postingId, reason: .noteUnconfirmed,
-                    message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); checked next pass"),
+                    message: "note on opportunity \(opportunityId) not confirmed (\(error.reason)); \(failing()); "
+                        + "checked next pass"),
                 failed: true)
         }
     }

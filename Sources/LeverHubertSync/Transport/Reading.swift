@@ -7,12 +7,10 @@ extension ServiceClient {
     static let malformedRetries = 2
 
     /// GETs `url` and decodes it; a body that does not parse is fetched again `malformedRetries` times. Then one
-    /// item's read fails as that item's problem (an `APIError` with code `malformed_response`) when `itemMayFail`,
-    /// and otherwise — a read every pass needs, or one whose failure would be taken for an answer — stops the pass
-    /// (exit 75) with the checkpoint where it was.
-    func getDecoded<T: Decodable>(
-        _ type: T.Type, url: String, what: String, scope: RequestScope, itemMayFail: Bool = true
-    ) async throws -> T {
+    /// item's read fails as that item's problem (an `APIError` with `noAnswer` and code `malformed_response`, which
+    /// no caller takes for an answer), and a read every pass needs stops the pass (exit 75) with the checkpoint where
+    /// it was.
+    func getDecoded<T: Decodable>(_ type: T.Type, url: String, what: String, scope: RequestScope) async throws -> T {
         var attempt = 0
         while true {
             let response = try await send(HTTPRequestMessage(method: .get, url: url), mode: .idempotent, scope: scope)
@@ -21,10 +19,14 @@ extension ServiceClient {
             } catch {
                 attempt += 1
                 guard attempt > Self.malformedRetries else { continue }
-                if scope == .item && itemMayFail {
-                    throw APIError(
-                        service: service, status: response.status, code: "malformed_response",
-                        message: "the answer for \(what) could not be read")
+                if scope == .item {
+                    // Never taken for an answer (`noAnswer`): the item's problem, asked again on a later pass.
+                    if let whole = await ledger.itemUnanswered(service, retracting: true) {
+                        throw PassAbort.unavailable(service: service, reason: whole)
+                    }
+                    throw APIError.noAnswer(
+                        service, status: response.status, code: "malformed_response",
+                        "the answer for \(what) could not be read")
                 }
                 throw PassAbort.unavailable(service: service, reason: "malformed response from \(what)")
             }
@@ -44,13 +46,17 @@ func nilOn404<T>(_ body: () async throws -> T) async throws -> T? {
 /// Walks a cursor-paged list: `fetch` reads the page at a cursor (nil: the first), `handle` takes it and returns
 /// the next cursor (nil or empty: the end). When the service rejects a cursor as stale, the list is walked again from
 /// its first page (handlers are idempotent: the ledger makes them so), at most `restarts` times; then the pass stops
-/// (exit 75). Only the fetch is watched for a stale cursor, never the handler.
+/// (exit 75). Only the fetch is watched for a stale cursor, never the handler. A cursor handed out twice in one walk
+/// is a malformed answer (a list that would never end): the pass stops with exit 75 and names it, and since the walk
+/// never finished its window, the checkpoint stays where it was.
 func walkPages<Page>(
     service: Service, what: String, restarts: Int = 3, isStale: (APIError) -> Bool,
     fetch: (_ cursor: String?) async throws -> Page, handle: (Page) async throws -> String?
 ) async throws {
     var cursor: String?
     var restarted = 0
+    /// The cursors this walk was given (64-bit hashes: 8 bytes a page).
+    var seen = Set<UInt64>()
     while true {
         let page: Page
         do {
@@ -61,9 +67,14 @@ func walkPages<Page>(
                 throw PassAbort.unavailable(service: service, reason: "\(what): cursor rejected repeatedly")
             }
             cursor = nil
+            seen.removeAll()
             continue
         }
         guard let next = try await handle(page), !next.isEmpty else { return }
+        guard seen.insert(FNV1a.hash(next)).inserted else {
+            throw PassAbort.unavailable(
+                service: service, reason: "malformed page from \(what): the paging cursor repeated")
+        }
         cursor = next
     }
 }

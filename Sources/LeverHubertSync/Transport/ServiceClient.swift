@@ -6,14 +6,25 @@ public enum Service: String, Sendable, Codable, CaseIterable {
     case lever, hubert
 }
 
-/// A service answered with an error status that concerns one item (400, 404, 409, 422 …): not retried.
+/// A service answered with an error status that concerns one item (400, 404, 409, 422 …): not retried. Or, with
+/// `noAnswer`, a request about one item got no usable answer (a 5xx, a timeout or an unreadable body after every
+/// attempt): that item's problem, never an answer about it; the item is tried again on a later pass.
 public struct APIError: Error, Sendable, CustomStringConvertible {
     public var service: Service
+    /// The last HTTP status (0 when no response came back at all).
     public var status: Int
     public var code: String?
     public var message: String?
+    /// No usable answer came back (see above): nothing may be concluded from it.
+    public var noAnswer = false
     public var description: String {
-        "\(service.rawValue) answered \(status)\(code.map { " \($0)" } ?? "")\(message.map { ": \($0)" } ?? "")"
+        if noAnswer { return "\(service.rawValue) gave no usable answer: \(message ?? code ?? "HTTP \(status)")" }
+        return "\(service.rawValue) answered \(status)\(code.map { " \($0)" } ?? "")\(message.map { ": \($0)" } ?? "")"
+    }
+
+    /// An item-scoped request that got no usable answer.
+    static func noAnswer(_ service: Service, status: Int, code: String, _ message: String) -> APIError {
+        APIError(service: service, status: status, code: code, message: message, noAnswer: true)
     }
 }
 
@@ -51,6 +62,28 @@ public struct RetryPolicy: Sendable, Codable, Equatable {
 public actor RequestLedger {
     private var retriesLeft: Int
     private(set) var counts: [String: Int] = [:]
+    /// Item-scoped requests of this run, by service: how many got an answer and how many got none.
+    private var itemsAnswered: [Service: Int] = [:]
+    private var itemsUnanswered: [Service: Int] = [:]
+
+    /// The rule for "a service failing as a whole" from item requests: at least this many item requests of one
+    /// service got no usable answer in the run, and they are more than half of that service's item requests.
+    public static let failingServiceMinimum = 5
+
+    /// Records that an item request was answered (any status the service meant).
+    func itemAnswered(_ service: Service) { itemsAnswered[service, default: 0] += 1 }
+
+    /// Records an item request without a usable answer; returns a reason when the service now counts as failing as
+    /// a whole (`failingServiceMinimum` and a majority), nil while it is one item's problem.
+    /// `retracting`: the request was counted as answered (a 2xx whose body could not be read).
+    func itemUnanswered(_ service: Service, retracting: Bool = false) -> String? {
+        if retracting { itemsAnswered[service, default: 0] -= 1 }
+        itemsUnanswered[service, default: 0] += 1
+        let failed = itemsUnanswered[service, default: 0]
+        let total = failed + itemsAnswered[service, default: 0]
+        guard failed >= Self.failingServiceMinimum, failed * 2 > total else { return nil }
+        return "\(failed) of \(total) item requests got no usable answer in this pass"
+    }
 
     public init(retryBudget: Int) { self.retriesLeft = retryBudget }
 
@@ -109,6 +142,7 @@ public struct ServiceClient: Sendable {
     {
         var attempt = 0
         var renewed = false
+        var lastStatus = 0
         while true {
             try Task.checkCancellation()
             attempt += 1
@@ -125,17 +159,26 @@ public struct ServiceClient: Sendable {
                 let response = try await transport.send(message)
                 let status = response.status
                 await ledger.record(service, statusClass: status == 429 ? "429" : "\(status / 100)xx")
-                if (200..<300).contains(status) { return response }
+                if (200..<300).contains(status) {
+                    if scope == .item { await ledger.itemAnswered(service) }
+                    return response
+                }
                 if status == 401, !renewed, let onUnauthorized, await onUnauthorized() {
                     renewed = true
                     continue
                 }
-                if status == 403 && scope == .item { throw Self.apiError(service: service, response: response) }
+                if status == 403 && scope == .item {
+                    await ledger.itemAnswered(service)
+                    throw Self.apiError(service: service, response: response)
+                }
                 if status == 401 || status == 403 {
                     throw PassAbort.credentialsRefused(service: service, status: status)
                 }
                 let retryable = status == 429 || status == 408 || (500...599).contains(status)
-                if !retryable { throw Self.apiError(service: service, response: response) }
+                if !retryable {
+                    if scope == .item { await ledger.itemAnswered(service) }
+                    throw Self.apiError(service: service, response: response)
+                }
                 if mode == .nonIdempotent && status != 429 {
                     throw MaybeAppliedError(service: service, reason: "HTTP \(status)")
                 }
@@ -150,6 +193,7 @@ public struct ServiceClient: Sendable {
                 if let wait { await bucket.hold(until: .now + wait) }
                 retryAfter = wait
                 reason = "HTTP \(status)"
+                lastStatus = status
             } catch let failure as TransportFailure {
                 await ledger.record(service, statusClass: "transport")
                 switch failure {
@@ -162,7 +206,15 @@ public struct ServiceClient: Sendable {
                 retryAfter = nil
             }
             guard attempt < policy.maxAttempts else {
-                throw PassAbort.unavailable(service: service, reason: "\(reason) after \(attempt) attempts")
+                guard scope == .item else {
+                    throw PassAbort.unavailable(service: service, reason: "\(reason) after \(attempt) attempts")
+                }
+                // One item's request: its problem, unless most item requests of this service fail in this pass.
+                if let whole = await ledger.itemUnanswered(service) {
+                    throw PassAbort.unavailable(service: service, reason: whole)
+                }
+                throw APIError.noAnswer(
+                    service, status: lastStatus, code: "unavailable", "\(reason) after \(attempt) attempts")
             }
             guard await ledger.takeRetry() else {
                 throw PassAbort.unavailable(service: service, reason: "\(reason); the run's retry budget is spent")
