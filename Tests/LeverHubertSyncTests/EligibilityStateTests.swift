@@ -428,6 +428,31 @@ import Testing
         #expect(try await env.store().malformedSince(corrected: true).isEmpty)
     }
 
+    @Test func anIdlePassWithHeldCandidatesStillCostsTwoLeverRequestsAndOneHubertRequest() async throws {
+        let env = try await TestEnvironment()
+        let paused = "0a1b2c3d4e5f60718293a4b5"
+        await env.hubert.addTemplate(id: paused, name: "Paused", status: "archived")
+        let posting = try await EndToEndTests.baseline(env)
+        let pausedPosting = await env.taggedPosting(paused, text: "Driver")
+        _ = try await env.pass()
+        await tick()
+        _ = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
+        _ = await env.lever.addOpportunity(name: "Waits", emails: ["w@example.com"], posting: pausedPosting)
+        let held = try await env.pass()
+        #expect(Set(held.problems.compactMap { $0.opportunityId == nil ? nil : $0.reason }) == [
+            "missing_email", "template_inactive",
+        ])
+        await tick()
+        await env.lever.clearLog()
+        await env.hubert.clearLog()
+        let idle = try await env.pass()
+        #expect(idle.exitCode == 0)
+        let (leverLines, hubertLines) = (await env.lever.requestLines, await env.hubert.requestLog)
+        #expect(idle.requests.lever == 2, "\(leverLines)")
+        #expect(idle.requests.hubert == 1, "\(hubertLines)")
+        #expect(try await env.store().holdCounts() == ["missing_email": 1, "template_inactive": 1])
+    }
+
     @Test func theMigrationMakesOneOpenPeriodPerCurrentTagAndSendsNothingAgain() async throws {
         let env = try await TestEnvironment()
         let (t1, t2) = (TestEnvironment.templateA, TestEnvironment.templateB)
