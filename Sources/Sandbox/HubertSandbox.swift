@@ -29,6 +29,11 @@ public actor HubertSandbox: SandboxService {
     public private(set) var emailsSent: [String: Int] = [:]
     public private(set) var requestLog: [String] = []
     private var idempotency: [String: (body: Data, interviewId: String)] = [:]
+    /// Keys Hubert kept for a refused (422) body when `keepsRefusedKeys` is on: the same body is refused again, another
+    /// body is an `idempotency_conflict` — a stricter reading of the contract than the default, which keeps nothing.
+    private var refusedKeys: [String: Data] = [:]
+    public private(set) var keepsRefusedKeys = false
+    public func setKeepsRefusedKeys(_ value: Bool) { keepsRefusedKeys = value }
     private var rateLimit: SandboxRateLimit?
     public var faults = SandboxFaults()
     private var lastMillis: Millis = 0
@@ -235,6 +240,24 @@ public actor HubertSandbox: SandboxService {
             }
             return .json(200, ["data": render(interview)])
         }
+        if let refused = refusedKeys[key] {
+            guard refused == canonical else {
+                return error(409, "idempotency_conflict", "Idempotency-Key reused with a different body")
+            }
+        }
+        let refusal = validate(templateId: templateId, candidate: candidate)
+        if let refusal, refusal.status == 422, keepsRefusedKeys { refusedKeys[key] = canonical }
+        if let refusal { return refusal }
+        guard let firstName = candidate["firstName"] as? String, let email = candidate["email"] as? String else {
+            return error(400, "bad_request", "candidate.firstName is required")
+        }
+        return create(
+            key: key, canonical: canonical, templateId: templateId, opportunityId: opportunityId, reference: reference,
+            candidate: candidate, firstName: firstName, email: email)
+    }
+
+    /// Why Hubert refuses an invitation body, or nil when it is accepted.
+    private func validate(templateId: String, candidate: [String: Any]) -> SandboxResponse? {
         if forbiddenTemplates.contains(templateId) {
             return error(403, "forbidden", "This key may not use the template")
         }
@@ -249,6 +272,14 @@ public actor HubertSandbox: SandboxService {
         guard email.contains("@"), !email.hasPrefix("@"), !email.hasSuffix("@"), !email.contains(" ") else {
             return error(422, "invalid_email", "candidate.email is not a valid address")
         }
+        return nil
+    }
+
+    /// Creates the interview of an accepted body and remembers its key.
+    private func create(
+        key: String, canonical: Data, templateId: String, opportunityId: String, reference: [String: Any],
+        candidate: [String: Any], firstName: String, email: String
+    ) -> SandboxResponse {
         let at = now()
         let id = "iv_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(26).uppercased()
         let interview = Interview(

@@ -439,9 +439,10 @@ import Testing
         _ = await env.lever.addOpportunity(name: "No Mail", emails: [], posting: posting)
         _ = await env.lever.addOpportunity(name: "Waits", emails: ["w@example.com"], posting: pausedPosting)
         let held = try await env.pass()
-        #expect(Set(held.problems.compactMap { $0.opportunityId == nil ? nil : $0.reason }) == [
-            "missing_email", "template_inactive",
-        ])
+        #expect(
+            Set(held.problems.compactMap { $0.opportunityId == nil ? nil : $0.reason }) == [
+                "missing_email", "template_inactive",
+            ])
         await tick()
         await env.lever.clearLog()
         await env.hubert.clearLog()
@@ -478,5 +479,29 @@ import Testing
             try await store.taggingPeriods(postingId: "p2") == [TaggingPeriod(templateId: t1, start: 1000, end: 2000)])
         #expect(try await store.taggingPeriods(postingId: "p3") == [TaggingPeriod(templateId: t1, start: 3000)])
         #expect(try await store.invitation(opportunityId: "o1", templateId: t1)?.state == .sent)
+    }
+}
+
+/// A Hubert that keeps the key of a refused (422) body: the corrected candidate is still invited, once.
+@Suite struct RefusedKeyTests {
+    @Test func aCorrectedAddressIsInvitedOnceEvenWhenHubertKeptTheRefusedKey() async throws {
+        let env = try await TestEnvironment()
+        await env.hubert.setKeepsRefusedKeys(true)
+        let posting = try await EndToEndTests.baseline(env)
+        let bad = await env.lever.addOpportunity(name: "Bad Mail", emails: ["not-an-email"], posting: posting)
+        let first = try await env.pass()
+        #expect(first.problems.contains { $0.opportunityId == bad && $0.reason == "invalid_email" })
+        await tick()
+        await env.lever.edit(bad, emails: ["good@example.com"])
+        await tick()
+        let fixed = try await env.pass()
+        #expect(fixed.exitCode == 0)
+        #expect(EligibilityStateTests.invited(fixed) == [bad])
+        #expect(await env.interviews(bad).count == 1)
+        #expect(
+            try await env.store().invitation(opportunityId: bad, templateId: TestEnvironment.templateA)?.state == .sent)
+        await tick()
+        #expect(EligibilityStateTests.invited(try await env.pass()).isEmpty)
+        #expect(await env.interviews(bad).count == 1)
     }
 }

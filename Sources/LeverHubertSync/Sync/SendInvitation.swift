@@ -4,11 +4,15 @@ import Foundation
 /// request with its deterministic Idempotency-Key, the outcome recorded — once per (opportunity, template) ever.
 extension SyncEngine {
     /// The live effect of an invitation: intent, request, outcome (`LiveEffects`).
-    func sendInvitation(_ planned: PlannedInvitation, collector: PassCollector) async throws {
+    /// `keyOverride`: the key of a corrected candidate whose first key Hubert kept for a refused body.
+    func sendInvitation(_ planned: PlannedInvitation, collector: PassCollector, keyOverride: String? = nil)
+        async throws
+    {
         let (opportunity, posting, candidate) = (planned.opportunity, planned.posting, planned.candidate)
         let action = planned.action
         let reference = HubertExternalReference(opportunityId: opportunity.id, postingId: posting.postingId)
-        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        let key =
+            keyOverride ?? HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
         if !planned.intentRecorded {
             let record = InvitationRecord(
                 opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
@@ -74,6 +78,17 @@ extension SyncEngine {
                         stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
                         now: clock())
                     return
+                }
+                if keyOverride == nil {
+                    // No interview exists, yet Hubert kept the key for another body: a refused one (a held
+                    // candidate since corrected). The corrected candidate goes under a key derived from its own body,
+                    // so that a repeat of it is still deduplicated.
+                    var again = planned
+                    again.intentRecorded = true
+                    let body = (try? JSONEncoder.sorted.encode(candidate)).map { String(decoding: $0, as: UTF8.self) }
+                    return try await sendInvitation(
+                        again, collector: collector,
+                        keyOverride: key + "-" + Planner.fingerprintHash(body ?? candidate.email))
                 }
             }
             if let hold = HoldReason(hubertRefusal: error.code, status: error.status) {
@@ -158,5 +173,14 @@ extension SyncEngine {
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
         try await hubert.interviews(opportunityId: opportunityId).first { $0.templateId == templateId }
+    }
+}
+
+extension JSONEncoder {
+    /// An encoder whose output is stable for equal values (sorted keys).
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 }
