@@ -83,7 +83,8 @@ public struct HubertClient: Sendable {
         if let opportunityId { base.add("opportunityId", opportunityId) }
         base.add("limit", "100")
         try await walkPages(
-            service: .hubert, what: "/interviews", isStale: { $0.status == 400 && $0.code == "invalid_cursor" },
+            service: .hubert, what: "/interviews", scope: scope,
+            isStale: { $0.status == 400 && $0.code == "invalid_cursor" },
             fetch: { cursor in
                 var query = base
                 if let cursor { query.add("cursor", cursor) }

@@ -46,7 +46,7 @@ public struct LeverClient: Sendable {
         _ handle: (LeverPage<T>) async throws -> Void
     ) async throws {
         try await walkPages(
-            service: .lever, what: path,
+            service: .lever, what: path, scope: scope,
             isStale: { $0.status == 400 && ($0.message ?? "").lowercased().contains("offset") },
             fetch: { offset in
                 var query = base
@@ -57,6 +57,10 @@ public struct LeverClient: Sendable {
                     guard page.hasNext && (page.next ?? "").isEmpty else { return page }
                     truncated += 1
                     if truncated > ServiceClient.malformedRetries {
+                        if scope == .item {
+                            throw APIError.noAnswer(
+                                .lever, status: 200, code: "malformed_page", "\(path): hasNext without next")
+                        }
                         throw PassAbort.unavailable(
                             service: .lever, reason: "malformed page from \(path): hasNext without next")
                     }

@@ -229,6 +229,18 @@ extension SyncEngine {
                     return
                 }
             } catch let error as APIError {
+                // The intent is recorded all the same: the next pass settles it (asks Hubert first, then sends), so
+                // the candidate is not lost when the checkpoint moves on.
+                try await effects.record {
+                    try await store.recordInvitationIntent(
+                        InvitationRecord(
+                            opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                            state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                            appliedAt: opportunity.appliedAt),
+                        idempotencyKey: HubertClient.idempotencyKey(
+                            opportunityId: opportunity.id, templateId: posting.templateId),
+                        now: clock())
+                }
                 await collector.add(
                     Self.unconfirmed(
                         opportunity.id, postingId: posting.postingId,

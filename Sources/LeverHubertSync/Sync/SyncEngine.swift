@@ -184,8 +184,11 @@ public struct SyncEngine: Sendable {
                 windowStart: windows.lever?.lowerBound, started: started,
                 effects: effects, collector: collector)
         }
-        try await settlePendingInvitations(
-            postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
+        // What earlier passes left may be failing for days: never taken for the service failing (`settling`).
+        try await RequestLedger.$settling.withValue(true) {
+            try await settlePendingInvitations(
+                postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
+        }
         if case .live = mode, !windows.skewed {
             try await giveUpHolds(started: started, effects: effects, collector: collector)
         }
@@ -214,9 +217,11 @@ public struct SyncEngine: Sendable {
             }
         }()
         async let results: Void = {
-            try await settleUnfinishedResults(
-                mode: mode, skewed: windows.skewed, context: context, effects: effects,
-                collector: collector)
+            try await RequestLedger.$settling.withValue(true) {
+                try await settleUnfinishedResults(
+                    mode: mode, skewed: windows.skewed, context: context, effects: effects,
+                    collector: collector)
+            }
             try await untilDeadline {
                 switch mode {
                 case .live:

@@ -49,10 +49,17 @@ func nilOn404<T>(_ body: () async throws -> T) async throws -> T? {
 /// (exit 75). Only the fetch is watched for a stale cursor, never the handler. A cursor handed out twice in one walk
 /// is a malformed answer (a list that would never end): the pass stops with exit 75 and names it, and since the walk
 /// never finished its window, the checkpoint stays where it was.
+/// A list about one item (`scope: .item`: one candidate's interviews, notes or applications) that does this is that
+/// item's problem (`APIError.noAnswer`), never the pass's.
 func walkPages<Page>(
-    service: Service, what: String, restarts: Int = 3, isStale: (APIError) -> Bool,
+    service: Service, what: String, restarts: Int = 3, scope: RequestScope = .pass, isStale: (APIError) -> Bool,
     fetch: (_ cursor: String?) async throws -> Page, handle: (Page) async throws -> String?
 ) async throws {
+    func malformed(_ reason: String) -> any Error {
+        scope == .item
+            ? APIError.noAnswer(service, status: 200, code: "malformed_page", "\(what): \(reason)")
+            : PassAbort.unavailable(service: service, reason: "malformed page from \(what): \(reason)")
+    }
     var cursor: String?
     var restarted = 0
     /// The cursors this walk was given (64-bit hashes: 8 bytes a page).
@@ -63,18 +70,13 @@ func walkPages<Page>(
             page = try await fetch(cursor)
         } catch let error as APIError where cursor != nil && isStale(error) {
             restarted += 1
-            guard restarted <= restarts else {
-                throw PassAbort.unavailable(service: service, reason: "\(what): cursor rejected repeatedly")
-            }
+            guard restarted <= restarts else { throw malformed("cursor rejected repeatedly") }
             cursor = nil
             seen.removeAll()
             continue
         }
         guard let next = try await handle(page), !next.isEmpty else { return }
-        guard seen.insert(FNV1a.hash(next)).inserted else {
-            throw PassAbort.unavailable(
-                service: service, reason: "malformed page from \(what): the paging cursor repeated")
-        }
+        guard seen.insert(FNV1a.hash(next)).inserted else { throw malformed("the paging cursor repeated") }
         cursor = next
     }
 }

@@ -70,15 +70,29 @@ public actor RequestLedger {
     /// service got no usable answer in the run, and they are more than half of that service's item requests.
     public static let failingServiceMinimum = 5
 
+    /// Pass-scoped requests of this run that a service answered: a service that answers the lists every pass needs is
+    /// up, and what fails on single items is those items' problem.
+    private var passAnswered: [Service: Int] = [:]
+
+    /// Set while a pass settles what earlier passes left (pending intents, due results): those items may be failing
+    /// for days, so they never count toward "the service is failing as a whole".
+    @TaskLocal public static var settling = false
+
     /// Records that an item request was answered (any status the service meant).
     func itemAnswered(_ service: Service) { itemsAnswered[service, default: 0] += 1 }
+
+    /// Records that a request every pass needs was answered.
+    func passRequestAnswered(_ service: Service) { passAnswered[service, default: 0] += 1 }
 
     /// Records an item request without a usable answer; returns a reason when the service now counts as failing as
     /// a whole (`failingServiceMinimum` and a majority), nil while it is one item's problem.
     /// `retracting`: the request was counted as answered (a 2xx whose body could not be read).
     func itemUnanswered(_ service: Service, retracting: Bool = false) -> String? {
         if retracting { itemsAnswered[service, default: 0] -= 1 }
+        guard !Self.settling else { return nil }
         itemsUnanswered[service, default: 0] += 1
+        // The service answered a list every pass needs in this run: it is up; the items are failing, not it.
+        guard passAnswered[service, default: 0] == 0 else { return nil }
         let failed = itemsUnanswered[service, default: 0]
         let total = failed + itemsAnswered[service, default: 0]
         guard failed >= Self.failingServiceMinimum, failed * 2 > total else { return nil }
@@ -160,7 +174,11 @@ public struct ServiceClient: Sendable {
                 let status = response.status
                 await ledger.record(service, statusClass: status == 429 ? "429" : "\(status / 100)xx")
                 if (200..<300).contains(status) {
-                    if scope == .item { await ledger.itemAnswered(service) }
+                    if scope == .item {
+                        await ledger.itemAnswered(service)
+                    } else {
+                        await ledger.passRequestAnswered(service)
+                    }
                     return response
                 }
                 if status == 401, !renewed, let onUnauthorized, await onUnauthorized() {
@@ -205,7 +223,10 @@ public struct ServiceClient: Sendable {
                 }
                 retryAfter = nil
             }
-            guard attempt < policy.maxAttempts else {
+            // An item an earlier pass left failing gets two attempts, not the full count: a pass that settles a
+            // dozen of them stays within its deadline.
+            let attempts = scope == .item && RequestLedger.settling ? min(2, policy.maxAttempts) : policy.maxAttempts
+            guard attempt < attempts else {
                 guard scope == .item else {
                     throw PassAbort.unavailable(service: service, reason: "\(reason) after \(attempt) attempts")
                 }
@@ -217,7 +238,12 @@ public struct ServiceClient: Sendable {
                     service, status: lastStatus, code: "unavailable", "\(reason) after \(attempt) attempts")
             }
             guard await ledger.takeRetry() else {
-                throw PassAbort.unavailable(service: service, reason: "\(reason); the run's retry budget is spent")
+                guard scope == .item else {
+                    throw PassAbort.unavailable(service: service, reason: "\(reason); the run's retry budget is spent")
+                }
+                // The budget spent on items is no reason to stop the pass: this item is tried again next pass.
+                throw APIError.noAnswer(
+                    service, status: lastStatus, code: "unavailable", "\(reason); the run's retry budget is spent")
             }
             let delay = Self.backoff(attempt: attempt, policy: policy, floor: retryAfter)
             logger.info(
