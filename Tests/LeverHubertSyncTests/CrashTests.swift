@@ -150,3 +150,13 @@ import Testing
         }
     }
 }
+
+/// Every named kill point is one the crash test kills at: a new write-and-record gap cannot go untested.
+@Suite struct KillPointCoverageTests {
+    @Test func everyKillPointIsKilledAtByTheCrashTest() {
+        let killed = Set((CrashTests.invitePoints + CrashTests.resultPoints).map(\.0))
+        for point in KillPoint.allCases {
+            #expect(killed.contains(point), "CrashTests never kills at \(point.rawValue)")
+        }
+    }
+}
