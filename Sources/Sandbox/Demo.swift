@@ -173,7 +173,7 @@ public enum Demo {
         _ = await add("Cher", ["cher@example.com"], warehouse)
         _ = await add("李小龙", ["lee@example.com"], support)
         _ = await add("Alan Turing", ["alan@example.com"], support)
-        _ = await add("No Email", [], warehouse)
+        let noEmail = await add("No Email", [], warehouse)
         _ = await add("Opted Out", ["optout@example.com"], warehouse, contactAllowed: false)
         _ = await add("Already Archived", ["archived@example.com"], support, archived: true)
         await lever.move(referral, to: "applicant-new")
@@ -192,6 +192,8 @@ public enum Demo {
 
         if let id = byName["Grace Brewster Murray Hopper"] { await hubert.complete(id, grade: .lead, score: 75) }
         _ = await pass("Hubert regraded Grace Brewster Murray Hopper from Passed to Lead")
+        await lever.edit(noEmail, emails: ["no.email@example.com"])
+        _ = await pass("A recruiter added No Email's address: the held-back candidate is invited, with no backfill")
         _ = await pass("Cron runs again with nothing new")
 
         let status = try await StatusReport.load(store: store, now: Date().millis)
