@@ -46,6 +46,7 @@ struct Bench: AsyncParsableCommand {
     var peerOpportunities = 20_000
     @Option(help: "The command the peer part measures beside backfill --dry-run (see scripts/bench-peer).")
     var peerCommand: String?
+    @OptionGroup(title: "Neighbour part (--only neighbour)") var neighbourOptions: NeighbourOptions
 
     static let leverKey = "bench-lever-key", hubertKey = "bench-hubert-key"
     static let template = "61f080d9414018eda48a7380"
@@ -68,6 +69,7 @@ struct Bench: AsyncParsableCommand {
         if only.contains("latency") { verdicts.append(try await latency()) }
         if only.contains("busy") { verdicts.append(try await busy()) }
         if only.contains("peer") { verdicts.append(try await peer()) }
+        if only.contains("neighbour") { verdicts.append(try await neighbour()) }
         print("\nTargets:")
         for verdict in verdicts { print("  " + verdict) }
     }
