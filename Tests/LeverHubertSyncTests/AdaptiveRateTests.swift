@@ -22,7 +22,7 @@ import Testing
         #expect(rate.rate == 8)
         let seen = Self.serve(&rate, from: 0, to: 600, step: 1)
         #expect(seen.allSatisfy { $0 == 8 }, "served alone: the configured rate, never more")
-        #expect(rate.cuts == 0 && rate.learned == 8)
+        #expect(rate.cuts == 0 && rate.learned(now: 600) == 8)
     }
 
     @Test func aThrottleCutsMultiplicativelyOncePerCongestionEvent() {
@@ -85,8 +85,11 @@ import Testing
         var rate = AdaptiveRate(ceiling: 8, now: 0)
         rate.throttle(generation: 0, now: 0)
         _ = Self.serve(&rate, from: 0, to: 30)
-        #expect(rate.learned <= 8 * AdaptiveRate.plateauShare + 1e-9)
-        #expect(rate.learned <= rate.rate)
+        #expect(rate.learned(now: 30) <= 8 * AdaptiveRate.plateauShare + 1e-9)
+        #expect(rate.learned(now: 30) <= rate.rate)
+        // A minute and more served without a throttle: the regrown rate is proven.
+        _ = Self.serve(&rate, from: 30, to: 90)
+        #expect(rate.learned(now: 90) == rate.rate)
     }
 
     @Test func unservedTimeIsMeasuredFromTheFirstThrottleAfterServing() {
@@ -159,6 +162,6 @@ import Testing
         #expect(ownShare <= 0.10, "own 429s \(throttled) of \(sent)")
         #expect(neighbourShare <= 0.15, "neighbour's 429s \(neighbourThrottled) of \(neighbour)")
         #expect(achieved >= 3 / 1.5, "served at \(achieved)/s of the 3/s left")
-        #expect(rate.learned < 4.5, "learned near the rate left: \(rate.learned)")
+        #expect(rate.learned(now: next) < 4.5, "learned near the rate left: \(rate.learned(now: next))")
     }
 }

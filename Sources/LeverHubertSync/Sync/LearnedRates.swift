@@ -29,19 +29,21 @@ extension SyncEngine {
     func learnedRates(now: Millis, logger: Logger) async -> [LearnedRate] {
         var rates: [LearnedRate] = []
         for (service, bucket) in buckets {
-            guard await requests.requests(service) > 0, let state = await bucket.state else { continue }
+            guard await requests.requests(service) > 0, let state = await bucket.state,
+                let learned = await bucket.learned
+            else { continue }
             if state.cuts > 0 {
                 logger.notice(
                     "request rate lowered: \(service.rawValue) answered 429 \(state.throttled) times in this pass",
                     metadata: [
-                        "service": "\(service.rawValue)", "rate": "\(Self.perSecond(state.learned))",
+                        "service": "\(service.rawValue)", "rate": "\(Self.perSecond(learned))",
                         "lowest": "\(Self.perSecond(state.lowest))", "configured": "\(Self.perSecond(state.ceiling))",
                         "throttled": "\(state.throttled)", "cuts": "\(state.cuts)",
                     ])
             }
             rates.append(
                 LearnedRate(
-                    service: service, learnedPerSecond: state.learned, configuredPerSecond: state.ceiling,
+                    service: service, learnedPerSecond: learned, configuredPerSecond: state.ceiling,
                     throttledLastPass: state.throttled, lowestPerSecond: state.lowest, learnedAt: now))
         }
         return rates

@@ -58,9 +58,15 @@ public struct AdaptiveRate: Sendable, Equatable {
     /// The number the service's requests carry to tell the congestion events apart.
     public var generation: Int { cuts }
 
-    /// The rate worth remembering for the next pass: the plateau once cut (the probe above it found the limit),
-    /// the rate otherwise.
-    public var learned: Double { cuts > 0 ? min(rate, plateau) : rate }
+    /// How long a rate regrown above the plateau must go without a throttle to count as learned.
+    public static let provenAfter = 60.0
+
+    /// The rate worth remembering for the next pass, at `now`: shortly after a cut, the plateau (a probe above it is
+    /// not yet proven, and the last one found the limit); otherwise the rate.
+    public func learned(now: Double) -> Double {
+        guard cuts > 0, now - lastCut < Self.provenAfter else { return rate }
+        return min(rate, plateau)
+    }
 
     private var steepness: Double { Self.steepness * ceiling }
     /// Seconds from a cut to the plateau.

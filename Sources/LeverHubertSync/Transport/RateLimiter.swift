@@ -45,6 +45,9 @@ public actor TokenBucket {
     /// The adaptive rate as it stands (nil when unlimited).
     public var state: AdaptiveRate? { adaptive }
 
+    /// The rate worth remembering for the next pass (`AdaptiveRate.learned(now:)`; nil when unlimited).
+    public var learned: Double? { adaptive?.learned(now: seconds(.now)) }
+
     /// Takes one token, returning how long the caller must wait before using it and the congestion event it was
     /// priced in.
     func reserve() -> (wait: Duration, generation: Int) {
