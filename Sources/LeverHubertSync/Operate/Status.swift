@@ -117,17 +117,6 @@ public struct StatusReport: Codable, Sendable {
         store: Store, now: Millis, staleAfterDays: Int = 7, since: Millis? = nil,
         runs limit: Int = 10
     ) async throws -> StatusReport {
-        var report = try await store.statusReport(now: now, staleAfterDays: staleAfterDays, since: since, runs: limit)
-        let counters = try await store.counters()
-        report.requestRates = try await store.learnedRates().values.sorted { $0.service.rawValue < $1.service.rawValue }
-            .map { rate in
-                RequestRate(
-                    service: rate.service.rawValue, configuredPerSecond: rate.configuredPerSecond,
-                    learnedPerSecond: rate.learnedPerSecond, lowestLastRunPerSecond: rate.lowestPerSecond,
-                    throttledLastRun: rate.throttledLastPass,
-                    throttledTotal: counters[Store.throttledCounter(rate.service)] ?? 0,
-                    learnedAt: RFC3339.format(rate.learnedAt))
-            }
-        return report
+        try await store.statusReport(now: now, staleAfterDays: staleAfterDays, since: since, runs: limit)
     }
 }

@@ -52,25 +52,40 @@ extension Store {
 
     /// What earlier passes learned, by service (only services a pass has talked to).
     public func learnedRates() async throws -> [Service: LearnedRate] {
-        try await writer.read { db in
-            var values: [String: String] = [:]
-            for meta in try MetaRecord.filter(MetaRecord.Columns.key.like("rate.%")).fetchAll(db) {
-                values[meta.key] = meta.value
-            }
-            var result: [Service: LearnedRate] = [:]
-            for service in Service.allCases {
-                func value(_ field: String) -> String? { values[Self.rateKey(service, field)] }
-                guard let learned = value("learned").flatMap(Double.init), learned.isFinite, learned > 0 else {
-                    continue
-                }
-                result[service] = LearnedRate(
-                    service: service, learnedPerSecond: learned,
-                    configuredPerSecond: value("configured").flatMap(Double.init) ?? learned,
-                    throttledLastPass: value("throttled").flatMap(Int.init) ?? 0,
-                    lowestPerSecond: value("lowest").flatMap(Double.init) ?? learned,
-                    learnedAt: value("at_ms").flatMap(Millis.init) ?? 0)
-            }
-            return result
+        try await writer.read { db in try Self.learnedRates(db) }
+    }
+
+    /// The request rates as `status` shows them: what was learned, with the 429s of the last run and in total.
+    static func requestRates(_ db: Database) throws -> [StatusReport.RequestRate] {
+        let counter = MetaRecord.Key.counterPrefix
+        return try learnedRates(db).values.sorted { $0.service.rawValue < $1.service.rawValue }.map { rate in
+            let total = try MetaRecord.fetchOne(db, key: counter + throttledCounter(rate.service))
+            return StatusReport.RequestRate(
+                service: rate.service.rawValue, configuredPerSecond: rate.configuredPerSecond,
+                learnedPerSecond: rate.learnedPerSecond, lowestLastRunPerSecond: rate.lowestPerSecond,
+                throttledLastRun: rate.throttledLastPass, throttledTotal: total.flatMap { Int($0.value) } ?? 0,
+                learnedAt: RFC3339.format(rate.learnedAt))
         }
+    }
+
+    static func learnedRates(_ db: Database) throws -> [Service: LearnedRate] {
+        var values: [String: String] = [:]
+        for meta in try MetaRecord.filter(MetaRecord.Columns.key.like("rate.%")).fetchAll(db) {
+            values[meta.key] = meta.value
+        }
+        var result: [Service: LearnedRate] = [:]
+        for service in Service.allCases {
+            func value(_ field: String) -> String? { values[Self.rateKey(service, field)] }
+            guard let learned = value("learned").flatMap(Double.init), learned.isFinite, learned > 0 else {
+                continue
+            }
+            result[service] = LearnedRate(
+                service: service, learnedPerSecond: learned,
+                configuredPerSecond: value("configured").flatMap(Double.init) ?? learned,
+                throttledLastPass: value("throttled").flatMap(Int.init) ?? 0,
+                lowestPerSecond: value("lowest").flatMap(Double.init) ?? learned,
+                learnedAt: value("at_ms").flatMap(Millis.init) ?? 0)
+        }
+        return result
     }
 }
