@@ -54,6 +54,16 @@ enum StatusText {
         lines.append("Results not yet written back: \(report.resultsPending)")
         lines.append("Problems needing a human (\(report.problems.count))")
         for p in report.problems { lines.append("  [\(p.reason)] \(p.message)\(p.leverURL.map { "  \($0)" } ?? "")") }
+        if let rates = report.requestRates, !rates.isEmpty {
+            lines.append("Request rates (the next pass starts from the learned rate)")
+            for r in rates {
+                let learned = String(format: "%.2f/s", r.learnedPerSecond)
+                let configured = String(format: "%.2f/s", r.configuredPerSecond)
+                lines.append(
+                    "  \(r.service.padding(toLength: 8, withPad: " ", startingAt: 0)) learned \(learned) of \(configured)  429s: last run \(r.throttledLastRun), total \(r.throttledTotal)"
+                )
+            }
+        }
         lines.append("Last runs")
         for r in report.runs {
             let c = r.counts

@@ -46,6 +46,7 @@ struct Bench: AsyncParsableCommand {
     var peerOpportunities = 20_000
     @Option(help: "The command the peer part measures beside backfill --dry-run (see scripts/bench-peer).")
     var peerCommand: String?
+    @OptionGroup(title: "Neighbour part (--only neighbour)") var neighbourOptions: NeighbourOptions
 
     @Option(help: "Days of one-minute passes in the growth part (--only growth).")
     var growthDays = 365
@@ -82,6 +83,7 @@ struct Bench: AsyncParsableCommand {
         if only.contains("busy") { verdicts.append(try await busy()) }
         if only.contains("peer") { verdicts.append(try await peer()) }
         if only.contains("growth") { verdicts.append(try await growth()) }
+        if only.contains("neighbour") { verdicts.append(try await neighbour()) }
         print("\nTargets:")
         for verdict in verdicts { print("  " + verdict) }
     }

@@ -89,7 +89,10 @@ import Testing
         }
         #expect(second.contains("<th scope=\"row\">Median (p50)</th><td>—</td>"))
         #expect(second.contains("No invitation has been confirmed yet"))
-        #expect(second.contains("<li>2 candidates have no e-mail address in Lever, so Hubert cannot invite them.</li>"))
+        #expect(
+            second.contains(
+                "<li>2 candidates have no e-mail address in Lever, so Hubert cannot invite them: add it and the next run invites them.</li>"
+            ))
         #expect(second.contains("The posting&#39;s Hubert interview is archived; reactivate it in Hubert."))
         #expect(!second.contains("missing_email") && !second.contains("template_inactive"), "no reason codes")
 
@@ -195,7 +198,8 @@ import Testing
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.contains("<h2 id=\"posting-1\">Customer Support Agent</h2>"))
         #expect(html.contains("<h2 id=\"posting-2\">Warehouse Associate</h2>"))
-        #expect(html.contains("1 candidate has no e-mail address in Lever"))
+        #expect(html.contains("1 candidate does not allow contact"), "the opted-out candidate waits for consent")
+        #expect(!html.contains("no e-mail address in Lever"), "the candidate whose e-mail was added left the page")
         for name in ["Ada Lovelace", "Lovelace", "Grace", "Alan Turing", "李小龙", "Katherine", "@example.com"] {
             #expect(!html.contains(name), "the page names \(name)")
         }

@@ -47,7 +47,7 @@ public indirect enum ConfigKeyTree: Sendable, Equatable {
             "sync": .keys([
                 "newApplicantStage": string, "lookbackMinutes": int, "concurrency": int, "requestTimeoutMs": int,
                 "connectTimeoutMs": int, "cacheMinutes": int, "paused": bool, "holdDays": int, "staleAfterDays": int,
-                "giveUpAfterDays": int, "passDeadlineMinutes": int,
+                "giveUpAfterDays": int, "passDeadlineMinutes": int, "unservedTimeoutSeconds": int,
                 "retry": .keys(["maxAttempts": int, "baseDelayMs": int, "maxDelayMs": int, "budget": int]),
             ]),
             "autoMove": .keys(["lead": string, "passed": string, "notQualified": string, "postings": .anyKey(grades)]),

@@ -85,6 +85,7 @@ public struct ConfigFile: Codable, Sendable, Equatable {
         public var staleAfterDays: Int?
         public var giveUpAfterDays: Int?
         public var passDeadlineMinutes: Int?
+        public var unservedTimeoutSeconds: Int?
         public var retry: RetryPolicyFile?
     }
     /// The `sync.retry` section; every key is described in docs/configuration.md.
@@ -512,6 +513,7 @@ public enum ConfigLoader {
             retry.maxDelayMs = min(3_600_000, max(retry.baseDelayMs, r.maxDelayMs ?? retry.maxDelayMs))
             retry.budget = min(1_000_000, max(0, r.budget ?? retry.budget))
         }
+        retry.unservedTimeoutSeconds = min(86_400, max(1, file.sync?.unservedTimeoutSeconds ?? 120))
         let lookback = file.sync?.lookbackMinutes ?? AppConfig.Defaults.lookbackMinutes
         guard (0...10_080).contains(lookback) else {
             throw ConfigError("sync.lookbackMinutes must be between 0 and 10080 (a week)")

@@ -104,6 +104,7 @@ extension AppConfig {
         set("sync.staleAfterDays", .integer(staleAfterDays))
         set("sync.giveUpAfterDays", .integer(giveUpAfterDays))
         set("sync.passDeadlineMinutes", .integer(passDeadlineMinutes))
+        set("sync.unservedTimeoutSeconds", .integer(retry.unservedTimeoutSeconds))
         set("sync.retry.maxAttempts", .integer(retry.maxAttempts))
         set("sync.retry.baseDelayMs", .integer(retry.baseDelayMs))
         set("sync.retry.maxDelayMs", .integer(retry.maxDelayMs))

@@ -155,11 +155,26 @@ enum FunnelWords {
         }
         switch reason {
         case "missing_email":
-            return candidates(n, "has", "have") + " no e-mail address in Lever, so Hubert cannot invite them."
+            return candidates(n, "has", "have")
+                + " no e-mail address in Lever, so Hubert cannot invite them: add it and the next run invites them."
         case "missing_name":
-            return candidates(n, "has", "have") + " no name in Lever; Hubert needs at least a first name."
+            return candidates(n, "has", "have")
+                + " no name in Lever; Hubert needs at least a first name: add it and the next run invites them."
         case "invalid_email":
-            return candidates(n, "has", "have") + " an e-mail address Hubert refused as invalid."
+            return candidates(n, "has", "have")
+                + " an e-mail address Hubert refused as invalid: correct it in Lever and the next run invites them."
+        case "contact_forbidden":
+            return candidates(n, "does", "do")
+                + " not allow contact in Lever's data-protection settings: once consent is renewed the next run invites them."
+        case "contact_permission_unreadable":
+            return candidates(n, "has", "have")
+                + " data-protection settings that cannot be read as a yes or no: correct the consent in Lever."
+        case "template_not_found":
+            return candidates(n, "waits", "wait")
+                + " because Hubert does not know the posting's interview: fix the tag or the template."
+        case "hold_given_up":
+            return candidates(n, "was", "were")
+                + " held back longer than sync.holdDays and given up: a backfill can still invite them once fixed."
         case "opportunity_forbidden":
             return candidates(n, "is", "are") + " hidden from the sync by Lever (confidential, or a permission)."
         case "invitation_unconfirmed":
@@ -173,7 +188,10 @@ enum FunnelWords {
             return candidates(n, "was", "were") + " anonymized before the invitation went out; not invited."
         case "opportunity_contact_not_allowed":
             return candidates(n, "asked", "asked") + " not to be contacted before the invitation went out; not invited."
-        case "template_inactive", "template_forbidden", "posting_not_tagged", "unknown_template":
+        case "template_inactive":
+            return candidates(n, "waits", "wait")
+                + " because the posting's Hubert interview is not active: reactivate it and the next run invites them."
+        case "template_forbidden", "posting_not_tagged", "unknown_template":
             return candidates(n, "was", "were") + " not invited because the posting's Hubert interview cannot be used."
         case "write_back_failed":
             return candidates(n, "has a result", "have results") + " not yet written to Lever; tried again every run."

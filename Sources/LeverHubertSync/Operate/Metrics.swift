@@ -94,6 +94,24 @@ public enum MetricsFile {
             "results_given_up", "Write-backs given up after sync.giveUpAfterDays.", "gauge",
             [("", "\(status.resultsGivenUp)")])
         metric("open_problems", "Problems that need a human.", "gauge", [("", "\(status.problems.count)")])
+        let rates = status.requestRates ?? []
+        metric(
+            "request_rate_per_second",
+            "Request rate by service: the configured ceiling, and the rate the last pass learned (the next starts there).",
+            "gauge",
+            rates.flatMap { rate in
+                [
+                    (
+                        "{service=\"\(rate.service)\",kind=\"configured\"}",
+                        String(format: "%.3f", rate.configuredPerSecond)
+                    ),
+                    ("{service=\"\(rate.service)\",kind=\"learned\"}", String(format: "%.3f", rate.learnedPerSecond)),
+                ]
+            })
+        metric(
+            "throttled_responses_total",
+            "Throttling answers (429, 503 with Retry-After) by service, over the database's life.",
+            "counter", rates.map { ("{service=\"\($0.service)\"}", "\($0.throttledTotal)") })
         return out.joined(separator: "\n") + "\n"
     }
 

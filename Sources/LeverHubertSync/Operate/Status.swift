@@ -96,6 +96,24 @@ public struct StatusReport: Codable, Sendable {
             try c.encode(periods, forKey: .periods)
         }
     }
+    /// One service's request rate as the last pass left it: what it learned (the next pass starts there), the
+    /// configured ceiling, and its 429s.
+    public struct RequestRate: Codable, Sendable, Equatable {
+        /// `lever` or `hubert`.
+        public var service: String
+        /// The configured `requestsPerSecond` (a ceiling).
+        public var configuredPerSecond: Double
+        /// The rate the last pass ended with; the next pass starts from it.
+        public var learnedPerSecond: Double
+        /// The lowest rate of the last pass.
+        public var lowestLastRunPerSecond: Double
+        /// Throttling answers (429, 503 with Retry-After) in the last pass that talked to the service.
+        public var throttledLastRun: Int
+        /// Throttling answers over the database's life.
+        public var throttledTotal: Int
+        /// When the last pass learned it (RFC 3339).
+        public var learnedAt: String
+    }
     public var checkpoints: [Checkpoint]
     public var invitations: Invitations
     /// Held-back candidates by reason (`hold_given_up` for those given up after `sync.holdDays`).
@@ -111,6 +129,8 @@ public struct StatusReport: Codable, Sendable {
     public var funnel: [FunnelEntry] = []
     /// The funnel's cohort start (`status --since`) as RFC 3339; nil (omitted) when it counts everything.
     public var funnelSince: String?
+    /// Per service that a pass has talked to: the learned request rate and 429s.
+    public var requestRates: [RequestRate]?
 
     /// Reads the status from the store, in one read transaction (`Store.statusReport`). `staleAfterDays`: an
     /// invitation with no result after that many days is stale. `since`: the funnel counts only applications created

@@ -12,7 +12,9 @@ extension Store {
         now: Millis, staleAfterDays: Int = 7, since: Millis? = nil, runs limit: Int = 10
     ) async throws -> StatusReport {
         try await read { db in
-            try Self.statusReport(db, now: now, staleAfterDays: staleAfterDays, since: since, runs: limit)
+            var report = try Self.statusReport(db, now: now, staleAfterDays: staleAfterDays, since: since, runs: limit)
+            report.requestRates = try Self.requestRates(db)
+            return report
         }
     }
 

@@ -16,7 +16,7 @@ public struct SyncRuntime: Sendable {
     public init(config: AppConfig, logger: Logger) {
         self.config = config
         self.logger = logger
-        let requests = RequestLedger(retryBudget: config.retry.budget)
+        let requests = RequestLedger(retryBudget: config.retry.budget, deadlineMinutes: config.passDeadlineMinutes)
         let abort = AbortSignal()
         self.abort = abort
         self.requests = requests

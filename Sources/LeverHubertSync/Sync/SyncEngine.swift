@@ -88,6 +88,7 @@ public struct SyncEngine: Sendable {
         let started = clock()
         let collector = PassCollector(stream: stream)
         await collector.setDeadline(started + Millis(config.passDeadlineMinutes) * 60_000)
+        await startFromLearnedRates(logger: logger)
         // The one place a dry run differs from a run: the effects the pass is given.
         let effects: any Effects = dryRun ? DryRunEffects() : LiveEffects(engine: self)
         var exitCode: Int32 = 0
@@ -126,6 +127,7 @@ public struct SyncEngine: Sendable {
             actions: await collector.actions, problems: problems,
             requests: RequestCounts(lever: await requests.requests(.lever), hubert: await requests.requests(.hubert)),
             exitCode: exitCode, message: message, startedAt: RFC3339.format(started), durationMs: finished - started)
+        let rates = await learnedRates(now: finished, logger: logger)
         try? await effects.record {
             // Recorded outside the pass's task: a pass cancelled by SIGTERM is still recorded, with exit 75.
             let (store, logger, exitCode, message) = (self.store, logger, exitCode, message)
@@ -147,6 +149,7 @@ public struct SyncEngine: Sendable {
                         "links_added": c.linksAdded, "stage_moves": c.stageMoves, "failed": c.failed,
                         "runs.\(report.mode).\(exitCode)": 1,
                     ])
+                    try await store.keepLearnedRates(rates)
                 } catch {
                     logger.error("could not record the run", metadata: ["error": "\(error)"])
                 }

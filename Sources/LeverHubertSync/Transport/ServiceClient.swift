@@ -53,8 +53,12 @@ public struct RetryPolicy: Sendable, Codable, Equatable {
     public var baseDelayMs: Int = 500
     /// The highest backoff ceiling.
     public var maxDelayMs: Int = 30_000
-    /// Retries allowed in one run, across all requests; when spent the pass stops with exit 75.
+    /// Retries allowed in one run, across all requests; when spent the pass stops with exit 75. A throttled request
+    /// (429) takes nothing from it: the service's rate is lowered instead.
     public var budget: Int = 200
+    /// How long a service may throttle every request (429 and nothing served) before the pass stops with exit 75
+    /// (`sync.unservedTimeoutSeconds`).
+    public var unservedTimeoutSeconds: Int = 120
     public init() {}
 }
 
@@ -99,7 +103,16 @@ public actor RequestLedger {
         return "\(failed) of \(total) item requests got no usable answer in this pass"
     }
 
-    public init(retryBudget: Int) { self.retriesLeft = retryBudget }
+    /// When the pass must stop taking new work (`sync.passDeadlineMinutes`): a throttled request is not sent again
+    /// after it (nil: no deadline).
+    let deadline: ContinuousClock.Instant?
+    let deadlineMinutes: Int
+
+    public init(retryBudget: Int, deadlineMinutes: Int? = nil) {
+        self.retriesLeft = retryBudget
+        self.deadlineMinutes = deadlineMinutes ?? 0
+        self.deadline = deadlineMinutes.map { .now + .seconds(60 * $0) }
+    }
 
     /// Takes one retry from the run's budget; false when it is spent.
     func takeRetry() -> Bool {
@@ -157,10 +170,13 @@ public struct ServiceClient: Sendable {
         var attempt = 0
         var renewed = false
         var lastStatus = 0
+        var throttled = false
         while true {
             try Task.checkCancellation()
-            attempt += 1
-            await bucket.acquire()
+            // A throttled try is no attempt: it lowered the service's rate, and the request waits its turn again.
+            if !throttled { attempt += 1 }
+            throttled = false
+            let ticket = await bucket.acquire()
             var message = request
             if mode == .nonIdempotent { message.freshConnection = true }
             message.headers.append((name: "User-Agent", value: ToolVersion.userAgent))
@@ -173,6 +189,25 @@ public struct ServiceClient: Sendable {
                 let response = try await transport.send(message)
                 let status = response.status
                 await ledger.record(service, statusClass: status == 429 ? "429" : "\(status / 100)xx")
+                let wait = Self.retryAfter(response.header("retry-after"))
+                if status == 429 || (status == 503 && wait != nil) {
+                    if let wait, wait > Self.longestRetryAfter {
+                        // Waiting that long belongs to the next cron tick, not to this pass.
+                        throw PassAbort.unavailable(
+                            service: service,
+                            reason: "HTTP \(status) with Retry-After beyond "
+                                + "\(Self.longestRetryAfter.components.seconds) s")
+                    }
+                    if let wait { await bucket.hold(until: .now + wait) }
+                    let (lowered, unserved) = await bucket.throttled(ticket)
+                    if status == 429 {
+                        try await throttledAgain(unserved: unserved, lowered: lowered)
+                        throttled = true
+                        continue
+                    }
+                } else if status < 500 {
+                    await bucket.served()
+                }
                 if (200..<300).contains(status) {
                     if scope == .item {
                         await ledger.itemAnswered(service)
@@ -197,18 +232,9 @@ public struct ServiceClient: Sendable {
                     if scope == .item { await ledger.itemAnswered(service) }
                     throw Self.apiError(service: service, response: response)
                 }
-                if mode == .nonIdempotent && status != 429 {
+                if mode == .nonIdempotent {
                     throw MaybeAppliedError(service: service, reason: "HTTP \(status)")
                 }
-                let wait = Self.retryAfter(response.header("retry-after"))
-                if let wait, wait > Self.longestRetryAfter {
-                    // Waiting that long belongs to the next cron tick, not to this pass.
-                    throw PassAbort.unavailable(
-                        service: service,
-                        reason: "HTTP \(status) with Retry-After beyond "
-                            + "\(Self.longestRetryAfter.components.seconds) s")
-                }
-                if let wait { await bucket.hold(until: .now + wait) }
                 retryAfter = wait
                 reason = "HTTP \(status)"
                 lastStatus = status
@@ -254,6 +280,30 @@ public struct ServiceClient: Sendable {
                         "\(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)",
                 ])
             try await Task.sleep(for: delay)
+        }
+    }
+
+    /// After a 429: the request waits its turn again at the lowered rate (its Retry-After holding the bucket), for as
+    /// long as the service serves anything, up to the pass's deadline. Throws when nothing has been served for
+    /// `unservedTimeoutSeconds`, or at the deadline (exit 75 either way; no checkpoint moves past unfinished work).
+    private func throttledAgain(unserved: Duration, lowered: Bool) async throws {
+        if unserved >= .seconds(policy.unservedTimeoutSeconds) {
+            throw PassAbort.unavailable(
+                service: service,
+                reason: "HTTP 429 to every request for \(unserved.components.seconds) s: nothing served "
+                    + "(sync.unservedTimeoutSeconds: \(policy.unservedTimeoutSeconds))")
+        }
+        if let deadline = ledger.deadline, ContinuousClock.now >= deadline {
+            throw PassAbort.deadline(minutes: ledger.deadlineMinutes)
+        }
+        if lowered {
+            let rate = await bucket.state?.rate ?? 0
+            logger.debug(
+                "throttled: request rate lowered",
+                metadata: [
+                    "service": "\(service.rawValue)",
+                    "rate": "\(String(format: "%.2f", rate))",
+                ])
         }
     }
 
