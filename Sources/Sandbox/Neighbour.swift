@@ -19,7 +19,7 @@ public actor LeverNeighbour {
         self.authorization = "Basic " + Data((apiKey + ":").utf8).base64EncodedString()
     }
 
-    /// Starts sending; a tick that comes late (a loaded machine) is sent at once, so the average rate holds.
+    /// Starts sending; a tick that comes late (a loaded machine) is not caught up with a burst.
     public func start() {
         guard task == nil, rate > 0 else { return }
         let interval = Duration.milliseconds(Int64(1000 / rate))
@@ -30,7 +30,8 @@ public actor LeverNeighbour {
                 try? await Task.sleep(until: next, clock: clock)
                 guard let self, !Task.isCancelled else { return }
                 await self.send()
-                next += interval
+                // Late ticks are not caught up in a burst on a loaded machine: the next one keeps the spacing.
+                next = max(next + interval, clock.now)
             }
         }
     }

@@ -11,7 +11,10 @@ extension SyncEngine {
     func startFromLearnedRates(logger: Logger) async {
         guard let learned = try? await store.learnedRates() else { return }
         for (service, bucket) in buckets {
-            guard let rate = learned[service] else { continue }
+            // Learned under another ceiling (the configuration changed): start from the configuration.
+            guard let rate = learned[service], let current = await bucket.state,
+                abs(rate.configuredPerSecond - current.ceiling) < 1e-9
+            else { continue }
             await bucket.start(from: rate.learnedPerSecond)
             if let state = await bucket.state, state.rate < state.ceiling {
                 logger.info(
@@ -42,8 +45,11 @@ extension SyncEngine {
                     ])
             }
             rates.append(
+                // Never below a third of the ceiling: a pass that met an outage (nothing served) learned about the
+                // outage, not about a neighbour's share, and the next one should not crawl.
                 LearnedRate(
-                    service: service, learnedPerSecond: learned, configuredPerSecond: state.ceiling,
+                    service: service, learnedPerSecond: max(learned, state.ceiling * 0.3),
+                    configuredPerSecond: state.ceiling,
                     throttledLastPass: state.throttled, lowestPerSecond: state.lowest, learnedAt: now))
         }
         return rates

@@ -77,7 +77,8 @@ public struct AdaptiveRate: Sendable, Equatable {
     public mutating func throttle(generation: Int, now: Double) -> Bool {
         throttled += 1
         if unservedSince == nil { unservedSince = now }
-        guard generation >= cuts else { return false }
+        // At the floor a throttle changes nothing: no new congestion event (waiters keep their places).
+        guard generation >= cuts, rate > minimum else { return false }
         plateau = rate * Self.plateauShare
         rate = max(minimum, rate * Self.decrease)
         plateau = max(plateau, rate)

@@ -75,6 +75,9 @@ public actor TokenBucket {
     func hold(until instant: ContinuousClock.Instant) {
         if let current = holdUntil, current > instant { return }
         holdUntil = instant
+        // Requests after the hold are spaced at the rate again, not released together when it ends.
+        tokens = min(tokens, 0)
+        last = max(last, instant)
     }
 
     /// Waits for a token; the ticket goes with the request to `throttled` or `served`.

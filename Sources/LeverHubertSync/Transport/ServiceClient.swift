@@ -201,7 +201,7 @@ public struct ServiceClient: Sendable {
                     if let wait { await bucket.hold(until: .now + wait) }
                     let (lowered, unserved) = await bucket.throttled(ticket)
                     if status == 429 {
-                        try await throttledAgain(unserved: unserved, lowered: lowered)
+                        try await throttledAgain(unserved: unserved, lowered: lowered, scope: scope)
                         throttled = true
                         continue
                     }
@@ -286,7 +286,7 @@ public struct ServiceClient: Sendable {
     /// After a 429: the request waits its turn again at the lowered rate (its Retry-After holding the bucket), for as
     /// long as the service serves anything, up to the pass's deadline. Throws when nothing has been served for
     /// `unservedTimeoutSeconds`, or at the deadline (exit 75 either way; no checkpoint moves past unfinished work).
-    private func throttledAgain(unserved: Duration, lowered: Bool) async throws {
+    private func throttledAgain(unserved: Duration, lowered: Bool, scope: RequestScope) async throws {
         if unserved >= .seconds(policy.unservedTimeoutSeconds) {
             throw PassAbort.unavailable(
                 service: service,
@@ -294,6 +294,10 @@ public struct ServiceClient: Sendable {
                     + "(sync.unservedTimeoutSeconds: \(policy.unservedTimeoutSeconds))")
         }
         if let deadline = ledger.deadline, ContinuousClock.now >= deadline {
+            // One item past the deadline is tried next pass; the pass itself stops at its own deadline check.
+            if scope == .item {
+                throw APIError.noAnswer(service, status: 429, code: "deadline", "throttled past the pass deadline")
+            }
             throw PassAbort.deadline(minutes: ledger.deadlineMinutes)
         }
         if lowered {
