@@ -55,6 +55,12 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        /// The fast tier: pure rules, the limiter, decoders, configuration, time arithmetic — no sockets, no files
+        /// beyond the repository's docs. The inner loop: `swift test --filter UnitTests`.
+        .testTarget(
+            name: "UnitTests",
+            dependencies: ["LeverHubertSync"]
+        ),
         .testTarget(
             name: "LeverHubertSyncTests",
             dependencies: ["LeverHubertSync", "Sandbox", "lever-hubert-sync"],
