@@ -51,14 +51,13 @@ import Testing
             return page(try d.decode(LeverPage<LeverTag>.self, from: data))
         case "docs-list-users", "nango-list-users":
             return page(try d.decode(LeverPage<LeverUser>.self, from: data))
-        case "nango-list-archive-reasons":
-            return page(try d.decode(LeverPage<LeverArchiveReason>.self, from: data))
+        case "nango-list-archive-reasons", "docs-webhook-candidateStageChange":
+            // Shapes the tool never reads (it polls; it archives nobody): valid JSON is all that is asked.
+            return "json \(try JSONSerialization.jsonObject(with: data) is [String: Any])"
         case "nango-list-opportunities-deleted":
             return page(try d.decode(LeverPage<LeverDeletedOpportunity>.self, from: data))
         case "docs-oauth-token-response":
             return "token expires in \(try #require(try d.decode(LeverOAuthToken.self, from: data).expiresIn))"
-        case "docs-webhook-candidateStageChange":
-            return "event \(try d.decode(LeverWebhookEvent.self, from: data).event)"
         default:
             Issue.record("fixture \(name) has no decoder in this test: add one")
             return ""

@@ -353,41 +353,6 @@ public struct LeverTag: Decodable, Sendable {
     }
 }
 
-/// An entry of `/archive_reasons`.
-public struct LeverArchiveReason: Decodable, Sendable {
-    public var id: String
-    public var text: String?
-    public var status: String?
-    public var type: String?
-    enum CodingKeys: String, CodingKey { case id, text, status, type }
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
-        text = c.lenient(String.self, .text)
-        status = c.lenient(String.self, .status)
-        type = c.lenient(String.self, .type)
-    }
-}
-
-/// A webhook delivery (the tool polls; kept so that recorded deliveries decode).
-public struct LeverWebhookEvent: Decodable, Sendable {
-    public struct Payload: Decodable, Sendable {
-        public var opportunityId: String?
-        public var toStageId: String?
-        public var fromStageId: String?
-    }
-    public var event: String
-    public var triggeredAt: Millis?
-    public var data: Payload?
-    enum CodingKeys: String, CodingKey { case event, triggeredAt, data }
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        event = try c.decode(String.self, forKey: .event)
-        triggeredAt = c.milliseconds(.triggeredAt)
-        data = c.lenient(Payload.self, .data)
-    }
-}
-
 /// The OAuth token endpoint's answer (authorization code or refresh grant).
 public struct LeverOAuthToken: Decodable, Sendable {
     public var accessToken: String

@@ -83,15 +83,6 @@ public final class Store: Sendable {
         try await writer.read { db in try CheckpointRecord.fetchOne(db, key: stream)?.at }
     }
 
-    /// Every checkpoint.
-    public func checkpoints() async throws -> [String: Millis] {
-        try await writer.read { db in
-            var result: [String: Millis] = [:]
-            for checkpoint in try CheckpointRecord.fetchAll(db) { result[checkpoint.stream] = checkpoint.at }
-            return result
-        }
-    }
-
     /// Sets the live checkpoints to the start of the pass that just processed their whole window. This may move one
     /// back: a checkpoint that lay in the future (the clock had run ahead) is brought back to the present, so the
     /// next window starts where this one ended.
@@ -148,20 +139,6 @@ public final class Store: Sendable {
                         record.postingId, record.templateId, record.firstSeen, record.lastSeen, record.postingName,
                     ])
             }
-        }
-    }
-
-    /// Records that an opportunity applied to (or entered New applicant on) a tagged posting, as the pass saw it.
-    public func recordApplicant(
-        opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?,
-        now: Millis
-    ) async throws {
-        try await writer.write { db in
-            try ApplicantRecord(
-                opportunityId: opportunityId, templateId: templateId, postingId: postingId, appliedAt: appliedAt,
-                seenAt: now
-            )
-            .insert(db, onConflict: .ignore)
         }
     }
 
