@@ -205,17 +205,9 @@ extension Store {
         opportunityUpdatedAt: Millis?, now: Millis
     ) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO hold (opportunity_id, template_id, posting_id, reason, state, trigger_ms,
-                        opportunity_updated_ms, since_ms, updated_ms)
-                    VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)
-                    ON CONFLICT (opportunity_id, template_id) DO UPDATE SET reason = excluded.reason,
-                        posting_id = excluded.posting_id, trigger_ms = coalesce(trigger_ms, excluded.trigger_ms),
-                        opportunity_updated_ms = excluded.opportunity_updated_ms, updated_ms = excluded.updated_ms
-                        WHERE state = 'held'
-                    """,
-                arguments: [opportunityId, templateId, postingId, reason, trigger, opportunityUpdatedAt, now, now])
+            try Self.upsertHold(
+                db, opportunityId: opportunityId, templateId: templateId, postingId: postingId, reason: reason,
+                trigger: trigger, opportunityUpdatedAt: opportunityUpdatedAt, now: now)
         }
     }
 
@@ -234,17 +226,29 @@ extension Store {
                         && InvitationRecord.Columns.state == InvitationRecord.State.pending
                 )
                 .deleteAll(db)
-            try db.execute(
-                sql: """
-                    INSERT INTO hold (opportunity_id, template_id, posting_id, reason, state, trigger_ms,
-                        opportunity_updated_ms, since_ms, updated_ms)
-                    VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)
-                    ON CONFLICT (opportunity_id, template_id) DO UPDATE SET reason = excluded.reason,
-                        opportunity_updated_ms = excluded.opportunity_updated_ms, updated_ms = excluded.updated_ms
-                        WHERE state = 'held'
-                    """,
-                arguments: [opportunityId, templateId, postingId, reason, trigger, opportunityUpdatedAt, now, now])
+            try Self.upsertHold(
+                db, opportunityId: opportunityId, templateId: templateId, postingId: postingId, reason: reason,
+                trigger: trigger, opportunityUpdatedAt: opportunityUpdatedAt, now: now)
         }
+    }
+
+    /// The one statement that holds a candidate: a new row, or a held one's reason, posting and edit time refreshed
+    /// (its first-held time and trigger kept); a given-up row stays given up.
+    private static func upsertHold(
+        _ db: Database, opportunityId: String, templateId: String, postingId: String, reason: String,
+        trigger: Millis?, opportunityUpdatedAt: Millis?, now: Millis
+    ) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO hold (opportunity_id, template_id, posting_id, reason, state, trigger_ms,
+                    opportunity_updated_ms, since_ms, updated_ms)
+                VALUES (?, ?, ?, ?, 'held', ?, ?, ?, ?)
+                ON CONFLICT (opportunity_id, template_id) DO UPDATE SET reason = excluded.reason,
+                    posting_id = excluded.posting_id, trigger_ms = coalesce(trigger_ms, excluded.trigger_ms),
+                    opportunity_updated_ms = excluded.opportunity_updated_ms, updated_ms = excluded.updated_ms
+                    WHERE state = 'held'
+                """,
+            arguments: [opportunityId, templateId, postingId, reason, trigger, opportunityUpdatedAt, now, now])
     }
 
     /// Lets a held candidate go (invited, or no longer due), with its problems.
