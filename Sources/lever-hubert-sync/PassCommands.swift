@@ -169,8 +169,13 @@ enum PassRunner {
                     if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
                 }
             }
-            // Whatever is still running then: the promise is an exit within 10 s of the signal.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) { _exit(ExitStatus.temporary.code) }
+            // Whatever is still running then: the promise is an exit within 10 s of the signal, except while a
+            // rotated Lever grant is being made durable (cutting that off would lose the grant): then the exit
+            // waits for it, a few seconds at most (a refresh begun before the signal ends within its own timeout).
+            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
+                TokenFile.inFlight.waitUntilIdle(seconds: 5)
+                _exit(ExitStatus.temporary.code)
+            }
         }
         // With --json the actions are spooled as they are decided (memory stays flat) and printed with the rest after.
         let stream = common.json ? ReportStream() : nil
