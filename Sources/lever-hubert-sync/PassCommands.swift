@@ -110,9 +110,9 @@ enum PassRunner {
         let lock: RunLock?
         do {
             // A dry run creates and changes no file: no lock file, no directory, the database opened read-only.
-            // With Lever OAuth a dry run refreshes a rotating token like any run, so it takes the real lock.
+            // With Lever OAuth too: a refresh is guarded by the token file's own lock, not by the run lock.
             lock =
-                dryRun && config.lever.oauth == nil
+                dryRun
                 ? try RunLock.ifPresent(databasePath: config.databasePath)
                 : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {

@@ -540,4 +540,31 @@ import Testing
         #expect(try await oauth.authorization() == second)
         #expect(setup.oauth.refreshes == 2, "no rotation for a token already replaced")
     }
+
+    // MARK: review: check and a dry run need no run lock
+
+    @Test func checkAndADryRunWorkInAReadOnlyDatabaseDirectory() async throws {
+        let all = LeverScopes.needed(confidentialAccess: false).map(\.scope).joined(separator: " ")
+        let setup = try await Self.setup(seedScope: all)
+        #expect(try await setup.run(["run"]).status == 0)
+        let directory = setup.env.directory.path
+        try? FileManager.default.removeItem(atPath: RunLock.lockPath(setup.env.databasePath))
+        func readOnly(_ on: Bool) async throws {
+            if getuid() == 0 {
+                let status = try await BinaryRunner.run(
+                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
+                ).status
+                #expect(status == 0)
+            } else {
+                chmod(directory, on ? 0o500 : 0o700)
+            }
+        }
+        try await readOnly(true)
+        let check = try await setup.run(["check"])
+        let dry = try await setup.run(["run", "--dry-run"])
+        try await readOnly(false)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: RunLock.lockPath(setup.env.databasePath)))
+    }
 }
