@@ -191,24 +191,50 @@ import Testing
         try setup.expectDatabaseClean()
     }
 
+    /// Starts `authorize` over the loopback listener. The port is chosen before the binary can listen on it (it
+    /// is in the configuration); should another process take it meanwhile, the whole setup is tried again.
+    static func startLoopbackAuthorize(confidential: Bool) async throws -> (Setup, Child, URL, String) {
+        for attempt in 0..<5 {
+            let setup = try await Self.setup(seeded: false, confidential: confidential, authorize: true)
+            let log = setup.env.directory.appendingPathComponent("authorize.log")
+            let child = try BinaryRunner.start(
+                ["authorize", "--config", setup.config], environment: setup.environment, output: log)
+            for _ in 0..<1000 {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if text.contains("Waiting for the redirect") || !child.isRunning { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if !child.isRunning, text.contains("cannot listen on 127.0.0.1"), attempt < 4 { continue }
+            let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+            return (setup, child, log, url)
+        }
+        throw CancellationError()
+    }
+
+    /// The browser follows a redirect to the tool's listener.
+    static func follow(_ location: String) async throws -> HTTPResponseMessage? {
+        for _ in 0..<100 {
+            if let page = try? await Self.get(location) { return page }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
     @Test func authorizeOverTheLoopbackListenerReportsScopesNotGranted() async throws {
-        let setup = try await Self.setup(seeded: false, confidential: true, authorize: true)
+        let (setup, child, log, url) = try await Self.startLoopbackAuthorize(confidential: true)
         let needed = LeverScopes.needed(confidentialAccess: true).map(\.scope)
         setup.oauth.setGrantedScopes(needed.filter { $0 != "notes:write:admin" })
-        let log = setup.env.directory.appendingPathComponent("authorize.log")
-        let child = try BinaryRunner.start(
-            ["authorize", "--config", setup.config], environment: setup.environment, output: log)
-        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
         #expect(url.contains("confidential%3Aaccess%3Aadmin"), "confidential access asked for only when configured")
         let consent = try await Self.get(url)
         let location = try #require(consent.header("location"))
-        // The browser follows the redirect to the tool's listener.
-        var page: HTTPResponseMessage?
-        for _ in 0..<100 {
-            page = try? await Self.get(location)
-            if page != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // A redirect of another authorization first (an old tab): refused, and the listener waits on.
+        let foreign = try await Self.follow(location.replacingOccurrences(of: "state=", with: "state=old"))
+        #expect(foreign?.status == 400)
+        let foreignPage = String(decoding: foreign?.body ?? Data(), as: UTF8.self)
+        #expect(foreignPage.contains("Still waiting"), "\(foreignPage)")
+        #expect(child.isRunning, "a foreign redirect does not end the wait")
+        let page = try await Self.follow(location)
         #expect(page?.status == 200)
         let shown = String(decoding: page?.body ?? Data(), as: UTF8.self)
         #expect(shown.contains("Lever access received"))
@@ -229,15 +255,59 @@ import Testing
         #expect(json.json?["exitCode"] as? Int == 77)
     }
 
-    @Test func aRedirectWithAnotherStateIsRefused() async throws {
+    @Test func aRedirectWithAnotherStateIsRefusedAndTheRightOneStillAccepted() async throws {
         let setup = try await Self.setup(seeded: false, authorize: true)
-        let (status, output) = try await Self.authorizeManually(setup) { location in
-            location.replacingOccurrences(of: "state=", with: "state=forged")
+        let dir = setup.env.directory
+        let fifo = dir.appendingPathComponent("stdin-forged").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let log = dir.appendingPathComponent("authorize-forged.log")
+        let child = try BinaryRunner.start(
+            ["authorize", "--manual", "--config", setup.config], environment: setup.environment, output: log,
+            stdin: fifo)
+        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+        let location = try #require(try await Self.get(url).header("location"))
+        let writer = open(fifo, O_WRONLY)
+        defer { close(writer) }
+        _ = LeverOAuth.writeAll(
+            Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
+        for _ in 0..<500 {
+            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("state does not match") { break }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(status == 77, "\(output)")
-        #expect(output.contains("state does not match"), "\(output)")
-        #expect(setup.oauth.exchanges == 0, "the code is not exchanged")
+        let refused = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(refused.contains("state does not match"), "\(refused)")
+        #expect(child.isRunning, "a foreign redirect does not end the wait")
+        #expect(setup.oauth.exchanges == 0, "its code is not exchanged")
         #expect(!FileManager.default.fileExists(atPath: setup.tokenFile))
+        _ = LeverOAuth.writeAll(Array((location + "\n").utf8), to: writer)
+        let status = await child.wait()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        setup.expectNoSecrets([output])
+        #expect(status == 0, "\(output)")
+        #expect(setup.oauth.exchanges == 1)
+        #expect(try TokenFile.read(setup.tokenFile)?.refreshToken == setup.oauth.currentRefreshToken)
+    }
+
+    @Test func aForeignRedirectAloneEndsWithTheTimeoutAnd77() async throws {
+        let setup = try await Self.setup(seeded: false, authorize: true)
+        let dir = setup.env.directory
+        let fifo = dir.appendingPathComponent("stdin-timeout").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let log = dir.appendingPathComponent("authorize-timeout.log")
+        let child = try BinaryRunner.start(
+            ["authorize", "--manual", "--wait-seconds", "3", "--config", setup.config],
+            environment: setup.environment, output: log, stdin: fifo)
+        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+        let location = try #require(try await Self.get(url).header("location"))
+        let writer = open(fifo, O_WRONLY)
+        defer { close(writer) }
+        _ = LeverOAuth.writeAll(
+            Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
+        let status = await child.wait()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 77, "\(output)")
+        #expect(output.contains("authorization refused: the redirect's state does not match"), "\(output)")
+        #expect(setup.oauth.exchanges == 0)
     }
 
     // MARK: the grant across passes

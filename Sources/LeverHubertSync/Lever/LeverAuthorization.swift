@@ -204,6 +204,8 @@ public struct LeverAuthorizationRequest: Sendable {
         case code(String)
         /// Refused (`state` wrong or missing, an `error` from Lever, no code): the reason, never a code.
         case refused(String)
+        /// Not this authorization's redirect (`state` wrong or missing): refused, and the right one may still come.
+        case foreign(String)
     }
 
     /// Reads a redirect (a whole URL, or just its `?query`), checking `state` first.
@@ -223,10 +225,10 @@ public struct LeverAuthorizationRequest: Sendable {
             if parts.count == 2, values[parts[0]] == nil { values[parts[0]] = parts[1] }
         }
         guard let echoed = values["state"] else {
-            return .refused("the redirect carries no state: it was not the answer to this authorization")
+            return .foreign("the redirect carries no state: it was not the answer to this authorization")
         }
         guard echoed == state else {
-            return .refused(
+            return .foreign(
                 "the redirect's state does not match this authorization's: refused (an old or forged redirect)")
         }
         if let error = values["error"] {
@@ -245,6 +247,12 @@ public enum GrantReport {
         LeverScopes.missing(granted: granted, confidentialAccess: confidentialAccess).map {
             "\($0.scope) was not granted: disables \($0.disables)"
         }
+    }
+
+    /// When the grant dies whatever its use: Lever's refresh token expires a year after the authorization
+    /// (`reference/lever-api.md` §1), counted from `authorizedAt` (unknown for a grant obtained elsewhere).
+    public static func absoluteExpiry(_ grant: LeverGrant) -> Millis? {
+        grant.authorizedAt.map { $0 + 365 * 86_400_000 }
     }
 
     /// How long the refresh token has been unused and when Lever lets it die (90 days idle).
