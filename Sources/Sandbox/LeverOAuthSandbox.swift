@@ -34,6 +34,15 @@ public final class LeverOAuthSandbox: @unchecked Sendable {
     private var _reuses = 0
     private var _authorizeQueries: [[(name: String, value: String)]] = []
     private var _tokenDelayMs = 0
+    private var tokenFaults: [TokenFault] = []
+
+    /// What the token endpoint does instead of answering normally, once each, in order.
+    public enum TokenFault: Sendable {
+        /// Refuses before looking at the request (nothing rotated): an `error` code other than Auth0's usual.
+        case refuse(status: Int, error: String)
+        /// Rotates as usual, but the answer carries the new refresh token and no access token.
+        case noAccessToken
+    }
 
     public init() {}
 
@@ -64,6 +73,8 @@ public final class LeverOAuthSandbox: @unchecked Sendable {
     public func setAccessTTL(seconds: Int) { lock.withLock { accessTTLSeconds = seconds } }
     /// Holds every token endpoint answer back this long (after the grant was rotated): a slow Lever.
     public func setTokenDelay(ms: Int) { lock.withLock { _tokenDelayMs = ms } }
+    /// The next token endpoint requests meet these faults, one each.
+    public func addTokenFaults(_ faults: [TokenFault]) { lock.withLock { tokenFaults += faults } }
     /// What `/authorize` grants from now on (nil: what is asked).
     public func setGrantedScopes(_ scopes: [String]?) { lock.withLock { grantedScopes = scopes } }
 
@@ -152,7 +163,21 @@ public final class LeverOAuthSandbox: @unchecked Sendable {
             if parts.count == 2 { form[parts[0]] = parts[1] }
         }
         return lock.withLock {
-            var answer = tokenLocked(form, now: now)
+            var answer: SandboxResponse
+            switch tokenFaults.isEmpty ? nil : tokenFaults.removeFirst() {
+            case .refuse(let status, let error):
+                answer = .json(status, ["error": error, "error_description": "Refused by the sandbox"])
+            case .noAccessToken:
+                answer = tokenLocked(form, now: now)
+                if answer.status == 200,
+                    let object = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any],
+                    let refresh = object["refresh_token"] as? String
+                {
+                    answer = .json(200, ["refresh_token": refresh, "token_type": "Bearer"])
+                }
+            case nil:
+                answer = tokenLocked(form, now: now)
+            }
             answer.delayMs = _tokenDelayMs
             return answer
         }

@@ -84,7 +84,17 @@ enum AuthorizeRunner {
             say(request.url)
             say("")
             say("Then paste here the address the browser was sent to (it starts with \(redirectURI)):")
-            target = await readLine()
+            // A redirect of another authorization (an old tab, a forged link) is refused, and the right one may
+            // still be pasted: the wait ends with a redirect of this one, the end of the input, or the timeout.
+            let deadline = Date().addingTimeInterval(Double(waitSeconds))
+            var pasted: String?
+            while let line = await readLine(until: deadline) {
+                if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                pasted = line
+                guard case .foreign(let reason) = request.outcome(ofRedirect: line) else { break }
+                say("Refused: \(reason). Paste the address of this authorization's redirect:")
+            }
+            target = pasted
         } else {
             guard redirect.scheme == "http", ["127.0.0.1", "localhost"].contains(redirect.host ?? ""),
                 let port = redirect.port
@@ -110,8 +120,10 @@ enum AuthorizeRunner {
             let path = redirect.path.isEmpty ? "/" : redirect.path
             target = await receiver.receive(path: path, timeoutSeconds: waitSeconds) { target in
                 switch request.outcome(ofRedirect: target) {
-                case .code: "Lever access received. Return to the terminal; you can close this window."
-                case .refused(let reason): "Refused: \(reason). Return to the terminal."
+                case .code: ("Lever access received. Return to the terminal; you can close this window.", true)
+                case .refused(let reason): ("Refused: \(reason). Return to the terminal.", true)
+                case .foreign(let reason):
+                    ("Refused: \(reason). Still waiting for this authorization's redirect.", false)
                 }
             }
         }
@@ -122,7 +134,7 @@ enum AuthorizeRunner {
         }
         let code: String
         switch request.outcome(ofRedirect: target) {
-        case .refused(let reason):
+        case .refused(let reason), .foreign(let reason):
             return finish(
                 common, code: ExitStatus.credentialRefused.code, message: "authorization refused: \(reason)",
                 requested: requested)
@@ -174,12 +186,24 @@ enum AuthorizeRunner {
         }
     }
 
-    /// One line of standard input, read on a thread of its own.
-    static func readLine() async -> String? {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: Swift.readLine(strippingNewline: true)) }
+    /// One line of standard input, read on a thread of its own; nil at the end of the input or at `deadline` (the
+    /// reading thread is then left blocked: the process ends soon after).
+    static func readLine(until deadline: Date) async -> String? {
+        let seconds = deadline.timeIntervalSinceNow
+        guard seconds > 0 else { return nil }
+        let resumed = Locked(false)
+        return await withCheckedContinuation { continuation in
+            let resume: @Sendable (String?) -> Void = { line in
+                let first = resumed.withLock { done in
+                    defer { done = true }
+                    return !done
+                }
+                if first { continuation.resume(returning: line) }
+            }
+            let thread = Thread { resume(Swift.readLine(strippingNewline: true)) }
             thread.name = "lhs-stdin"
             thread.start()
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { resume(nil) }
         }
     }
 

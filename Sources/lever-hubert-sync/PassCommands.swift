@@ -110,9 +110,9 @@ enum PassRunner {
         let lock: RunLock?
         do {
             // A dry run creates and changes no file: no lock file, no directory, the database opened read-only.
-            // With Lever OAuth a dry run refreshes a rotating token like any run, so it takes the real lock.
+            // With Lever OAuth too: a refresh is guarded by the token file's own lock, not by the run lock.
             lock =
-                dryRun && config.lever.oauth == nil
+                dryRun
                 ? try RunLock.ifPresent(databasePath: config.databasePath)
                 : try RunLock(databasePath: config.databasePath)
         } catch let abort as PassAbort {
@@ -169,8 +169,13 @@ enum PassRunner {
                     if let ping, !dryRun { await ping.ping("75", runId: runId, body: "stopped by a signal") }
                 }
             }
-            // Whatever is still running then: the promise is an exit within 10 s of the signal.
-            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) { _exit(ExitStatus.temporary.code) }
+            // Whatever is still running then: the promise is an exit within 10 s of the signal, except while a
+            // rotated Lever grant is being made durable (cutting that off would lose the grant): then the exit
+            // waits for it, a few seconds at most (a refresh begun before the signal ends within its own timeout).
+            DispatchQueue.global().asyncAfter(deadline: .now() + 9.5) {
+                TokenFile.inFlight.waitUntilIdle(seconds: 5)
+                _exit(ExitStatus.temporary.code)
+            }
         }
         // With --json the actions are spooled as they are decided (memory stays flat) and printed with the rest after.
         let stream = common.json ? ReportStream() : nil

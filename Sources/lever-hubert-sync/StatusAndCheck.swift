@@ -99,26 +99,10 @@ enum CheckRunner {
         if offline {
             return finish(common, CheckReport(items: loaded, exitCode: 0, configuration: config.effective()))
         }
-        // Lever rotates the OAuth refresh token on every refresh: a refresh by `check` while a cron pass refreshes
-        // too would leave one of them with a dead token (and, written last, the token file with it). So with OAuth,
-        // check takes the run lock first and holds it to the end; a pass starting meanwhile exits 75 and retries at
-        // the next tick. When a pass holds it, check does not refresh at all and exits 75 (temporary), like a pass.
-        var lock: RunLock?
-        if config.lever.oauth != nil {
-            do {
-                lock = try RunLock(databasePath: config.databasePath)
-            } catch let abort as PassAbort {
-                let detail = "\(abort); check does not refresh the rotating token while a run may"
-                let skipped = CheckReport.Item(name: "lever OAuth refresh", status: .skipped, detail: detail)
-                return finish(common, CheckReport(items: loaded + [skipped], exitCode: abort.exitCode))
-            } catch {
-                let failed = CheckReport.Item(name: "run lock", ok: false, detail: "\(error)")
-                return finish(common, CheckReport(items: loaded + [failed], exitCode: ExitStatus.configuration.code))
-            }
-        }
+        // No run lock: a refresh of Lever's rotating OAuth token is guarded by the token file's own lock (and the
+        // file re-read under it), so check neither waits for a pass nor creates a file beside the database.
         let runtime = SyncRuntime(config: config, logger: logger)
         let report = await Checker(runtime: runtime, warnings: warnings).run()
-        withExtendedLifetime(lock) {}
         return finish(common, report)
     }
 

@@ -161,7 +161,7 @@ import Testing
         #expect(result.stdout.contains("All checks passed, with warnings."))
     }
 
-    @Test func checkWithOAuthDoesNotRefreshWhileAPassHoldsTheLock() async throws {
+    @Test func checkWithOAuthWaitsForTheTokenFileLockNotForTheRunLock() async throws {
         let listener = try SilentListener()
         let dir = try Self.directory()
         let database = dir.appendingPathComponent("db.sqlite3").path
@@ -184,14 +184,19 @@ import Testing
               path: \(database)
             """
         let config = try Self.write(yaml, in: dir)
-        let lock = try RunLock(databasePath: database)
-        let result = try await BinaryRunner.run(["check", "--config", config])
-        withExtendedLifetime(lock) {}
-        #expect(result.status == 75, "\(result.stdout)\(result.stderr)")
-        #expect(result.stdout.contains("[skip] lever OAuth refresh"), "\(result.stdout)")
-        #expect(!listener.waitForConnection(seconds: 0), "check refreshed the token while the lock was held")
-        let json = try await BinaryRunner.run(["check", "--config", config, "--json"])
-        #expect(json.json?["exitCode"] as? Int == 75)
+        let home = dir.appendingPathComponent("home").path
+        // A pass holds the run lock and is refreshing (it holds the token file's lock): check does not refresh.
+        let runLock = try RunLock(databasePath: database)
+        let tokenLock = try await TokenFile.lock(RunLock.canonical(database) + ".lever-refresh-token")
+        let check = try BinaryRunner.start(
+            ["check", "--config", config], environment: ["HOME": home],
+            output: dir.appendingPathComponent("check.out"))
+        defer { if check.isRunning { check.terminate() } }
+        #expect(!listener.waitForConnection(seconds: 2), "check refreshed while another process held the token lock")
+        // The refresh is over: check goes on, though the pass still holds the run lock (it needs none).
+        tokenLock.release()
+        #expect(listener.waitForConnection(seconds: 10), "check waits for the token file's lock only")
+        withExtendedLifetime(runLock) {}
     }
 
     @Test func aHeldLockOrABadConfigurationPrintsThePassShapeWithJSON() async throws {

@@ -99,17 +99,35 @@ final class SilentListener: @unchecked Sendable {
         return url
     }
 
-    @Test func theRotatedTokenIsWrittenWholeWithMode0600AndNoTemporaryFileLeft() throws {
+    @Test func theRotatedGrantIsWrittenWholeWithMode0600AndNoTemporaryFileLeft() throws {
         let dir = try directory()
         let path = dir.appendingPathComponent("token").path
         try "old-token".write(toFile: path, atomically: false, encoding: .utf8)
         chmod(path, 0o644)
-        let token = String(repeating: "rt-rotated-", count: 10_000)  // larger than one pipe-sized write
-        try LeverOAuth.persist(token, to: path)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == token)
+        let token = String(repeating: "rt-rotated-", count: 10_000)  // larger than the room reserved, and a pipe
+        let pending = try TokenFile.Pending(for: path)
+        try pending.commit(LeverGrant(refreshToken: token, accessToken: "at-1", accessTokenExpiresAt: 1))
+        #expect(try TokenFile.read(path)?.refreshToken == token)
         let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
         #expect(mode == 0o600, "mode \(String(mode, radix: 8))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["token"])
+    }
+
+    @Test func roomForTheGrantIsReservedBeforeLeverIsAskedAndTheFileIsCutToLength() throws {
+        let dir = try directory()
+        let path = dir.appendingPathComponent("token").path
+        var names = [".reserved.tmp"]
+        let pending = try TokenFile.Pending(for: path, temporaryName: { names.removeFirst() })
+        let temporary = dir.appendingPathComponent(".token.reserved.tmp").path
+        var info = stat()
+        #expect(stat(temporary, &info) == 0)
+        #expect(Int(info.st_size) == TokenFile.reservedBytes, "the room is taken before the refresh")
+        #expect(Int(info.st_blocks) * 512 >= TokenFile.reservedBytes, "allocated, not a sparse file")
+        let grant = LeverGrant(refreshToken: "rt-small", scope: "offline_access")
+        try pending.commit(grant)
+        #expect(try TokenFile.read(path) == grant)
+        #expect(stat(path, &info) == 0)
+        #expect(Int(info.st_size) == TokenFile.encode(grant).count, "no zeros left after the grant")
     }
 
     @Test func aSymlinkPlantedAtTheTemporaryPathIsNotFollowed() throws {
@@ -120,9 +138,10 @@ final class SilentListener: @unchecked Sendable {
         let planted = dir.appendingPathComponent(".token.planted.tmp").path
         try FileManager.default.createSymbolicLink(atPath: planted, withDestinationPath: victim)
         var names = [".planted.tmp", ".fresh.tmp"]
-        try LeverOAuth.persist("rt-new", to: path, temporaryName: { names.removeFirst() })
+        try TokenFile.Pending(for: path, temporaryName: { names.removeFirst() }).commit(
+            LeverGrant(refreshToken: "rt-new"))
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious", "the symlink's target is untouched")
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-new")
+        #expect(try TokenFile.read(path)?.refreshToken == "rt-new")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: planted) == victim)
     }
 
@@ -132,9 +151,22 @@ final class SilentListener: @unchecked Sendable {
         let stale = dir.appendingPathComponent(".token.\(getpid()).tmp").path
         try "half-written".write(toFile: stale, atomically: false, encoding: .utf8)
         var names = [".\(getpid()).tmp", ".next.tmp"]
-        try LeverOAuth.persist("rt-after-crash", to: path, temporaryName: { names.removeFirst() })
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-after-crash")
-        try LeverOAuth.persist("rt-random-name", to: path)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "rt-random-name")
+        try TokenFile.Pending(for: path, temporaryName: { names.removeFirst() }).commit(
+            LeverGrant(refreshToken: "rt-after-crash"))
+        #expect(try TokenFile.read(path)?.refreshToken == "rt-after-crash")
+        try TokenFile.write(LeverGrant(refreshToken: "rt-random-name"), to: path)
+        #expect(try TokenFile.read(path)?.refreshToken == "rt-random-name")
+    }
+
+    @Test func aLastResortExitWaitsForACommitInProgressButNotForever() {
+        let inFlight = TokenFile.InFlight()
+        #expect(inFlight.waitUntilIdle(seconds: 0))
+        inFlight.begin()
+        let started = Date()
+        #expect(!inFlight.waitUntilIdle(seconds: 0.2), "bounded")
+        #expect(Date().timeIntervalSince(started) >= 0.2)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { inFlight.end() }
+        #expect(inFlight.waitUntilIdle(seconds: 5), "returns when the commit ends")
+        #expect(Date().timeIntervalSince(started) < 3)
     }
 }

@@ -62,7 +62,7 @@ import Testing
 
     static func setup(
         ttl: Int = 3600, seeded: Bool = true, tokenFileKey: Bool = true, confidential: Bool = false,
-        port: UInt16? = nil, authorize: Bool = false
+        port: UInt16? = nil, authorize: Bool = false, seedScope: String? = nil
     ) async throws -> Setup {
         let env = try await TestEnvironment()
         _ = await env.taggedPosting()
@@ -72,7 +72,13 @@ import Testing
             clientId: clientId, clientSecret: clientSecret, redirectURIs: [redirect], audience: audience,
             accessTTLSeconds: ttl)
         let seed = seeded ? "rt-seed-\(UUID().uuidString)" : nil
-        if let seed { env.lever.oauth.seed(refreshToken: seed) }
+        if let seed {
+            if let seedScope {
+                env.lever.oauth.seed(refreshToken: seed, scope: seedScope)
+            } else {
+                env.lever.oauth.seed(refreshToken: seed)
+            }
+        }
         let tokenFile = env.directory.appendingPathComponent("grant/lever.token").path
         var block = """
               oauth:
@@ -185,24 +191,50 @@ import Testing
         try setup.expectDatabaseClean()
     }
 
+    /// Starts `authorize` over the loopback listener. The port is chosen before the binary can listen on it (it
+    /// is in the configuration); should another process take it meanwhile, the whole setup is tried again.
+    static func startLoopbackAuthorize(confidential: Bool) async throws -> (Setup, Child, URL, String) {
+        for attempt in 0..<5 {
+            let setup = try await Self.setup(seeded: false, confidential: confidential, authorize: true)
+            let log = setup.env.directory.appendingPathComponent("authorize.log")
+            let child = try BinaryRunner.start(
+                ["authorize", "--config", setup.config], environment: setup.environment, output: log)
+            for _ in 0..<1000 {
+                let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+                if text.contains("Waiting for the redirect") || !child.isRunning { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            if !child.isRunning, text.contains("cannot listen on 127.0.0.1"), attempt < 4 { continue }
+            let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+            return (setup, child, log, url)
+        }
+        throw CancellationError()
+    }
+
+    /// The browser follows a redirect to the tool's listener.
+    static func follow(_ location: String) async throws -> HTTPResponseMessage? {
+        for _ in 0..<100 {
+            if let page = try? await Self.get(location) { return page }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
     @Test func authorizeOverTheLoopbackListenerReportsScopesNotGranted() async throws {
-        let setup = try await Self.setup(seeded: false, confidential: true, authorize: true)
+        let (setup, child, log, url) = try await Self.startLoopbackAuthorize(confidential: true)
         let needed = LeverScopes.needed(confidentialAccess: true).map(\.scope)
         setup.oauth.setGrantedScopes(needed.filter { $0 != "notes:write:admin" })
-        let log = setup.env.directory.appendingPathComponent("authorize.log")
-        let child = try BinaryRunner.start(
-            ["authorize", "--config", setup.config], environment: setup.environment, output: log)
-        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
         #expect(url.contains("confidential%3Aaccess%3Aadmin"), "confidential access asked for only when configured")
         let consent = try await Self.get(url)
         let location = try #require(consent.header("location"))
-        // The browser follows the redirect to the tool's listener.
-        var page: HTTPResponseMessage?
-        for _ in 0..<100 {
-            page = try? await Self.get(location)
-            if page != nil { break }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        // A redirect of another authorization first (an old tab): refused, and the listener waits on.
+        let foreign = try await Self.follow(location.replacingOccurrences(of: "state=", with: "state=old"))
+        #expect(foreign?.status == 400)
+        let foreignPage = String(decoding: foreign?.body ?? Data(), as: UTF8.self)
+        #expect(foreignPage.contains("Still waiting"), "\(foreignPage)")
+        #expect(child.isRunning, "a foreign redirect does not end the wait")
+        let page = try await Self.follow(location)
         #expect(page?.status == 200)
         let shown = String(decoding: page?.body ?? Data(), as: UTF8.self)
         #expect(shown.contains("Lever access received"))
@@ -223,15 +255,59 @@ import Testing
         #expect(json.json?["exitCode"] as? Int == 77)
     }
 
-    @Test func aRedirectWithAnotherStateIsRefused() async throws {
+    @Test func aRedirectWithAnotherStateIsRefusedAndTheRightOneStillAccepted() async throws {
         let setup = try await Self.setup(seeded: false, authorize: true)
-        let (status, output) = try await Self.authorizeManually(setup) { location in
-            location.replacingOccurrences(of: "state=", with: "state=forged")
+        let dir = setup.env.directory
+        let fifo = dir.appendingPathComponent("stdin-forged").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let log = dir.appendingPathComponent("authorize-forged.log")
+        let child = try BinaryRunner.start(
+            ["authorize", "--manual", "--config", setup.config], environment: setup.environment, output: log,
+            stdin: fifo)
+        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+        let location = try #require(try await Self.get(url).header("location"))
+        let writer = open(fifo, O_WRONLY)
+        defer { close(writer) }
+        _ = LeverOAuth.writeAll(
+            Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
+        for _ in 0..<500 {
+            if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("state does not match") { break }
+            try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(status == 77, "\(output)")
-        #expect(output.contains("state does not match"), "\(output)")
-        #expect(setup.oauth.exchanges == 0, "the code is not exchanged")
+        let refused = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(refused.contains("state does not match"), "\(refused)")
+        #expect(child.isRunning, "a foreign redirect does not end the wait")
+        #expect(setup.oauth.exchanges == 0, "its code is not exchanged")
         #expect(!FileManager.default.fileExists(atPath: setup.tokenFile))
+        _ = LeverOAuth.writeAll(Array((location + "\n").utf8), to: writer)
+        let status = await child.wait()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        setup.expectNoSecrets([output])
+        #expect(status == 0, "\(output)")
+        #expect(setup.oauth.exchanges == 1)
+        #expect(try TokenFile.read(setup.tokenFile)?.refreshToken == setup.oauth.currentRefreshToken)
+    }
+
+    @Test func aForeignRedirectAloneEndsWithTheTimeoutAnd77() async throws {
+        let setup = try await Self.setup(seeded: false, authorize: true)
+        let dir = setup.env.directory
+        let fifo = dir.appendingPathComponent("stdin-timeout").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let log = dir.appendingPathComponent("authorize-timeout.log")
+        let child = try BinaryRunner.start(
+            ["authorize", "--manual", "--wait-seconds", "3", "--config", setup.config],
+            environment: setup.environment, output: log, stdin: fifo)
+        let url = try await Self.authorizationURL(in: log, origin: setup.env.leverOrigin, child: child)
+        let location = try #require(try await Self.get(url).header("location"))
+        let writer = open(fifo, O_WRONLY)
+        defer { close(writer) }
+        _ = LeverOAuth.writeAll(
+            Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
+        let status = await child.wait()
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(status == 77, "\(output)")
+        #expect(output.contains("authorization refused: the redirect's state does not match"), "\(output)")
+        #expect(setup.oauth.exchanges == 0)
     }
 
     // MARK: the grant across passes
@@ -375,5 +451,190 @@ import Testing
         let (status, output) = try await Self.authorizeManually(setup)
         #expect(status == 0, "\(output)")
         #expect(try await setup.run(["run"]).status == 0)
+    }
+
+    // MARK: review: the configured refresh token, presented once
+
+    @Test func withoutAPlaceToRecordItTheConfiguredTokenIsNotPresented() async throws {
+        let setup = try await Self.setup()
+        var noHome = setup.environment
+        noHome["HOME"] = nil
+        let result = try await BinaryRunner.run(["run", "--config", setup.config], environment: noHome)
+        setup.expectNoSecrets([result.stdout, result.stderr])
+        #expect(result.status == 77, "\(result.stderr)")
+        #expect(result.stderr.contains("not presented") && result.stderr.contains("HOME"), "\(result.stderr)")
+        #expect(setup.oauth.presented.isEmpty, "the token was not presented")
+        // A read-only state directory is the same.
+        let home = try #require(setup.environment["HOME"])
+        try FileManager.default.createDirectory(atPath: home + "/.local", withIntermediateDirectories: true)
+        try "not a directory".write(toFile: home + "/.local/state", atomically: true, encoding: .utf8)
+        let blocked = try await setup.run(["run"])
+        #expect(blocked.status == 77, "\(blocked.stderr)")
+        #expect(setup.oauth.presented.isEmpty)
+        try FileManager.default.removeItem(atPath: home + "/.local/state")
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(setup.oauth.presented.count == 1)
+    }
+
+    @Test func checkWithAnotherDatabaseDuringTheFirstRunSpendsNothing() async throws {
+        let setup = try await Self.setup(tokenFileKey: false)
+        setup.oauth.setTokenDelay(ms: 1_500)
+        let log = setup.env.directory.appendingPathComponent("first.log")
+        let first = try BinaryRunner.start(
+            ["run", "--config", setup.config], environment: setup.environment, output: log)
+        for _ in 0..<500 where setup.oauth.presented.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(setup.oauth.presented.count == 1)
+        let other = setup.env.directory.appendingPathComponent("other.sqlite3").path
+        let check = try await setup.run(["check", "--database", other])
+        #expect(check.status == 77, "\(check.stdout)")
+        #expect(check.stdout.contains("already exchanged"), "\(check.stdout)")
+        #expect(await first.wait() == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        setup.oauth.setTokenDelay(ms: 0)
+        #expect(setup.oauth.presented.count == 1, "the configured refresh token is presented once")
+        setup.oauth.expireAccessTokens()
+        #expect(try await setup.run(["run"]).status == 0)
+        #expect(setup.oauth.reuses == 0)
+    }
+
+    @Test func theDefaultTokenFileFollowsTheDatabaseThroughASymlink() async throws {
+        let setup = try await Self.setup(tokenFileKey: false)
+        #expect(try await setup.run(["run"]).status == 0)
+        let linked = setup.env.directory.appendingPathComponent("link.sqlite3").path
+        try FileManager.default.createSymbolicLink(atPath: linked, withDestinationPath: setup.env.databasePath)
+        setup.oauth.expireAccessTokens()
+        let result = try await setup.run(["run", "--database", linked])
+        #expect(result.status == 0, "one token file for one database: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: linked + ".lever-refresh-token"))
+        #expect(try TokenFile.read(setup.tokenFile)?.refreshToken == setup.oauth.currentRefreshToken)
+        #expect(setup.oauth.reuses == 0)
+    }
+
+    // MARK: review: only invalid_grant kills the grant
+
+    @Test func aRefusalOtherThanInvalidGrantLeavesTheGrantAlone() async throws {
+        let setup = try await Self.setup()
+        #expect(try await setup.run(["run"]).status == 0)
+        for (status, code) in [(400, "invalid_request"), (403, "access_denied"), (401, "")] {
+            setup.oauth.expireAccessTokens()
+            setup.oauth.addTokenFaults([.refuse(status: status, error: code)])
+            let refused = try await setup.run(["run"])
+            #expect(refused.status == 75, "\(status) \(code): \(refused.stderr)")
+            #expect(try TokenFile.read(setup.tokenFile)?.refusedAt == nil, "the grant is not recorded dead")
+        }
+        // A wrong client secret is the configuration's fault: 77 naming it, and the grant is untouched.
+        var wrong = setup.environment
+        wrong["LEVER_CLIENT_SECRET"] = "not-the-secret"
+        let client = try await BinaryRunner.run(["run", "--config", setup.config], environment: wrong)
+        #expect(client.status == 77, "\(client.stderr)")
+        #expect(client.stderr.contains("lever.oauth.clientSecret"), "\(client.stderr)")
+        #expect(try TokenFile.read(setup.tokenFile)?.refusedAt == nil)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(setup.oauth.reuses == 0)
+    }
+
+    @Test func aRefusalOfTheConfiguredTokenOtherThanInvalidGrantLetsTheNextPassPresentIt() async throws {
+        let setup = try await Self.setup()
+        setup.oauth.addTokenFaults([.refuse(status: 400, error: "invalid_request")])
+        let refused = try await setup.run(["run"])
+        #expect(refused.status == 75, "\(refused.stderr)")
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "nothing was exchanged, so the configured token is still good: \(next.stderr)")
+        #expect(setup.oauth.refreshes == 1)
+    }
+
+    @Test func anAnswerWithoutAnAccessTokenKeepsTheRotatedRefreshToken() async throws {
+        let setup = try await Self.setup()
+        setup.oauth.addTokenFaults([.noAccessToken])
+        let first = try await setup.run(["run"])
+        #expect(first.status == 75, "\(first.stderr)")
+        #expect(try TokenFile.read(setup.tokenFile)?.refreshToken == setup.oauth.currentRefreshToken)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(setup.oauth.reuses == 0)
+        #expect(setup.oauth.refreshes == 2)
+    }
+
+    // MARK: review: a grant that cannot be saved
+
+    @Test func aGrantThatCannotBeSavedAfterTheRotationEndsThePassWith77NamingTheFile() async throws {
+        let setup = try await Self.setup()
+        #expect(try await setup.run(["run"]).status == 0)
+        let directory = URL(fileURLWithPath: setup.tokenFile).deletingLastPathComponent().path
+        func readOnly(_ on: Bool) async throws {
+            if getuid() == 0 {
+                let status = try await BinaryRunner.run(
+                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
+                ).status
+                #expect(status == 0)
+            } else {
+                chmod(directory, on ? 0o500 : 0o700)
+            }
+        }
+        setup.oauth.expireAccessTokens()
+        setup.oauth.setTokenDelay(ms: 1_000)
+        let log = setup.env.directory.appendingPathComponent("unsaved.log")
+        let child = try BinaryRunner.start(
+            ["run", "--json", "--config", setup.config], environment: setup.environment, output: log)
+        // The temporary file exists and Lever is rotating: the directory turns read-only before the answer.
+        for _ in 0..<500 where setup.oauth.presented.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        try await readOnly(true)
+        let status = await child.wait()
+        try await readOnly(false)
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        setup.expectNoSecrets([output])
+        #expect(setup.oauth.refreshes == 2)
+        #expect(status == 77, "\(output)")
+        #expect(output.contains("THE LEVER OAUTH GRANT COULD NOT BE SAVED"), "\(output)")
+        #expect(output.contains("could not be written to the token file \(setup.tokenFile)"), "\(output)")
+    }
+
+    // MARK: review: a late 401 forces no second rotation
+
+    @Test func aLate401ForAnOlderAccessTokenDoesNotRefreshAgain() async throws {
+        let setup = try await Self.setup()
+        let settings = try #require(
+            try ConfigLoader.load(path: setup.config, databaseOverride: nil, environment: setup.environment).config
+                .lever.oauth)
+        let oauth = LeverOAuth(settings: settings, transport: CurlTransport())
+        let first = try await oauth.authorization()
+        #expect(setup.oauth.refreshes == 1)
+        // The first token is refused (401): one refresh.
+        #expect(await oauth.invalidate(rejected: first))
+        let second = try await oauth.authorization()
+        #expect(second != first)
+        #expect(setup.oauth.refreshes == 2)
+        // A request sent with the first token before the refresh is answered 401 late: the second one stays.
+        #expect(await oauth.invalidate(rejected: first))
+        #expect(try await oauth.authorization() == second)
+        #expect(setup.oauth.refreshes == 2, "no rotation for a token already replaced")
+    }
+
+    // MARK: review: check and a dry run need no run lock
+
+    @Test func checkAndADryRunWorkInAReadOnlyDatabaseDirectory() async throws {
+        let all = LeverScopes.needed(confidentialAccess: false).map(\.scope).joined(separator: " ")
+        let setup = try await Self.setup(seedScope: all)
+        #expect(try await setup.run(["run"]).status == 0)
+        let directory = setup.env.directory.path
+        try? FileManager.default.removeItem(atPath: RunLock.lockPath(setup.env.databasePath))
+        func readOnly(_ on: Bool) async throws {
+            if getuid() == 0 {
+                let status = try await BinaryRunner.run(
+                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
+                ).status
+                #expect(status == 0)
+            } else {
+                chmod(directory, on ? 0o500 : 0o700)
+            }
+        }
+        try await readOnly(true)
+        let check = try await setup.run(["check"])
+        let dry = try await setup.run(["run", "--dry-run"])
+        try await readOnly(false)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: RunLock.lockPath(setup.env.databasePath)))
     }
 }

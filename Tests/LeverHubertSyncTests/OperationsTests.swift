@@ -27,8 +27,11 @@ actor RecordingService: SandboxService {
         func config() throws -> AppConfig {
             let yaml = env.yaml().replacingOccurrences(
                 of: "  apiKey: ${LEVER_API_KEY}", with: String(oauth.dropFirst()))
+            // A home for the record that the configured refresh token was spent (without one it is not presented).
+            let home = env.directory.appendingPathComponent("home").path
             return try ConfigLoader.resolve(
-                ConfigLoader.parse(yaml: yaml), environment: ["HUBERT_API_KEY": TestEnvironment.hubertKey]
+                ConfigLoader.parse(yaml: yaml),
+                environment: ["HUBERT_API_KEY": TestEnvironment.hubertKey, "HOME": home]
             ).config
         }
         let first = try config()

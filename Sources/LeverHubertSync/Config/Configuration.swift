@@ -388,6 +388,23 @@ public enum ConfigLoader {
         return AppConfig.Defaults.databasePath
     }
 
+    /// The default token file: beside the database's real path (`RunLock.canonical`, as its lock), so that every
+    /// way of naming one database (a relative path from another directory, a symlink) finds one token file. A
+    /// token file an earlier release left beside the path as written is still used while there is none at the
+    /// real path (the grant in it is the live one).
+    static func defaultTokenFile(_ databasePath: String) -> String {
+        let suffix = ".lever-refresh-token"
+        let real = RunLock.canonical(databasePath) + suffix
+        let asWritten = RunLock.canonical(databasePath + suffix)
+        let fileManager = FileManager.default
+        if real != asWritten, !fileManager.fileExists(atPath: real), !fileManager.fileExists(atPath: real + ".lock"),
+            fileManager.fileExists(atPath: asWritten)
+        {
+            return asWritten
+        }
+        return real
+    }
+
     /// Days without a result after which `status` calls an invitation stale.
     public static func staleAfterDays(_ file: ConfigFile) -> Int { min(3650, max(1, file.sync?.staleAfterDays ?? 7)) }
 
@@ -451,7 +468,7 @@ public enum ConfigLoader {
             }
             let tokenURL = try value(o.tokenURL, "lever.oauth.tokenURL") ?? "https://auth.lever.co/oauth/token"
             try validateBaseURL(tokenURL, key: "lever.oauth.tokenURL")
-            let tokenFile = try value(o.tokenFile, "lever.oauth.tokenFile") ?? databasePath + ".lever-refresh-token"
+            let tokenFile = try value(o.tokenFile, "lever.oauth.tokenFile") ?? defaultTokenFile(databasePath)
             let refresh = try value(o.refreshToken, "lever.oauth.refreshToken").map(Secret.init)
             // No refresh token and no token file is not a configuration error: `authorize` makes the first grant,
             // and a pass without one exits 77 saying so.

@@ -89,9 +89,22 @@ public struct LeverTokenEndpoint: Sendable {
         return try await post(form, what: "authorization code")
     }
 
-    /// Whether a refusal (`PassAbort.grant`'s text) means the grant itself is dead (revoked, expired, reused),
-    /// rather than the client's id or secret being wrong.
-    public static func isDeadGrant(_ text: String) -> Bool { text.hasPrefix("Lever refused the refresh token") }
+    /// What starts the refusal of a dead grant (`invalid_grant`: revoked, expired, reused).
+    static let deadGrantPrefix = "Lever refused the refresh token (invalid_grant)"
+
+    /// Whether a refusal (`PassAbort.grant`'s text) means the grant itself is dead (`invalid_grant` to a refresh),
+    /// rather than the client's id or secret being wrong or the request being refused for another reason.
+    public static func isDeadGrant(_ text: String) -> Bool { text.hasPrefix(deadGrantPrefix) }
+
+    /// A 2xx answer that gives no usable access token. It may still carry the rotated refresh token, which must be
+    /// kept (the one presented is spent). Its description never shows a token.
+    public struct UnusableAnswer: Error, Sendable, CustomStringConvertible {
+        public let refreshToken: String?
+        public var description: String {
+            "Lever's OAuth token answer carried no usable access token"
+                + (refreshToken == nil ? "" : " (its new refresh token was kept)")
+        }
+    }
 
     private func post(_ form: QueryString, what: String) async throws -> LeverOAuthToken {
         let request = HTTPRequestMessage(
@@ -110,24 +123,43 @@ public struct LeverTokenEndpoint: Sendable {
         }
         switch response.status {
         case 200..<300:
-            guard let token = try? JSONDecoder().decode(LeverOAuthToken.self, from: response.body) else {
-                throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
+            if let token = try? JSONDecoder().decode(LeverOAuthToken.self, from: response.body),
+                !token.accessToken.isEmpty
+            {
+                return token
             }
-            return token
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+            let rotated = (object?["refresh_token"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+            throw UnusableAnswer(refreshToken: rotated)
         case 400, 401, 403:
             // Only the error code is repeated: a description is the server's text, and nothing of ours is in it.
-            let code =
-                ((try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any])?["error"] as? String
-                ?? "HTTP \(response.status)"
-            let safe = String(code.prefix(40).filter { $0.isLetter || $0 == "_" || $0.isNumber || $0 == " " })
-            if safe == "invalid_client" || safe == "unauthorized_client" {
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+            let code = String(
+                ((object?["error"] as? String) ?? "").prefix(40).filter { $0.isLetter || $0 == "_" || $0.isNumber })
+            switch code {
+            case "invalid_grant":
+                if what == "authorization code" {
+                    throw PassAbort.grant(
+                        "Lever refused the authorization code (invalid_grant): it was used already, expired, or "
+                            + "issued for another redirect URI; run `lever-hubert-sync authorize` again")
+                }
                 throw PassAbort.grant(
-                    "Lever refused the OAuth client (\(safe)): check lever.oauth.clientId and clientSecret")
+                    Self.deadGrantPrefix
+                        + ": the app's access was revoked in Lever (Settings › Integrations and API › Authorized "
+                        + "Apps), or the grant expired (a year old, or 90 days unused); run "
+                        + "`lever-hubert-sync authorize` to grant access again")
+            case "invalid_client", "unauthorized_client":
+                // The configuration, not the grant: the token file is left as it is.
+                throw PassAbort.grant(
+                    "Lever refused the OAuth client (\(code)): check lever.oauth.clientId and lever.oauth.clientSecret "
+                        + "(the grant itself was not touched)")
+            default:
+                // Anything else (invalid_request, a proxy's error page, …) says nothing about the grant: try later.
+                throw PassAbort.unavailable(
+                    service: .lever,
+                    reason: "OAuth token endpoint answered \(response.status)"
+                        + (code.isEmpty ? "" : " (\(code))") + " to the \(what); the grant was left as it is")
             }
-            throw PassAbort.grant(
-                "Lever refused the \(what) (\(safe)): the app's access was revoked in Lever (Settings › "
-                    + "Integrations and API › Authorized Apps), or the grant expired (a year old, or 90 days "
-                    + "unused); run `lever-hubert-sync authorize` to grant access again")
         default:
             throw PassAbort.unavailable(
                 service: .lever, reason: "OAuth token endpoint answered \(response.status)")
@@ -172,6 +204,8 @@ public struct LeverAuthorizationRequest: Sendable {
         case code(String)
         /// Refused (`state` wrong or missing, an `error` from Lever, no code): the reason, never a code.
         case refused(String)
+        /// Not this authorization's redirect (`state` wrong or missing): refused, and the right one may still come.
+        case foreign(String)
     }
 
     /// Reads a redirect (a whole URL, or just its `?query`), checking `state` first.
@@ -191,10 +225,10 @@ public struct LeverAuthorizationRequest: Sendable {
             if parts.count == 2, values[parts[0]] == nil { values[parts[0]] = parts[1] }
         }
         guard let echoed = values["state"] else {
-            return .refused("the redirect carries no state: it was not the answer to this authorization")
+            return .foreign("the redirect carries no state: it was not the answer to this authorization")
         }
         guard echoed == state else {
-            return .refused(
+            return .foreign(
                 "the redirect's state does not match this authorization's: refused (an old or forged redirect)")
         }
         if let error = values["error"] {
@@ -213,6 +247,12 @@ public enum GrantReport {
         LeverScopes.missing(granted: granted, confidentialAccess: confidentialAccess).map {
             "\($0.scope) was not granted: disables \($0.disables)"
         }
+    }
+
+    /// When the grant dies whatever its use: Lever's refresh token expires a year after the authorization
+    /// (`reference/lever-api.md` §1), counted from `authorizedAt` (unknown for a grant obtained elsewhere).
+    public static func absoluteExpiry(_ grant: LeverGrant) -> Millis? {
+        grant.authorizedAt.map { $0 + 365 * 86_400_000 }
     }
 
     /// How long the refresh token has been unused and when Lever lets it die (90 days idle).

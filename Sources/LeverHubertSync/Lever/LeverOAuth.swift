@@ -12,9 +12,10 @@ import Logging
 /// - The new grant is durable (temporary file created before Lever is asked, written, fsynced, renamed, directory
 ///   fsynced) before it is used. When it cannot be written, the failure is logged loudly, the grant is used in
 ///   memory for this process, and the pass ends with exit 77 naming the file (`unsavedGrant`).
-/// - Once a token file has been written (recorded in its lock file), or the configured refresh token was spent
-///   (`SpentTokenMarker`), a missing token file is an error that says so: the configured token is never presented
-///   a second time.
+/// - Once a token file has been written (recorded in its lock file), or the configured refresh token was claimed
+///   (`SpentTokenMarker`, atomically, before it is presented), a missing token file is an error that says so: the
+///   configured token is never presented a second time. When no claim can be recorded, it is not presented at all.
+/// - Only `invalid_grant` marks the grant dead (recorded in the token file); any other refusal leaves it alone.
 public actor LeverOAuth {
     let settings: AppConfig.LeverOAuthSettings
     let transport: any HTTPTransport
@@ -23,7 +24,8 @@ public actor LeverOAuth {
     let stopping: @Sendable () -> Bool
     private var grant: LeverGrant?
     private var loaded = false
-    private var rejectedAccessToken: String?
+    /// Access tokens a 401 answered: never offered again (a late 401 for an older token leaves the newer alone).
+    private var rejectedAccessTokens: Set<String> = []
     private var refreshing: Task<LeverGrant, any Error>?
     /// How many refreshes this process made (for tests and logs).
     public private(set) var refreshCount = 0
@@ -55,7 +57,7 @@ public actor LeverOAuth {
             loaded = true
             grant = (try? TokenFile.read(settings.tokenFile)) ?? nil
         }
-        if let token = grant?.usableAccessToken(at: clock()), token != rejectedAccessToken {
+        if let token = grant?.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
             return "Bearer " + token
         }
         let fresh = try await refresh()
@@ -63,10 +65,12 @@ public actor LeverOAuth {
         return "Bearer " + token
     }
 
-    /// Drops the access token after a 401, so that the next call refreshes (unless another process already did).
-    /// Returns true (retry once).
-    public func invalidate() -> Bool {
-        rejectedAccessToken = grant?.accessToken
+    /// Drops the access token a 401 answered (`rejected`: the `Authorization` value the request was sent with), so
+    /// that the next call refreshes unless a newer token is known already (another request refreshed meanwhile, or
+    /// another process did). Returns true (retry once).
+    public func invalidate(rejected: String) -> Bool {
+        let prefix = "Bearer "
+        if rejected.hasPrefix(prefix) { rejectedAccessTokens.insert(String(rejected.dropFirst(prefix.count))) }
         return true
     }
 
@@ -94,7 +98,7 @@ public actor LeverOAuth {
         let lock = try await TokenFile.lock(path, stop: stopping)
         defer { lock.release() }
         let onFile = try TokenFile.read(path)
-        if let onFile, let token = onFile.usableAccessToken(at: clock()), token != rejectedAccessToken {
+        if let onFile, let token = onFile.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
             // Another process refreshed meanwhile.
             grant = onFile
             return onFile
@@ -104,38 +108,42 @@ public actor LeverOAuth {
                 (onFile.refusal ?? "Lever refused this grant") + " (recorded \(RFC3339.format(refusedAt)) in \(path); "
                     + "Lever is not asked again until `lever-hubert-sync authorize` writes a new grant)")
         }
-        let refreshToken: String
-        var fromConfiguration = false
-        if let onFile {
-            refreshToken = onFile.refreshToken
-        } else if TokenFile.wasGranted(path) {
+        if onFile == nil, TokenFile.wasGranted(path) {
             throw PassAbort.grant(
                 "the token file \(path) is missing, but a grant was stored there before (see "
                     + "\(TokenFile.lockPath(path))); the configured lever.oauth.refreshToken was spent then and is not "
                     + "presented again: restore the token file from a backup or run `lever-hubert-sync authorize`")
-        } else if let configured = settings.refreshToken?.value {
-            if let spentInto = settings.spentMarker.spentInto(clientId: settings.clientId, token: configured) {
-                throw PassAbort.grant(
-                    "there is no token file at \(path), and the configured lever.oauth.refreshToken was already "
-                        + "exchanged (its successor went to \(spentInto)); it is not presented again: point "
-                        + "lever.oauth.tokenFile (or --database) at that file, or run `lever-hubert-sync authorize`")
-            }
-            refreshToken = configured
-            fromConfiguration = true
-        } else {
+        }
+        guard let refreshToken = onFile?.refreshToken ?? settings.refreshToken?.value else {
             throw PassAbort.grant(
                 "no grant yet: there is no token file at \(path) and no lever.oauth.refreshToken; "
                     + "run `lever-hubert-sync authorize`")
         }
-        // Before anything is asked of Lever: when the new grant could not be written, nothing is refreshed.
+        let fromConfiguration = onFile == nil
+        // Before anything is asked of Lever: the temporary file, with room for the new grant, so that a grant
+        // Lever rotated can always be written (when it cannot be created, nothing is refreshed).
         let pending = try TokenFile.Pending(for: path)
-        if fromConfiguration,
-            !settings.spentMarker.record(clientId: settings.clientId, token: refreshToken, tokenFile: path)
-        {
-            logger.warning(
-                "could not record that the configured refresh token was spent",
-                metadata: ["directory": "\(settings.spentMarker.directory ?? "none (no HOME)")"])
+        if fromConfiguration {
+            // Claimed atomically, before it is presented: whatever token file another process uses, one of them
+            // presents the configured token, once.
+            switch settings.spentMarker.claim(clientId: settings.clientId, token: refreshToken, tokenFile: path) {
+            case .claimed: break
+            case .spent(let into):
+                throw PassAbort.grant(
+                    "there is no token file at \(path), and the configured lever.oauth.refreshToken was already "
+                        + "exchanged (its successor went to \(into.isEmpty ? "a token file not recorded" : into)); it "
+                        + "is not presented again: point lever.oauth.tokenFile (or --database) at that file, or run "
+                        + "`lever-hubert-sync authorize`")
+            case .unavailable(let reason):
+                throw PassAbort.grant(
+                    "the configured lever.oauth.refreshToken is not presented: it is good for one use, and the "
+                        + "record that it was spent cannot be written (\(reason)); give the user cron runs as a "
+                        + "writable HOME (or XDG_STATE_HOME), or run `lever-hubert-sync authorize` to write \(path)")
+            }
         }
+        // From here until the successor is durable, a last-resort exit waits (see `TokenFile.inFlight`).
+        TokenFile.inFlight.begin()
+        defer { TokenFile.inFlight.end() }
         let answer: LeverOAuthToken
         do {
             answer = try await LeverTokenEndpoint(settings: settings, transport: transport).refresh(refreshToken)
@@ -150,11 +158,41 @@ public actor LeverOAuth {
             lock.markGranted(now: clock())
             logger.critical("lever refused the OAuth grant", metadata: ["reason": "\(text)"])
             throw PassAbort.grant(text)
+        } catch let unusable as LeverTokenEndpoint.UnusableAnswer {
+            // Lever said yes, but gave no access token: a rotated refresh token in the answer is kept all the same.
+            if let rotated = unusable.refreshToken {
+                refreshCount += 1
+                var kept = onFile ?? LeverGrant(refreshToken: rotated)
+                kept.refreshToken = rotated
+                kept.accessToken = nil
+                kept.accessTokenExpiresAt = nil
+                kept.refreshTokenIssuedAt = clock()
+                save(kept, pending: pending, lock: lock)
+                grant = kept
+            } else if fromConfiguration {
+                settings.spentMarker.release(clientId: settings.clientId, token: refreshToken)
+            }
+            throw PassAbort.unavailable(service: .lever, reason: unusable.description)
+        } catch {
+            // No successor came back (Lever refused for another reason, or did not answer): the token presented is
+            // still the newest this process knows, and the configured one may be presented again next time.
+            if fromConfiguration { settings.spentMarker.release(clientId: settings.clientId, token: refreshToken) }
+            throw error
         }
         refreshCount += 1
         guard let fresh = LeverGrant(answer, previousRefreshToken: refreshToken, previous: onFile, now: clock()) else {
             throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
         }
+        save(fresh, pending: pending, lock: lock)
+        grant = fresh
+        rejectedAccessTokens = []
+        logger.info("lever OAuth token refreshed", metadata: ["tokenFile": "\(path)"])
+        return fresh
+    }
+
+    /// Makes a rotated grant durable; when it cannot be written, says so loudly and ends the pass with 77.
+    private func save(_ fresh: LeverGrant, pending: TokenFile.Pending, lock: TokenFile.Lock) {
+        let path = settings.tokenFile
         do {
             try pending.commit(fresh)
             lock.markGranted(now: clock())
@@ -167,44 +205,6 @@ public actor LeverOAuth {
             logger.critical(
                 "THE LEVER OAUTH GRANT COULD NOT BE SAVED: Lever rotated the refresh token and the new one could not be written",
                 metadata: ["tokenFile": "\(path)", "error": "\(error)"])
-        }
-        grant = fresh
-        rejectedAccessToken = nil
-        logger.info("lever OAuth token refreshed", metadata: ["tokenFile": "\(path)"])
-        return fresh
-    }
-
-    /// Writes the refresh token atomically with mode 0600: a new temporary file beside it (`O_EXCL|O_NOFOLLOW`, so
-    /// neither a planted symlink nor an existing file is ever written through), every byte written, fsync, rename
-    /// over the token file, then fsync of the directory so the rename itself survives a power loss. The temporary
-    /// name carries the pid and 64 random bits: a stale one left by a crashed run never blocks the next.
-    static func persist(_ token: String, to path: String, temporaryName: () -> String = uniqueSuffix) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        try? FileManager.default.createDirectory(
-            atPath: directory, withIntermediateDirectories: true,
-            attributes: [.posixPermissions: 0o700])
-        let failure = PassAbort.configuration("lever.oauth.tokenFile: cannot write the OAuth token file \(path)")
-        var fd: Int32 = -1
-        var tmp = ""
-        for _ in 0..<8 {
-            tmp = directory + "/." + url.lastPathComponent + temporaryName()
-            fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else { throw failure }
-        var renamed = false
-        defer { if !renamed { unlink(tmp) } }
-        guard fchmod(fd, 0o600) == 0, writeAll(Array(token.utf8), to: fd), fsync(fd) == 0 else {
-            close(fd)
-            throw failure
-        }
-        guard close(fd) == 0, rename(tmp, path) == 0 else { throw failure }
-        renamed = true
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
         }
     }
 

@@ -42,21 +42,25 @@ public final class LoopbackReceiver: @unchecked Sendable {
     deinit { close(fd) }
 
     /// Waits for a GET of `path` and returns its request target (`/callback?code=…&state=…`); other paths (a
-    /// browser's favicon) are answered 404. `page` gives the answer shown in the browser for the target. Nil when
-    /// `timeoutSeconds` pass first.
-    public func receive(path: String, timeoutSeconds: Int, page: @escaping @Sendable (String) -> String) async
-        -> String?
-    {
+    /// browser's favicon) are answered 404. `answer` gives, for a target, the page shown in the browser and whether
+    /// it ends the wait (a redirect with another authorization's `state` does not: it is refused, and the wait goes
+    /// on for the right one). Nil when `timeoutSeconds` pass first.
+    public func receive(
+        path: String, timeoutSeconds: Int, answer: @escaping @Sendable (String) -> (page: String, final: Bool)
+    ) async -> String? {
         await withCheckedContinuation { continuation in
             let thread = Thread { [self] in
-                continuation.resume(returning: self.accept(path: path, timeoutSeconds: timeoutSeconds, page: page))
+                continuation.resume(
+                    returning: self.accept(path: path, timeoutSeconds: timeoutSeconds, answer: answer))
             }
             thread.name = "lhs-authorize"
             thread.start()
         }
     }
 
-    private func accept(path: String, timeoutSeconds: Int, page: (String) -> String) -> String? {
+    private func accept(path: String, timeoutSeconds: Int, answer: (String) -> (page: String, final: Bool))
+        -> String?
+    {
         let deadline = Date().addingTimeInterval(Double(timeoutSeconds))
         while Date() < deadline {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -73,8 +77,9 @@ public final class LoopbackReceiver: @unchecked Sendable {
                 Self.answer(client, status: "404 Not Found", body: "Not found.")
                 continue
             }
-            Self.answer(client, status: "200 OK", body: page(target))
-            return target
+            let (page, final) = answer(target)
+            Self.answer(client, status: final ? "200 OK" : "400 Bad Request", body: page)
+            if final { return target }
         }
         return nil
     }

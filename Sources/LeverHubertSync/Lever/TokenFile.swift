@@ -114,8 +114,45 @@ public enum TokenFile {
         return Array((try? encoder.encode(grant)) ?? Data()) + [0x0A]
     }
 
-    /// A temporary file beside the token file, created before anything is asked of Lever: when it cannot be
-    /// created (a read-only directory, a full disk's inode table) no refresh happens and the grant stays intact.
+    /// Refreshes in progress in this process, from presenting a refresh token until its successor is durable: the
+    /// last-resort exit after a signal waits for them (bounded), so that a rotation is never cut off mid-commit.
+    public static let inFlight = InFlight()
+
+    /// A count of work that must not be cut off by `_exit`, with a bounded wait for it to reach zero.
+    public final class InFlight: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var count = 0
+
+        public func begin() { condition.withLock { count += 1 } }
+
+        public func end() {
+            condition.withLock {
+                count -= 1
+                condition.broadcast()
+            }
+        }
+
+        public var isIdle: Bool { condition.withLock { count == 0 } }
+
+        /// Blocks the calling thread until nothing is in flight or `seconds` passed; true when idle.
+        @discardableResult public func waitUntilIdle(seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            condition.lock()
+            defer { condition.unlock() }
+            while count > 0 {
+                if !condition.wait(until: deadline) { return count == 0 }
+            }
+            return true
+        }
+    }
+
+    /// The room reserved for a grant before Lever is asked (a grant is a few KiB: tokens, scopes, dates).
+    public static let reservedBytes = 64 * 1024
+
+    /// A temporary file beside the token file, created before anything is asked of Lever, with room for the new
+    /// grant reserved (`posix_fallocate`): when it cannot be created or the room cannot be had (a read-only
+    /// directory, a full disk) no refresh happens and the grant stays intact; once it exists, a full disk after Lever
+    /// rotated cannot keep the successor from being written.
     public final class Pending: @unchecked Sendable {
         let path: String
         let temporary: String
@@ -141,6 +178,20 @@ public enum TokenFile {
                 throw PassAbort.grant(
                     "cannot write the OAuth token file \(path) (\(String(cString: strerror(errno))) in its directory)")
             }
+            // posix_fallocate returns the error itself; where a file system cannot reserve, zeros are written.
+            var reserved = posix_fallocate(fd, 0, off_t(TokenFile.reservedBytes))
+            if reserved != 0, reserved != ENOSPC, reserved != EDQUOT, reserved != EFBIG {
+                reserved =
+                    LeverOAuth.writeAll([UInt8](repeating: 0, count: TokenFile.reservedBytes), to: fd)
+                        && fsync(fd) == 0 ? 0 : errno
+            }
+            guard reserved == 0 else {
+                close(fd)
+                unlink(tmp)
+                throw PassAbort.grant(
+                    "cannot write the OAuth token file \(path): no room for it (\(String(cString: strerror(reserved)))); "
+                        + "nothing was refreshed")
+            }
             self.fd = fd
             self.temporary = tmp
         }
@@ -148,10 +199,16 @@ public enum TokenFile {
         /// Writes the grant into the temporary file, fsyncs it, renames it over the token file and fsyncs the
         /// directory, so the new grant survives a crash or a power loss the moment this returns.
         public func commit(_ grant: LeverGrant) throws {
-            let failure = PassAbort.grant(
-                "cannot write the OAuth token file \(path) (\(String(cString: strerror(errno))))")
+            // errno when it failed, not before.
+            var failure: PassAbort {
+                PassAbort.grant("cannot write the OAuth token file \(path) (\(String(cString: strerror(errno))))")
+            }
             defer { discard() }
-            guard fchmod(fd, 0o600) == 0, LeverOAuth.writeAll(TokenFile.encode(grant), to: fd), fsync(fd) == 0 else {
+            let bytes = TokenFile.encode(grant)
+            // Over the reserved room from its start, then cut to length (shrinking needs no room).
+            guard fchmod(fd, 0o600) == 0, lseek(fd, 0, SEEK_SET) == 0, LeverOAuth.writeAll(bytes, to: fd),
+                ftruncate(fd, off_t(bytes.count)) == 0, fsync(fd) == 0
+            else {
                 throw failure
             }
             let closed = close(fd)
@@ -252,13 +309,16 @@ public enum TokenFile {
 }
 
 /// A record, outside the database's directory, that the configured refresh token was presented to Lever: a refresh
-/// token is good for one use, so a process that finds no token file (started with another `--database`, or from
-/// another directory with a relative path) must not present it a second time (Auth0 would revoke the whole grant).
+/// token is good for one use, so a process that finds no token file (started with another `--database`, or with
+/// another `lever.oauth.tokenFile`) must not present it a second time (Auth0 would revoke the whole grant).
 /// Kept in `$XDG_STATE_HOME/lever-hubert-sync` or `$HOME/.local/state/lever-hubert-sync`, named by a hash of the
-/// client id and the token (never the token), holding the token file it went to.
+/// client id and the token (never the token), holding the token file it went to. The marker is claimed atomically
+/// (`O_CREAT|O_EXCL`) before the token is presented: of two processes, whatever their token files, one presents it.
+///
+/// The name is a 64-bit FNV-1a hash: Foundation on Linux offers no SHA-2 (CryptoKit is Apple-only, swift-crypto a
+/// dependency of its own). The hashed input is a high-entropy one-time token, so the name reveals nothing usable.
 public struct SpentTokenMarker: Sendable {
-    /// The directory of markers; nil when the environment names no home (then only the lock beside the token file
-    /// remembers a grant).
+    /// The directory of markers; nil when the environment names no home.
     public let directory: String?
 
     public init(environment: [String: String]) {
@@ -273,24 +333,56 @@ public struct SpentTokenMarker: Sendable {
 
     public init(directory: String?) { self.directory = directory }
 
-    private func path(clientId: String, token: String) -> String? {
+    func path(clientId: String, token: String) -> String? {
         directory.map { $0 + "/spent-refresh-token-" + String(FNV1a.hash(clientId + "\u{0}" + token), radix: 16) }
     }
 
-    /// The token file the configured token went to, when it was spent already.
-    public func spentInto(clientId: String, token: String) -> String? {
-        guard let path = path(clientId: clientId, token: token),
-            let text = try? String(contentsOfFile: path, encoding: .utf8)
-        else { return nil }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    /// What claiming the configured token gave.
+    public enum Claim: Sendable, Equatable {
+        /// This process may present the token: nobody did before, and nobody else will.
+        case claimed
+        /// The token was presented already; its successor went to this token file (empty when not known).
+        case spent(into: String)
+        /// No marker can be written (no home, a read-only or full directory): the token is not presented.
+        case unavailable(String)
     }
 
-    /// Records that the configured token is being presented, its successor to be kept in `tokenFile`.
-    public func record(clientId: String, token: String, tokenFile: String) -> Bool {
-        guard let directory, let path = path(clientId: clientId, token: token) else { return false }
+    /// Claims the configured token for one presentation: creates the marker with `O_CREAT|O_EXCL|O_NOFOLLOW`,
+    /// writes the token file its successor goes to, fsyncs it and its directory.
+    public func claim(clientId: String, token: String, tokenFile: String) -> Claim {
+        guard let directory, let path = path(clientId: clientId, token: token) else {
+            return .unavailable("neither XDG_STATE_HOME nor HOME names a directory")
+        }
         try? FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let absolute = URL(fileURLWithPath: tokenFile).standardizedFileURL.path
-        return (try? Data((absolute + "\n").utf8).write(to: URL(fileURLWithPath: path), options: .atomic)) != nil
+        let fd = open(path, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd < 0 {
+            let reason = String(cString: strerror(errno))
+            if errno == EEXIST {
+                let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+                return .spent(into: text.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
+            return .unavailable("\(directory): \(reason)")
+        }
+        let absolute = RunLock.canonical(tokenFile)
+        let written = LeverOAuth.writeAll(Array((absolute + "\n").utf8), to: fd) && fsync(fd) == 0
+        close(fd)
+        guard written else {
+            // The marker exists (so nobody else presents the token), but says nothing of where the successor went.
+            return .unavailable("\(directory): the marker \(path) could not be written")
+        }
+        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryFD >= 0 {
+            fsync(directoryFD)
+            close(directoryFD)
+        }
+        return .claimed
+    }
+
+    /// Gives a claim back when the token was provably not exchanged (no successor came back): the next pass may
+    /// present it again. Never called once a successor exists, even one that could not be written.
+    public func release(clientId: String, token: String) {
+        guard let path = path(clientId: clientId, token: token) else { return }
+        unlink(path)
     }
 }

@@ -64,6 +64,23 @@ extension Checker {
                     name: "lever OAuth refresh token", status: .warn,
                     detail: "when it was last used is not known (a token file from an earlier release)"))
         }
+        if let diesAt = GrantReport.absoluteExpiry(grant) {
+            let days = Int(max(0, diesAt - now) / 86_400_000)
+            let detail =
+                "authorized on \(RFC3339.format(diesAt - 365 * 86_400_000)); Lever ends a grant a year after it was "
+                + "given, used or not: on \(RFC3339.format(diesAt))"
+            if diesAt <= now {
+                items.append(
+                    .init(
+                        name: "lever OAuth grant lifetime", ok: false,
+                        detail: detail + ": it is over, run `lever-hubert-sync authorize`"))
+            } else if days < 30 {
+                items.append(
+                    .init(
+                        name: "lever OAuth grant lifetime", status: .warn,
+                        detail: detail + " (in \(days) days): run `lever-hubert-sync authorize` before then"))
+            }
+        }
         return items
     }
 }

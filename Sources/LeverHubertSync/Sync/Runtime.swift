@@ -34,7 +34,7 @@ public struct SyncRuntime: Sendable {
         hubertOptions.abort = abort
         let leverTransport = CurlTransport(options: leverOptions)
         let authorization: @Sendable () async throws -> String
-        var onUnauthorized: (@Sendable () async -> Bool)?
+        var onUnauthorized: (@Sendable (String) async -> Bool)?
         if let settings = config.lever.oauth {
             // The token endpoint has its own transport: no abort signal and its own timeout, so a refresh begun is
             // finished whatever stops the pass (a rotated answer thrown away would lose the grant).
@@ -48,7 +48,7 @@ public struct SyncRuntime: Sendable {
                 stopping: { abort.isTripped })
             self.oauth = oauth
             authorization = { try await oauth.authorization() }
-            onUnauthorized = { await oauth.invalidate() }
+            onUnauthorized = { rejected in await oauth.invalidate(rejected: rejected) }
         } else {
             self.oauth = nil
             let basic = "Basic " + Data(((config.lever.apiKey?.value ?? "") + ":").utf8).base64EncodedString()

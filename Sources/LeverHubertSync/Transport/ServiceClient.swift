@@ -143,14 +143,15 @@ public struct ServiceClient: Sendable {
     let policy: RetryPolicy
     let ledger: RequestLedger
     let authorization: @Sendable () async throws -> String
-    /// Called once on a 401; true means the credential was renewed (OAuth) and the request is tried again.
-    let onUnauthorized: (@Sendable () async -> Bool)?
+    /// Called once on a 401 with the `Authorization` value the request was sent with; true means the credential was
+    /// renewed (OAuth) and the request is tried again.
+    let onUnauthorized: (@Sendable (String) async -> Bool)?
     let logger: Logger
 
     public init(
         service: Service, transport: any HTTPTransport, bucket: TokenBucket, policy: RetryPolicy,
         ledger: RequestLedger, logger: Logger, authorization: @escaping @Sendable () async throws -> String,
-        onUnauthorized: (@Sendable () async -> Bool)? = nil
+        onUnauthorized: (@Sendable (String) async -> Bool)? = nil
     ) {
         self.onUnauthorized = onUnauthorized
         self.service = service
@@ -180,7 +181,8 @@ public struct ServiceClient: Sendable {
             var message = request
             if mode == .nonIdempotent { message.freshConnection = true }
             message.headers.append((name: "User-Agent", value: ToolVersion.userAgent))
-            message.headers.append((name: "Authorization", value: try await authorization()))
+            let credential = try await authorization()
+            message.headers.append((name: "Authorization", value: credential))
             message.headers.append((name: "Accept", value: "application/json"))
             if request.body != nil { message.headers.append((name: "Content-Type", value: "application/json")) }
             let retryAfter: Duration?
@@ -216,7 +218,7 @@ public struct ServiceClient: Sendable {
                     }
                     return response
                 }
-                if status == 401, !renewed, let onUnauthorized, await onUnauthorized() {
+                if status == 401, !renewed, let onUnauthorized, await onUnauthorized(credential) {
                     renewed = true
                     continue
                 }
