@@ -327,7 +327,7 @@ import Testing
         // Once a pass has processed its whole window, the correction is done: nothing more is read or sent.
         let quiet = try await run()
         #expect((quiet.json?["actions"] as? [Any])?.isEmpty == true)
-        #expect(try await env.store().malformedSince(corrected: true).isEmpty)
+        #expect(try await env.store().malformedPostings().corrected.isEmpty)
     }
 
     @Test func anIdlePassWithHeldCandidatesStillCostsTwoLeverRequestsAndOneHubertRequest() async throws {

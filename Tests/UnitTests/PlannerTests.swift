@@ -39,7 +39,8 @@ import Testing
         #expect(!message.isEmpty)
     }
 
-    static let posting = TaggedPosting(postingId: "p1", templateId: template, firstSeen: 1_000)
+    /// The posting tagged with `template` from 1,000 on; the pass's window 500 … 5,000.
+    static let periods = [TaggingPeriod(templateId: template, start: 1_000)]
     static let window: ClosedRange<Millis> = 500...5_000
 
     static func opportunity(
@@ -55,19 +56,29 @@ import Testing
             isAnonymized: anonymized)
     }
 
-    static func decide(_ o: LeverOpportunity, backfill: Bool = false, invited: Bool = false) -> InviteDecision {
-        Planner.decideInvitation(
-            o, posting: posting, newApplicantStageId: "applicant-new", window: window,
-            backfill: backfill, alreadyInvited: invited)
+    /// The pass's own rule (`Planner.eligibility`) for `o` on the posting, in the window, at `now`.
+    static func decide(_ o: LeverOpportunity, backfill: Bool = false, invited: Bool = false, now: Millis = 5_000)
+        -> Eligibility
+    {
+        Planner.eligibility(
+            EligibilityInput(
+                opportunity: o, postingId: "p1", templateId: template, periods: periods,
+                newApplicantStageId: "applicant-new", window: window, backfill: backfill, invited: invited, now: now,
+                holdMs: 86_400_000))
+    }
+
+    static func isInvite(_ decision: Eligibility) -> Bool {
+        if case .invite = decision { return true }
+        return false
     }
 
     /// Erasure before every other rule: outside the window, before the tag, or already invited, an anonymized
     /// opportunity is to be forgotten.
     @Test func anAnonymizedOpportunityIsForgottenWhateverElseHolds() {
-        #expect(Self.decide(Self.opportunity(created: 9_000, anonymized: true)) == .skip(.anonymized))
-        #expect(Self.decide(Self.opportunity(created: 700, anonymized: true)) == .skip(.anonymized))
-        #expect(Self.decide(Self.opportunity(anonymized: true), invited: true) == .skip(.anonymized))
-        #expect(Self.decide(Self.opportunity(created: 9_000)) == .skip(.outsideWindow))
+        #expect(Self.decide(Self.opportunity(created: 9_000, anonymized: true)) == .forget)
+        #expect(Self.decide(Self.opportunity(created: 700, anonymized: true)) == .forget)
+        #expect(Self.decide(Self.opportunity(anonymized: true), invited: true) == .forget)
+        #expect(Self.decide(Self.opportunity(created: 9_000)) == .notDue(.outsideWindow))
     }
 
     @Test func newApplicantAfterTagIsInvited() {
@@ -76,19 +87,16 @@ import Testing
                 == .invite(
                     HubertCandidate(
                         firstName: "Ada", lastName: "Lovelace",
-                        email: "a@example.com", phoneNumber: nil)))
+                        email: "a@example.com", phoneNumber: nil), trigger: 2_000))
     }
 
     @Test func applicantBeforeTagWasSeenIsNotInvited() {
-        #expect(Self.decide(Self.opportunity(created: 900)) == .skip(.beforeTag))
+        #expect(Self.decide(Self.opportunity(created: 900)) == .notDue(.beforeTaggingPeriod))
     }
 
-    @Test func backfillIgnoresFirstSeenButKeepsTheWindow() {
-        if case .invite = Self.decide(Self.opportunity(created: 900), backfill: true) {
-        } else {
-            Issue.record("backfill must invite")
-        }
-        #expect(Self.decide(Self.opportunity(created: 9_000), backfill: true) == .skip(.outsideWindow))
+    @Test func backfillIgnoresTheTaggingPeriodButKeepsTheWindow() {
+        #expect(Self.isInvite(Self.decide(Self.opportunity(created: 900), backfill: true)), "backfill must invite")
+        #expect(Self.decide(Self.opportunity(created: 9_000), backfill: true) == .notDue(.outsideWindow))
     }
 
     @Test func candidateMovedIntoNewApplicantIsInvited() {
@@ -97,7 +105,7 @@ import Testing
             LeverStageChange(toStageId: "lead-new", updatedAt: 100),
             LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
         ]
-        if case .invite = Self.decide(o) {} else { Issue.record("a move into New applicant after the tag must invite") }
+        #expect(Self.decide(o) == .invite(Self.ada, trigger: 3_000), "a move into New applicant after the tag")
     }
 
     @Test func movedIntoNewApplicantButAlreadyLeftIsNotInvitedByTheMove() {
@@ -106,59 +114,45 @@ import Testing
             LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
             LeverStageChange(toStageId: "lead-reached-out", updatedAt: 3_500),
         ]
-        #expect(Self.decide(o) == .skip(.outsideWindow))
+        #expect(Self.decide(o) == .notDue(.outsideWindow))
     }
+
+    static let ada = HubertCandidate(firstName: "Ada", lastName: "Lovelace", email: "a@example.com", phoneNumber: nil)
 
     @Test(
         "ineligible opportunities",
         arguments: [
-            (opportunity(archived: true), InviteDecision.skip(.archived)),
-            (opportunity(anonymized: true), .skip(.anonymized)),
-            (opportunity(contactAllowed: false), .skip(.contactNotAllowed)),
+            (opportunity(archived: true), Eligibility.notDue(.archived)),
+            (opportunity(anonymized: true), .forget),
+            (opportunity(contactAllowed: false), .hold(.contactForbidden, trigger: 2_000)),
         ])
-    func ineligible(o: LeverOpportunity, expected: InviteDecision) {
+    func ineligible(o: LeverOpportunity, expected: Eligibility) {
         #expect(Self.decide(o) == expected)
     }
 
     @Test func aLapsedContactPermissionIsNotContact() {
         var o = Self.opportunity(contactAllowed: true)
         o.contactExpiresAt = 4_000
-        #expect(
-            Planner.decideInvitation(
-                o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
-                backfill: false, alreadyInvited: false, now: 4_500) == .skip(.contactNotAllowed))
-        if case .invite = Planner.decideInvitation(
-            o, posting: Self.posting, newApplicantStageId: "applicant-new", window: Self.window,
-            backfill: false, alreadyInvited: false, now: 3_500)
-        {
-        } else {
-            Issue.record("a permission still valid must invite")
+        guard case .hold(.contactForbidden, _) = Self.decide(o, now: 4_500) else {
+            Issue.record("a lapsed permission holds the candidate back")
+            return
         }
+        #expect(Self.isInvite(Self.decide(o, now: 3_500)), "a permission still valid must invite")
     }
 
     @Test func dataProtectionAllowedOrAbsentIsFine() {
-        if case .invite = Self.decide(Self.opportunity(contactAllowed: true)) {
-        } else {
-            Issue.record("allowed must invite")
-        }
-        if case .invite = Self.decide(Self.opportunity(contactAllowed: nil)) {
-        } else {
-            Issue.record("absent must invite")
-        }
+        #expect(Self.isInvite(Self.decide(Self.opportunity(contactAllowed: true))), "allowed must invite")
+        #expect(Self.isInvite(Self.decide(Self.opportunity(contactAllowed: nil))), "absent must invite")
     }
 
     @Test func alreadyInvitedIsNeverInvitedAgain() {
         #expect(Self.decide(Self.opportunity(), invited: true) == .alreadyInvited)
     }
 
-    @Test func missingEmailIsAProblemNamingTheOpportunity() {
-        guard case .problem(let p) = Self.decide(Self.opportunity(emails: [])) else {
-            Issue.record("expected a problem")
-            return
-        }
-        #expect(p.reason == "missing_email")
-        #expect(p.opportunityId == "o1")
-        #expect(p.postingId == "p1")
+    @Test func missingEmailHoldsTheCandidateBackNamingTheOpportunity() {
+        #expect(Self.decide(Self.opportunity(emails: [])) == .hold(.missingEmail, trigger: 2_000))
+        let message = Planner.holdMessage(opportunityId: "o1", reason: .missingEmail)
+        #expect(message.contains("o1") && message.contains("add one and the next pass invites"))
     }
 
     @Test(

@@ -70,7 +70,7 @@ extension SyncEngine {
         if let postingId {
             periods = try await store.taggingPeriods(postingId: postingId)
             snapshot = try await store.postingSnapshot()[postingId]
-            malformedSince = try await store.malformedSince()[postingId]
+            malformedSince = try await store.malformedPostings().malformed[postingId]
         }
         let stageId = try await explainStageId()
         var templateIds: [String] = []
@@ -79,8 +79,7 @@ extension SyncEngine {
             templateIds.append(id)
         }
         let window = try await nextLiveWindow(now: now)
-        let current: String? =
-            if case .template(let t)? = snapshot?.tagVerdict { t } else { nil }
+        let current = snapshot?.tagVerdict.template
         // The templates the next pass decides for this posting, by the pass's own rule.
         let decided =
             window.map {
@@ -111,8 +110,7 @@ extension SyncEngine {
                     explainDecision(
                         hold.state == .givenUp || now - hold.since > holdMs
                             ? .givenUp
-                            : .hold(
-                                HoldReason(rawValue: hold.reason) ?? .missingEmail, trigger: hold.trigger, message: ""),
+                            : .hold(HoldReason(rawValue: hold.reason) ?? .missingEmail, trigger: hold.trigger),
                         input: input, hold: hold))
                 continue
             }
@@ -190,7 +188,7 @@ extension SyncEngine {
             return Explanation.Template(
                 templateId: templateId, decision: "due", reason: nil, since: RFC3339.format(trigger),
                 message: "due: the next pass invites this candidate")
-        case .hold(let reason, _, _):
+        case .hold(let reason, _):
             let since = hold?.since ?? input.now
             return Explanation.Template(
                 templateId: templateId, decision: "held", reason: reason.rawValue, since: RFC3339.format(since),

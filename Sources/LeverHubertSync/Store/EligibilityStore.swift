@@ -120,14 +120,19 @@ extension Store {
         }
     }
 
-    /// Since when each posting has carried a malformed Hubert tag (`corrected`: those seen corrected by a pass
-    /// whose window was not yet fully processed; otherwise those still malformed).
-    func malformedSince(corrected: Bool = false) async throws -> [String: Millis] {
+    /// Since when each posting has carried a malformed Hubert tag, in one read: `malformed`, those still malformed;
+    /// `corrected`, those a pass saw corrected whose window was not yet fully processed.
+    func malformedPostings() async throws -> (malformed: [String: Millis], corrected: [String: Millis]) {
         try await writer.read { db in
-            Dictionary(
-                try PostingMalformedRecord.fetchAll(db).filter { ($0.correctedAt != nil) == corrected }.map {
-                    ($0.postingId, $0.since)
-                }, uniquingKeysWith: min)
+            var result: (malformed: [String: Millis], corrected: [String: Millis]) = ([:], [:])
+            for row in try PostingMalformedRecord.fetchAll(db) {
+                if row.correctedAt == nil {
+                    result.malformed[row.postingId] = row.since
+                } else {
+                    result.corrected[row.postingId] = row.since
+                }
+            }
+            return result
         }
     }
 

@@ -109,15 +109,6 @@ public final class Store: Sendable {
 
     // MARK: Postings
 
-    /// When each (posting, template) pair was first seen, keyed `posting|template` (`PostingTemplate.key`).
-    public func postingTags() async throws -> [String: Millis] {
-        try await writer.read { db in
-            var result: [String: Millis] = [:]
-            for tag in try PostingTagRecord.fetchAll(db) { result[tag.pair.key] = tag.firstSeen }
-            return result
-        }
-    }
-
     /// Records tagged postings (with their titles); a pair seen before keeps its first-seen time.
     public func recordPostingTags(
         _ tags: [(postingId: String, templateId: String, firstSeen: Millis)],

@@ -121,7 +121,8 @@ public enum Eligibility: Sendable, Equatable {
     /// The ledger holds an invitation for the pair, in any state.
     case alreadyInvited
     /// Held back for a cause somebody can fix; kept in the store and decided again when the cause may have changed.
-    case hold(HoldReason, trigger: Millis?, message: String)
+    /// (The recruiter's message is `Planner.holdMessage` of the reason.)
+    case hold(HoldReason, trigger: Millis?)
     /// Not due; a held candidate in this state leaves the store quietly.
     case notDue(NotDueReason)
     /// Held longer than `sync.holdDays`: never invited by a pass.
@@ -241,9 +242,7 @@ extension Planner {
             let edited = hold.opportunityUpdatedAt == nil || opportunity.updatedAt != hold.opportunityUpdatedAt
             let healedPosting = hold.isPostingWide && input.postingHold == nil
             if !edited && !healedPosting, let reason = HoldReason(rawValue: hold.reason) {
-                return .hold(
-                    input.postingHold ?? reason, trigger: trigger,
-                    message: holdMessage(opportunityId: opportunity.id, reason: input.postingHold ?? reason))
+                return .hold(input.postingHold ?? reason, trigger: trigger)
             }
             return contact(input, trigger: trigger)
         }
@@ -264,9 +263,7 @@ extension Planner {
     /// The contact rules of a due candidate: a posting-wide cause first, then data protection, e-mail and name.
     static func contact(_ input: EligibilityInput, trigger: Millis?) -> Eligibility {
         let opportunity = input.opportunity
-        func hold(_ reason: HoldReason) -> Eligibility {
-            .hold(reason, trigger: trigger, message: holdMessage(opportunityId: opportunity.id, reason: reason))
-        }
+        func hold(_ reason: HoldReason) -> Eligibility { .hold(reason, trigger: trigger) }
         if let cause = input.postingHold { return hold(cause) }
         if opportunity.contactPermissionUnreadable { return hold(.contactPermissionUnreadable) }
         if opportunity.contactAllowed == false { return hold(.contactForbidden) }
@@ -283,7 +280,7 @@ extension Planner {
             trigger: trigger ?? input.now)
     }
 
-    /// A held-back candidate's problem message: who, why, and what to do.
+    /// A held-back candidate's problem message: who, why, and what to do (`Problem.held` carries it).
     public static func holdMessage(opportunityId: String, reason: HoldReason) -> String {
         "opportunity \(opportunityId) is held back: \(reason.advice)"
     }
@@ -291,5 +288,19 @@ extension Planner {
     /// The candidate's page in Lever: the opportunity's own `urls.show`, or Lever's candidate address.
     public static func candidateURL(_ opportunity: LeverOpportunity) -> String {
         opportunity.showURL ?? "https://hire.lever.co/candidates/\(opportunity.id)"
+    }
+}
+
+extension Problem {
+    /// A held-back candidate's problem: the reason in words and what to fix (`detail`: what the service said), the
+    /// candidate's name for this pass's report, and the link to the candidate in Lever.
+    static func held(_ opportunity: LeverOpportunity, postingId: String, reason: HoldReason, detail: String? = nil)
+        -> Problem
+    {
+        Problem(
+            opportunityId: opportunity.id, postingId: postingId, reason: reason.rawValue,
+            message: Planner.holdMessage(opportunityId: opportunity.id, reason: reason)
+                + (detail.map { " (\($0))" } ?? ""),
+            candidate: opportunity.name, url: Planner.candidateURL(opportunity))
     }
 }

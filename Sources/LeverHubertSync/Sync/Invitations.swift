@@ -170,17 +170,14 @@ extension SyncEngine {
                     metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
                 await collector.skip()
             }
-        case .hold(let reason, let trigger, let message):
+        case .hold(let reason, let trigger):
             try await effects.record {
                 try await store.recordHold(
                     opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
                     reason: reason.rawValue, trigger: trigger, opportunityUpdatedAt: opportunity.updatedAt, now: clock()
                 )
             }
-            await collector.add(
-                Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: reason.rawValue,
-                    message: message, candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+            await collector.add(Problem.held(opportunity, postingId: posting.postingId, reason: reason))
         case .invite(let candidate, let trigger):
             try await invite(
                 opportunity, posting: posting, candidate: candidate, trigger: trigger, effects: effects,
@@ -231,16 +228,7 @@ extension SyncEngine {
             } catch let error as APIError {
                 // The intent is recorded all the same: the next pass settles it (asks Hubert first, then sends), so
                 // the candidate is not lost when the checkpoint moves on.
-                try await effects.record {
-                    try await store.recordInvitationIntent(
-                        InvitationRecord(
-                            opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                            state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
-                            appliedAt: opportunity.appliedAt),
-                        idempotencyKey: HubertClient.idempotencyKey(
-                            opportunityId: opportunity.id, templateId: posting.templateId),
-                        now: clock())
-                }
+                try await effects.record { try await recordIntent(opportunity, posting: posting) }
                 await collector.add(
                     Self.unconfirmed(
                         opportunity.id, postingId: posting.postingId,

@@ -33,6 +33,12 @@ public struct TaggedPosting: Sendable, Equatable {
 
 /// What a posting's tags say about Hubert.
 public enum PostingTagVerdict: Sendable, Equatable {
+    /// The template the tags name; nil when there is none or the tags are invalid.
+    public var template: String? {
+        if case .template(let id) = self { return id }
+        return nil
+    }
+
     /// No Hubert tag: the posting does not take part.
     case none
     /// Exactly one template.
@@ -96,52 +102,9 @@ public enum Planner {
         return .none
     }
 
-    /// When the opportunity became due for an invitation: its application, or its latest entry into New applicant
-    /// while it still stands there. The later of the two that fall inside `window` is returned.
-    public static func triggerTime(
-        _ opportunity: LeverOpportunity, newApplicantStageId: String,
-        window: ClosedRange<Millis>
-    ) -> Millis? {
-        var candidates: [Millis] = []
-        if let applied = opportunity.appliedAt, window.contains(applied) { candidates.append(applied) }
-        if opportunity.stageId == newApplicantStageId, let entered = opportunity.enteredStage(newApplicantStageId),
-            window.contains(entered)
-        {
-            candidates.append(entered)
-        }
-        return candidates.max()
-    }
-
     /// Erasure before every other rule: an opportunity anonymized in Lever is forgotten, whatever its window, posting
     /// or template — before anything else is asked about it.
     public static func mustForget(_ opportunity: LeverOpportunity) -> Bool { opportunity.isAnonymized }
-
-    /// Decides whether one opportunity on a tagged posting gets an invitation.
-    /// - Parameters:
-    ///   - window: the pass's window (live: previous checkpoint minus lookback … now; backfill: since … until).
-    ///   - backfill: in a backfill the window itself is the criterion; live, the trigger must also follow the
-    ///     moment the posting was first seen with its tag.
-    ///   - alreadyInvited: the ledger holds an invitation for (opportunity, template), in any state.
-    ///   - now: when given, a data-protection contact permission that expired before it counts as withdrawn.
-    public static func decideInvitation(
-        _ opportunity: LeverOpportunity, posting: TaggedPosting, newApplicantStageId: String,
-        window: ClosedRange<Millis>, backfill: Bool, alreadyInvited: Bool,
-        now: Millis? = nil
-    ) -> InviteDecision {
-        if mustForget(opportunity) { return .skip(.anonymized) }
-        guard let trigger = triggerTime(opportunity, newApplicantStageId: newApplicantStageId, window: window) else {
-            return .skip(.outsideWindow)
-        }
-        if !backfill && trigger < posting.firstSeen { return .skip(.beforeTag) }
-        let contact = decideContact(opportunity, posting: posting, now: now)
-        switch contact {
-        case .invite, .problem:
-            // Whoever the ledger knows is never invited again, nor reported again for what was true at the time.
-            return alreadyInvited ? .alreadyInvited : contact
-        case .skip, .alreadyInvited:
-            return contact
-        }
-    }
 
     /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
     /// invitation is sent again.

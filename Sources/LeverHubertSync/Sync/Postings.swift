@@ -116,8 +116,7 @@ extension SyncEngine {
         effects: any Effects, collector: PassCollector
     ) async throws -> PostingScan {
         let known = try await store.taggingPeriods()
-        let malformed = try await store.malformedSince()
-        let corrected = try await store.malformedSince(corrected: true)
+        let (malformed, corrected) = try await store.malformedPostings()
         var changes: [String: PeriodChange] = [:]
         var scan = PostingScan()
         scan.read = read
@@ -170,8 +169,9 @@ extension SyncEngine {
                 verdict: entry.tagVerdict, seenAt: seenAt)
             if !change.isEmpty { changes[id] = change }
             let periods = Self.applying(change, to: known[id] ?? [])
-            if case .template = entry.tagVerdict {
-            } else if mode.isLive, let windowStart, let last = periods.last, let end = last.end, end > windowStart {
+            if mode.isLive, entry.tagVerdict.template == nil, let windowStart, let last = periods.last,
+                let end = last.end, end > windowStart
+            {
                 // Untagged (or malformed) now, tagged until inside the window: that period's candidates are decided.
                 scan.closing[id] = TaggedPosting(
                     postingId: id, templateId: last.templateId, firstSeen: last.start, periods: periods)
@@ -254,7 +254,10 @@ extension SyncEngine {
                 try await store.recordPostingRead(
                     Array(readNow.values), full: read == .full, keep: scan.undecodable, startedAt: started)
                 try await store.recordPostingTags(
-                    scan.usable.values.map { ($0.postingId, $0.templateId, $0.periods.first?.start ?? $0.firstSeen) },
+                    scan.usable.values.map { posting in
+                        let first = posting.periods.first { $0.templateId == posting.templateId }
+                        return (posting.postingId, posting.templateId, first?.start ?? posting.firstSeen)
+                    },
                     names: names, now: started)
                 try await store.clearPostingProblems(postingIds: healthy + Array(scan.usable.keys))
             }

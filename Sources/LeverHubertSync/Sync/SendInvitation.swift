@@ -14,11 +14,7 @@ extension SyncEngine {
         let key =
             keyOverride ?? HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
         if !planned.intentRecorded {
-            let record = InvitationRecord(
-                opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-                state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
-                appliedAt: opportunity.appliedAt)
-            guard try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock()) else { return }
+            guard try await recordIntent(opportunity, posting: posting) else { return }
             KillPoint.invitationIntentRecorded.reached()
         }
         do {
@@ -110,11 +106,7 @@ extension SyncEngine {
                 default: break
                 }
                 await collector.add(
-                    Problem(
-                        opportunityId: opportunity.id, postingId: posting.postingId, reason: hold.rawValue,
-                        message: Planner.holdMessage(opportunityId: opportunity.id, reason: hold)
-                            + " (Hubert: \(error))",
-                        candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+                    Problem.held(opportunity, postingId: posting.postingId, reason: hold, detail: "Hubert: \(error)"))
                 return
             }
             if error.status == 403 {
@@ -157,18 +149,26 @@ extension SyncEngine {
 
     /// Records an interview Hubert already had for this opportunity as the invitation (no request sent).
     func recordFound(_ found: HubertInterview, opportunity: LeverOpportunity, posting: TaggedPosting) async throws {
-        let key = HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId)
-        let record = InvitationRecord(
-            opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
-            state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
-            appliedAt: opportunity.appliedAt)
-        try await store.recordInvitationIntent(record, idempotencyKey: key, now: clock())
+        try await recordIntent(opportunity, posting: posting)
         try await store.recordInvitationSent(
             opportunityId: opportunity.id, templateId: posting.templateId,
             interviewId: found.id, status: found.status,
             stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
             now: clock())
         try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
+    }
+
+    /// Records the intent to invite (opportunity, template) under its deterministic Idempotency-Key, before any
+    /// request; false when the ledger already holds one.
+    @discardableResult
+    func recordIntent(_ opportunity: LeverOpportunity, posting: TaggedPosting) async throws -> Bool {
+        try await store.recordInvitationIntent(
+            InvitationRecord(
+                opportunityId: opportunity.id, templateId: posting.templateId, postingId: posting.postingId,
+                state: .pending, interviewId: nil, stageAtInvitation: opportunity.stageId,
+                appliedAt: opportunity.appliedAt),
+            idempotencyKey: HubertClient.idempotencyKey(opportunityId: opportunity.id, templateId: posting.templateId),
+            now: clock())
     }
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {

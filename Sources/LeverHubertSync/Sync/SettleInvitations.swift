@@ -89,11 +89,7 @@ extension SyncEngine {
                         reason: reason.rawValue, trigger: pending.appliedAt ?? opportunity.appliedAt,
                         opportunityUpdatedAt: opportunity.updatedAt, now: clock())
                 }
-                await collector.add(
-                    Problem(
-                        opportunityId: opportunity.id, postingId: pending.postingId, reason: reason.rawValue,
-                        message: Planner.holdMessage(opportunityId: opportunity.id, reason: reason),
-                        candidate: opportunity.name, url: Planner.candidateURL(opportunity)))
+                await collector.add(Problem.held(opportunity, postingId: pending.postingId, reason: reason))
             }
             let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
             switch Planner.decideContact(opportunity, posting: posting, now: clock()) {

@@ -5,6 +5,15 @@ import GRDB
 
 /// Reads and writes only the tests need (the product never calls them).
 extension Store {
+    /// When each (posting, template) pair was first seen, keyed `posting|template` (`PostingTemplate.key`).
+    func postingTags() async throws -> [String: Millis] {
+        try await writer.read { db in
+            var result: [String: Millis] = [:]
+            for tag in try PostingTagRecord.fetchAll(db) { result[tag.pair.key] = tag.firstSeen }
+            return result
+        }
+    }
+
     /// Every checkpoint.
     func checkpoints() async throws -> [String: Millis] {
         try await writer.read { db in
