@@ -17,10 +17,15 @@ let package = Package(
     targets: [
         /// libcurl through a typed shim for its variadic calls.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        /// The sync engine: transport, Lever and Hubert clients, store, planner, pass.
+        /// The core: the planner's models and rules (eligibility, tagging periods, write-back plans, problems, actions).
+        /// Imports nothing but Foundation: no I/O, no adapters.
+        .target(name: "SyncCore"),
+        /// The adapters and the engine over the core: libcurl transport, Lever and Hubert clients, the SQLite store
+        /// (GRDB), configuration, the pass and the operator's tools.
         .target(
             name: "LeverHubertSync",
             dependencies: [
+                "SyncCore",
                 "CCurl",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
@@ -59,11 +64,11 @@ let package = Package(
         /// beyond the repository's docs. The inner loop: `swift test --filter UnitTests`.
         .testTarget(
             name: "UnitTests",
-            dependencies: ["LeverHubertSync"]
+            dependencies: ["SyncCore", "LeverHubertSync"]
         ),
         .testTarget(
             name: "LeverHubertSyncTests",
-            dependencies: ["LeverHubertSync", "Sandbox", "lever-hubert-sync"],
+            dependencies: ["SyncCore", "LeverHubertSync", "Sandbox", "lever-hubert-sync"],
             resources: [.copy("Fixtures")]
         ),
     ]

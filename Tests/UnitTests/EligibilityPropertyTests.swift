@@ -72,9 +72,9 @@ import Testing
             for template in Planner.templatesToDecide(current: current, periods: periods, windowStart: windowStart) {
                 let from = template == current ? min(owed ?? windowStart, windowStart) : windowStart
                 for arrival in arrivals {
-                    let opportunity = LeverOpportunity(
+                    let opportunity = Candidacy(
                         id: arrival.id, name: "N", emails: ["n@example.com"], stageId: "new", createdAt: arrival.at,
-                        updatedAt: arrival.at)
+                        appliedAt: arrival.at, updatedAt: arrival.at, profileURL: "https://example.com/\(arrival.id)")
                     let decision = Planner.eligibility(
                         EligibilityInput(
                             opportunity: opportunity, postingId: "p", templateId: template, periods: periods,

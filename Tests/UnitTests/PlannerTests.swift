@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import LeverHubertSync
+@testable import SyncCore
 
 /// The planning rules as tables of input → expected decision. No I/O.
 @Suite struct PlannerTests {
@@ -47,17 +47,17 @@ import Testing
         created: Millis = 2_000, stage: String = "applicant-new", entered: Millis? = nil,
         archived: Bool = false, emails: [String] = ["a@example.com"], name: String? = "Ada Lovelace",
         contactAllowed: Bool? = nil, anonymized: Bool = false
-    ) -> LeverOpportunity {
-        LeverOpportunity(
+    ) -> Candidacy {
+        Candidacy(
             id: "o1", name: name, emails: emails, stageId: stage,
-            stageChanges: [LeverStageChange(toStageId: stage, updatedAt: entered ?? created)],
-            isArchived: archived, applications: [LeverApplication(id: "a", postingId: "p1", createdAt: created)],
-            createdAt: created, lastAdvancedAt: entered ?? created, contactAllowed: contactAllowed,
-            isAnonymized: anonymized)
+            stageChanges: [Candidacy.StageChange(toStageId: stage, at: entered ?? created)],
+            enteredCurrentStageAt: entered ?? created, isArchived: archived, isAnonymized: anonymized,
+            contactAllowed: contactAllowed, createdAt: created, appliedAt: created, updatedAt: nil,
+            profileURL: "https://hire.lever.co/candidates/o1")
     }
 
     /// The pass's own rule (`Planner.eligibility`) for `o` on the posting, in the window, at `now`.
-    static func decide(_ o: LeverOpportunity, backfill: Bool = false, invited: Bool = false, now: Millis = 5_000)
+    static func decide(_ o: Candidacy, backfill: Bool = false, invited: Bool = false, now: Millis = 5_000)
         -> Eligibility
     {
         Planner.eligibility(
@@ -102,8 +102,8 @@ import Testing
     @Test func candidateMovedIntoNewApplicantIsInvited() {
         var o = Self.opportunity(created: 100, stage: "applicant-new", entered: 3_000)
         o.stageChanges = [
-            LeverStageChange(toStageId: "lead-new", updatedAt: 100),
-            LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
+            Candidacy.StageChange(toStageId: "lead-new", at: 100),
+            Candidacy.StageChange(toStageId: "applicant-new", at: 3_000),
         ]
         #expect(Self.decide(o) == .invite(Self.ada, trigger: 3_000), "a move into New applicant after the tag")
     }
@@ -111,8 +111,8 @@ import Testing
     @Test func movedIntoNewApplicantButAlreadyLeftIsNotInvitedByTheMove() {
         var o = Self.opportunity(created: 100, stage: "lead-reached-out", entered: 3_000)
         o.stageChanges = [
-            LeverStageChange(toStageId: "applicant-new", updatedAt: 3_000),
-            LeverStageChange(toStageId: "lead-reached-out", updatedAt: 3_500),
+            Candidacy.StageChange(toStageId: "applicant-new", at: 3_000),
+            Candidacy.StageChange(toStageId: "lead-reached-out", at: 3_500),
         ]
         #expect(Self.decide(o) == .notDue(.outsideWindow))
     }
@@ -126,7 +126,7 @@ import Testing
             (opportunity(anonymized: true), .forget),
             (opportunity(contactAllowed: false), .hold(.contactForbidden, trigger: 2_000)),
         ])
-    func ineligible(o: LeverOpportunity, expected: Eligibility) {
+    func ineligible(o: Candidacy, expected: Eligibility) {
         #expect(Self.decide(o) == expected)
     }
 
@@ -183,7 +183,9 @@ import Testing
         invitedIn: String? = "applicant-new", target: String? = "phone", noteWritten: Bool = false,
         archived: Bool = false, moved: Bool = false
     ) -> Planner.ResultState {
-        let o = LeverOpportunity(id: "o1", stageId: stage, isArchived: archived, tags: tags, links: links)
+        let o = Candidacy(
+            id: "o1", name: nil, emails: [], stageId: stage, isArchived: archived, tags: tags, links: links,
+            createdAt: nil, appliedAt: nil, updatedAt: nil, profileURL: "https://hire.lever.co/candidates/o1")
         return Planner.ResultState(
             interviewId: "iv1", result: result(grade), opportunity: o, stageAtInvitation: invitedIn,
             autoMoveStageId: target, noteWritten: noteWritten, alreadyMoved: moved)

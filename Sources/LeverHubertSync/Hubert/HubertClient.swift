@@ -14,7 +14,7 @@ public struct HubertClient: Sendable {
     }
 
     /// How long Hubert remembers an Idempotency-Key (contract: 30 days).
-    public static let idempotencyKeyLifetimeDays: Int64 = 30
+    public static let idempotencyKeyLifetimeDays = HubertMemory.idempotencyKeyLifetimeDays
 
     /// The key of the one invitation per (opportunity, template): deterministic, so every retry and every later
     /// pass sends the same key.

@@ -53,7 +53,7 @@ extension SyncEngine {
                     : "Lever no longer has this opportunity: it is erased from the store by the next hourly purge",
                 templates: [])
         }
-        if Planner.mustForget(opportunity) {
+        if Planner.mustForget(opportunity.candidacy) {
             return Explanation(
                 opportunityId: opportunityId, postingId: nil, decision: "unknown",
                 message: "the candidate is anonymized in Lever: the tool forgets everything about it",
@@ -101,7 +101,8 @@ extension SyncEngine {
             }
             let hold = holds.first { $0.templateId == templateId }
             var input = EligibilityInput(
-                opportunity: opportunity, postingId: postingId ?? "", templateId: templateId, periods: periods,
+                opportunity: opportunity.candidacy, postingId: postingId ?? "", templateId: templateId,
+                periods: periods,
                 newApplicantStageId: stageId, window: window, hold: hold?.hold, postingHold: postingHold,
                 now: now, holdMs: holdMs)
             if !decided.contains(templateId), let hold {
@@ -128,7 +129,7 @@ extension SyncEngine {
             result.append(explainDecision(Planner.eligibility(input), input: input, hold: hold))
         }
         if case .invalid? = snapshot?.tagVerdict, let since = malformedSince,
-            Planner.triggers(opportunity, newApplicantStageId: stageId).contains(where: { $0 >= since })
+            Planner.triggers(opportunity.candidacy, newApplicantStageId: stageId).contains(where: { $0 >= since })
         {
             result.append(
                 Explanation.Template(

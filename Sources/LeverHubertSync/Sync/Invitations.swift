@@ -73,7 +73,7 @@ extension SyncEngine {
         window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, holds: [HoldKey: HoldState],
         context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws -> Applicant? {
-        if Planner.mustForget(opportunity) {
+        if Planner.mustForget(opportunity.candidacy) {
             // Erasure first: nothing of an anonymized candidate stays, not even as an applicant of the funnel.
             try await erase(opportunity.id, effects: effects, collector: collector)
             await collector.skip()
@@ -134,7 +134,7 @@ extension SyncEngine {
         let hold = holds[HoldKey(opportunityId: opportunity.id, templateId: posting.templateId)]
         let decision = Planner.eligibility(
             EligibilityInput(
-                opportunity: opportunity, postingId: posting.postingId, templateId: posting.templateId,
+                opportunity: opportunity.candidacy, postingId: posting.postingId, templateId: posting.templateId,
                 periods: posting.periods, newApplicantStageId: context.newApplicantStageId,
                 window: posting.decideFrom.map { min($0, window.lowerBound)...window.upperBound } ?? window,
                 backfill: backfill, invited: invited.contains(opportunity.id + "|" + posting.templateId), hold: hold,
@@ -177,7 +177,7 @@ extension SyncEngine {
                     reason: reason.rawValue, trigger: trigger, opportunityUpdatedAt: opportunity.updatedAt, now: clock()
                 )
             }
-            await collector.add(Problem.held(opportunity, postingId: posting.postingId, reason: reason))
+            await collector.add(Problem.held(opportunity.candidacy, postingId: posting.postingId, reason: reason))
         case .invite(let candidate, let trigger):
             try await invite(
                 opportunity, posting: posting, candidate: candidate, trigger: trigger, effects: effects,
@@ -212,7 +212,7 @@ extension SyncEngine {
         _ opportunity: LeverOpportunity, posting: TaggedPosting, candidate: HubertCandidate, trigger: Millis? = nil,
         effects: any Effects, collector: PassCollector, intentRecorded: Bool = false
     ) async throws {
-        if !intentRecorded && Planner.mayPredateHubertMemory(opportunity, now: clock()) {
+        if !intentRecorded && Planner.mayPredateHubertMemory(opportunity.candidacy, now: clock()) {
             do {
                 if let found = try await findInterview(opportunityId: opportunity.id, templateId: posting.templateId) {
                     logger.info(

@@ -160,7 +160,7 @@ extension SyncEngine {
         let steps = try await store.resultSteps(interviewId: interview.id, fingerprint: fingerprint)
         let marker = Planner.noteMarker(interviewId: interview.id, fingerprint: fingerprint)
         var noteWritten = steps[.note]?.done ?? false
-        if !noteWritten, steps[.note] != nil || Planner.showsEarlierWriteBack(opportunity, result: result) {
+        if !noteWritten, steps[.note] != nil || Planner.showsEarlierWriteBack(opportunity.candidacy, result: result) {
             // An earlier pass sent the note but never saw the answer, or the opportunity shows a write-back the
             // ledger does not know of (a restored backup): look for the marker before writing again.
             let notes: [LeverNote]
@@ -184,7 +184,7 @@ extension SyncEngine {
         }
         let postingId = invitation?.postingId ?? reference.postingId ?? opportunity.postingId
         let state = Planner.ResultState(
-            interviewId: interview.id, result: result, opportunity: opportunity,
+            interviewId: interview.id, result: result, opportunity: opportunity.candidacy,
             stageAtInvitation: invitation?.stageAtInvitation,
             autoMoveStageId: context.autoMoveStage(result.grade, postingId: postingId), noteWritten: noteWritten,
             alreadyMoved: try await store.hasMoved(interviewId: interview.id))

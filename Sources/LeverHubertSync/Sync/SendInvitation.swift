@@ -27,7 +27,8 @@ extension SyncEngine {
             try await store.recordInvitationSent(
                 opportunityId: opportunity.id, templateId: posting.templateId, interviewId: interview.id,
                 status: interview.status,
-                stageAtInvitation: created ? .none : .some(Planner.stageAt(opportunity, time: interview.invitedAt)),
+                stageAtInvitation: created
+                    ? .none : .some(Planner.stageAt(opportunity.candidacy, time: interview.invitedAt)),
                 now: clock())
             // A 200 for an interview Hubert made moments ago is this pass's own invitation whose first answer was
             // lost (the retry found it under the key): counted. One made long before is an earlier pass's (a
@@ -71,7 +72,7 @@ extension SyncEngine {
                     try await store.recordInvitationSent(
                         opportunityId: opportunity.id, templateId: posting.templateId, interviewId: found.id,
                         status: found.status,
-                        stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+                        stageAtInvitation: .some(Planner.stageAt(opportunity.candidacy, time: found.invitedAt)),
                         now: clock())
                     return
                 }
@@ -106,7 +107,8 @@ extension SyncEngine {
                 default: break
                 }
                 await collector.add(
-                    Problem.held(opportunity, postingId: posting.postingId, reason: hold, detail: "Hubert: \(error)"))
+                    Problem.held(
+                        opportunity.candidacy, postingId: posting.postingId, reason: hold, detail: "Hubert: \(error)"))
                 return
             }
             if error.status == 403 {
@@ -153,7 +155,7 @@ extension SyncEngine {
         try await store.recordInvitationSent(
             opportunityId: opportunity.id, templateId: posting.templateId,
             interviewId: found.id, status: found.status,
-            stageAtInvitation: .some(Planner.stageAt(opportunity, time: found.invitedAt)),
+            stageAtInvitation: .some(Planner.stageAt(opportunity.candidacy, time: found.invitedAt)),
             now: clock())
         try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
     }

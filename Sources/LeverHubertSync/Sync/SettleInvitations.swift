@@ -89,10 +89,10 @@ extension SyncEngine {
                         reason: reason.rawValue, trigger: pending.appliedAt ?? opportunity.appliedAt,
                         opportunityUpdatedAt: opportunity.updatedAt, now: clock())
                 }
-                await collector.add(Problem.held(opportunity, postingId: pending.postingId, reason: reason))
+                await collector.add(Problem.held(opportunity.candidacy, postingId: pending.postingId, reason: reason))
             }
             let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
-            switch Planner.decideContact(opportunity, posting: posting, now: clock()) {
+            switch Planner.decideContact(opportunity.candidacy, posting: posting, now: clock()) {
             case .invite(let candidate):
                 try await invite(
                     opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector,

@@ -175,13 +175,8 @@ public struct HubertInterview: Decodable, Sendable, Equatable {
     public var isCompleted: Bool { status == "completed" && result != nil }
 }
 
-/// One page of `GET /v1/interviews`.
-public struct HubertInterviewPage: Decodable, Sendable {
-    public var data: [Decoded<HubertInterview>]
-    public var nextCursor: String?
-}
-
-/// `{data: …}` around a single Hubert object.
-public struct HubertEnvelope<T: Decodable & Sendable>: Decodable, Sendable {
-    public var data: T
+/// How long Hubert remembers an invitation's Idempotency-Key (`contracts/hubert-api.md`): within it a repeated POST
+/// is answered with the interview it created.
+public enum HubertMemory {
+    public static let idempotencyKeyLifetimeDays: Int64 = 30
 }

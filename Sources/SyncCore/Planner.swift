@@ -104,11 +104,11 @@ public enum Planner {
 
     /// Erasure before every other rule: an opportunity anonymized in Lever is forgotten, whatever its window, posting
     /// or template — before anything else is asked about it.
-    public static func mustForget(_ opportunity: LeverOpportunity) -> Bool { opportunity.isAnonymized }
+    public static func mustForget(_ opportunity: Candidacy) -> Bool { opportunity.isAnonymized }
 
     /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
     /// invitation is sent again.
-    public static func decideContact(_ opportunity: LeverOpportunity, posting: TaggedPosting, now: Millis? = nil)
+    public static func decideContact(_ opportunity: Candidacy, posting: TaggedPosting, now: Millis? = nil)
         -> InviteDecision
     {
         if opportunity.isArchived { return .skip(.archived) }
@@ -168,15 +168,15 @@ public enum Planner {
     /// Idempotency-Keys: any earlier invitation was sent after the opportunity was created, so an opportunity younger
     /// than that is safe to POST for with the deterministic key; an older one (or one of unknown age) is looked up
     /// in Hubert first.
-    public static func mayPredateHubertMemory(_ opportunity: LeverOpportunity, now: Millis) -> Bool {
+    public static func mayPredateHubertMemory(_ opportunity: Candidacy, now: Millis) -> Bool {
         guard let born = [opportunity.createdAt, opportunity.appliedAt].compactMap({ $0 }).min() else { return true }
-        let memory = (HubertClient.idempotencyKeyLifetimeDays - hubertMemoryMarginDays) * 86_400_000
+        let memory = (HubertMemory.idempotencyKeyLifetimeDays - hubertMemoryMarginDays) * 86_400_000
         return now - born > memory
     }
 
     /// Whether the opportunity already shows a write-back of a Hubert result (a grade tag, or this result's link):
     /// then a note may exist that the ledger does not know of (a restored backup) and the notes are read first.
-    public static func showsEarlierWriteBack(_ opportunity: LeverOpportunity, result: HubertResult) -> Bool {
+    public static func showsEarlierWriteBack(_ opportunity: Candidacy, result: HubertResult) -> Bool {
         let gradeTags = Set(HubertGrade.allCases.map(\.leverTag))
         if opportunity.tags.contains(where: gradeTags.contains) { return true }
         if let url = result.applicationUrl, opportunity.links.contains(url) { return true }
@@ -185,11 +185,11 @@ public enum Planner {
 
     /// The stage an opportunity stood in at `time`, from its stage history; nil when the history cannot say (then
     /// the sync never auto-moves it: a wrong move overrides a human).
-    public static func stageAt(_ opportunity: LeverOpportunity, time: Millis?) -> String? {
+    public static func stageAt(_ opportunity: Candidacy, time: Millis?) -> String? {
         guard let time else { return nil }
-        let changes = opportunity.stageChanges.filter { $0.updatedAt != nil }
+        let changes = opportunity.stageChanges.filter { $0.at != nil }
         guard !changes.isEmpty else { return nil }
-        return changes.last(where: { ($0.updatedAt ?? .max) <= time })?.toStageId
+        return changes.last(where: { ($0.at ?? .max) <= time })?.toStageId
     }
 
     // MARK: Notes
@@ -226,7 +226,7 @@ public enum Planner {
     public struct ResultState: Sendable, Equatable {
         public var interviewId: String
         public var result: HubertResult
-        public var opportunity: LeverOpportunity
+        public var opportunity: Candidacy
         /// The stage the opportunity stood in when it was invited; nil when the sync did not invite it.
         public var stageAtInvitation: String?
         /// The stage id the grade's auto-move names (per-posting override first); nil for no move.
@@ -236,7 +236,7 @@ public enum Planner {
         /// Whether the sync already moved this opportunity for this interview (any version).
         public var alreadyMoved: Bool
         public init(
-            interviewId: String, result: HubertResult, opportunity: LeverOpportunity, stageAtInvitation: String?,
+            interviewId: String, result: HubertResult, opportunity: Candidacy, stageAtInvitation: String?,
             autoMoveStageId: String?, noteWritten: Bool, alreadyMoved: Bool
         ) {
             self.interviewId = interviewId

@@ -133,7 +133,7 @@ public enum Eligibility: Sendable, Equatable {
 
 /// What one eligibility decision is made from.
 public struct EligibilityInput: Sendable {
-    public var opportunity: LeverOpportunity
+    public var opportunity: Candidacy
     public var postingId: String
     public var templateId: String
     /// Every tagging period of the posting (any template), in the order they began.
@@ -152,7 +152,7 @@ public struct EligibilityInput: Sendable {
     public var holdMs: Millis
 
     public init(
-        opportunity: LeverOpportunity, postingId: String, templateId: String, periods: [TaggingPeriod],
+        opportunity: Candidacy, postingId: String, templateId: String, periods: [TaggingPeriod],
         newApplicantStageId: String, window: ClosedRange<Millis>?, backfill: Bool = false, invited: Bool = false,
         hold: HoldState? = nil, postingHold: HoldReason? = nil, now: Millis, holdMs: Millis
     ) {
@@ -174,7 +174,7 @@ public struct EligibilityInput: Sendable {
 extension Planner {
     /// The moments that can make an opportunity due: its application, and its latest entry into New applicant while
     /// it still stands there.
-    public static func triggers(_ opportunity: LeverOpportunity, newApplicantStageId: String) -> [Millis] {
+    public static func triggers(_ opportunity: Candidacy, newApplicantStageId: String) -> [Millis] {
         var result: [Millis] = []
         if let applied = opportunity.appliedAt { result.append(applied) }
         if opportunity.stageId == newApplicantStageId, let entered = opportunity.enteredStage(newApplicantStageId) {
@@ -284,23 +284,18 @@ extension Planner {
     public static func holdMessage(opportunityId: String, reason: HoldReason) -> String {
         "opportunity \(opportunityId) is held back: \(reason.advice)"
     }
-
-    /// The candidate's page in Lever: the opportunity's own `urls.show`, or Lever's candidate address.
-    public static func candidateURL(_ opportunity: LeverOpportunity) -> String {
-        opportunity.showURL ?? "https://hire.lever.co/candidates/\(opportunity.id)"
-    }
 }
 
 extension Problem {
     /// A held-back candidate's problem: the reason in words and what to fix (`detail`: what the service said), the
     /// candidate's name for this pass's report, and the link to the candidate in Lever.
-    static func held(_ opportunity: LeverOpportunity, postingId: String, reason: HoldReason, detail: String? = nil)
+    public static func held(_ opportunity: Candidacy, postingId: String, reason: HoldReason, detail: String? = nil)
         -> Problem
     {
         Problem(
             opportunityId: opportunity.id, postingId: postingId, reason: reason.rawValue,
             message: Planner.holdMessage(opportunityId: opportunity.id, reason: reason)
                 + (detail.map { " (\($0))" } ?? ""),
-            candidate: opportunity.name, url: Planner.candidateURL(opportunity))
+            candidate: opportunity.name, url: opportunity.profileURL)
     }
 }

@@ -2,14 +2,14 @@ import Foundation
 
 extension KeyedDecodingContainer {
     /// The value for `key`, or nil when it is missing, null or of another type. Real Lever data has all three.
-    func lenient<T: Decodable>(_ type: T.Type, _ key: Key) -> T? {
+    public func lenient<T: Decodable>(_ type: T.Type, _ key: Key) -> T? {
         (try? decodeIfPresent(T.self, forKey: key)) ?? nil
     }
 
     /// A millisecond timestamp given as an integer, a float or a numeric string; nil otherwise.
     /// Values beyond ±10^15 ms (the year 33658) are no timestamps; refusing them keeps every later difference of
     /// two timestamps far from overflowing.
-    func milliseconds(_ key: Key) -> Int64? {
+    public func milliseconds(_ key: Key) -> Int64? {
         let limit: Int64 = 1_000_000_000_000_000
         func bounded(_ value: Int64) -> Int64? { (-limit...limit).contains(value) ? value : nil }
         if let value = lenient(Int64.self, key) { return bounded(value) }
@@ -22,7 +22,7 @@ extension KeyedDecodingContainer {
     }
 
     /// An array whose elements of the wrong type are dropped instead of failing the whole value.
-    func lenientArray<T: Decodable>(_ type: T.Type, _ key: Key) -> [T] {
+    public func lenientArray<T: Decodable>(_ type: T.Type, _ key: Key) -> [T] {
         // The common case first: every element decodes (one pass, no wrapper per element).
         if let items = try? decodeIfPresent([T].self, forKey: key) { return items }
         guard let items = lenient([Lenient<T>].self, key) else { return [] }
@@ -51,7 +51,7 @@ public enum Decoded<T: Decodable & Sendable>: Decodable, Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, _): "missing field \(key.stringValue)"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
@@ -63,4 +63,4 @@ public enum Decoded<T: Decodable & Sendable>: Decodable, Sendable {
 }
 
 /// Reads just the `id` of an object, to name an item that failed to decode.
-struct IdOnly: Decodable { var id: String? }
+public struct IdOnly: Decodable { public var id: String? }

@@ -67,7 +67,7 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
     case undecodableInterview = "undecodable_interview"
 
     /// Why an unsent invitation is closed when the candidate can no longer be contacted.
-    init?(closing skip: SkipReason) {
+    public init?(closing skip: SkipReason) {
         switch skip {
         case .archived: self = .opportunityArchived
         case .anonymized: self = .opportunityAnonymized
@@ -79,7 +79,7 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
 
 extension Problem {
     /// A candidate whose data-protection settings say neither yes nor no clearly: held back, not invited.
-    static func unreadableConsent(_ opportunity: LeverOpportunity, _ posting: TaggedPosting) -> Problem {
+    public static func unreadableConsent(_ opportunity: Candidacy, _ posting: TaggedPosting) -> Problem {
         Problem(
             opportunityId: opportunity.id, postingId: posting.postingId, reason: .contactPermissionUnreadable,
             message: "opportunity \(opportunity.id) has data-protection settings that are neither true, false nor "
