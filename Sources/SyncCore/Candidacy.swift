@@ -9,6 +9,8 @@ public struct Candidacy: Sendable, Equatable {
     public var name: String?
     public var emails: [String]
     public var phones: [String]
+    /// The posting (job) it applied to, when the ATS says.
+    public var postingId: String?
     /// The stage it stands in now.
     public var stageId: String?
     /// Its moves between stages, oldest first.
@@ -38,7 +40,7 @@ public struct Candidacy: Sendable, Equatable {
     public var profileURL: String
 
     public init(
-        id: String, name: String?, emails: [String], phones: [String] = [], stageId: String?,
+        id: String, name: String?, emails: [String], phones: [String] = [], postingId: String? = nil, stageId: String?,
         stageChanges: [StageChange] = [], enteredCurrentStageAt: Millis? = nil, isArchived: Bool = false,
         isAnonymized: Bool = false, contactAllowed: Bool? = nil, contactExpiresAt: Millis? = nil,
         contactPermissionUnreadable: Bool = false, tags: [String] = [], links: [String] = [], createdAt: Millis?,
@@ -48,6 +50,7 @@ public struct Candidacy: Sendable, Equatable {
         self.name = name
         self.emails = emails
         self.phones = phones
+        self.postingId = postingId
         self.stageId = stageId
         self.stageChanges = stageChanges
         self.enteredCurrentStageAt = enteredCurrentStageAt

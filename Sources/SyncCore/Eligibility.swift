@@ -299,3 +299,13 @@ extension Problem {
             candidate: opportunity.name, url: opportunity.profileURL)
     }
 }
+
+/// One (opportunity, template) pair: the unit the ledger invites once, ever, and holds back.
+public struct InvitationKey: Sendable, Hashable {
+    public var opportunityId: String
+    public var templateId: String
+    public init(opportunityId: String, templateId: String) {
+        self.opportunityId = opportunityId
+        self.templateId = templateId
+    }
+}

@@ -42,16 +42,6 @@ struct PostingMalformedRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
     }
 }
 
-/// An (opportunity, template) pair: what a hold and an invitation are kept by.
-public struct HoldKey: Sendable, Hashable {
-    public var opportunityId: String
-    public var templateId: String
-    public init(opportunityId: String, templateId: String) {
-        self.opportunityId = opportunityId
-        self.templateId = templateId
-    }
-}
-
 /// A held-back (opportunity, template) as stored (`hold`).
 public struct HoldRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "hold"
@@ -185,13 +175,13 @@ extension Store {
     // MARK: Holds
 
     /// The holds among these opportunities, keyed by (opportunity, template): one query for a page.
-    public func holds(opportunityIds: [String]) async throws -> [HoldKey: HoldState] {
+    public func holds(opportunityIds: [String]) async throws -> [InvitationKey: HoldState] {
         guard !opportunityIds.isEmpty else { return [:] }
         let ids = Array(Set(opportunityIds))
         return try await writer.read { db in
-            var result: [HoldKey: HoldState] = [:]
+            var result: [InvitationKey: HoldState] = [:]
             for record in try HoldRecord.filter(ids.contains(HoldRecord.Columns.opportunityId)).fetchAll(db) {
-                result[HoldKey(opportunityId: record.opportunityId, templateId: record.templateId)] = record.hold
+                result[InvitationKey(opportunityId: record.opportunityId, templateId: record.templateId)] = record.hold
             }
             return result
         }

@@ -10,7 +10,7 @@ extension SyncEngine {
         if !configured.allSatisfy({ StageResolver.resolve($0.nameOrId, in: stages) != nil }) {
             stages = try await cachedStages(effects: effects, force: true)
         }
-        var context = PassContext(newApplicantStageId: "", performAs: nil, autoMove: [:], autoMoveByPosting: [:])
+        var context = PassContext(newApplicantStageId: "", performAs: nil, autoMoves: AutoMoves())
         for stage in configured {
             var id = StageResolver.resolve(stage.nameOrId, in: stages)
             if id == nil, stage.grade == nil, stage.nameOrId == AppConfig.Defaults.newApplicantStage {
@@ -21,8 +21,8 @@ extension SyncEngine {
             }
             switch (stage.grade, stage.postingId) {
             case (nil, _): context.newApplicantStageId = id
-            case (let grade?, nil): context.autoMove[grade] = id
-            case (let grade?, let posting?): context.autoMoveByPosting[posting, default: [:]][grade] = id
+            case (let grade?, nil): context.autoMoves.byGrade[grade] = id
+            case (let grade?, let posting?): context.autoMoves.byPosting[posting, default: [:]][grade] = id
             }
         }
         context.performAs = try await resolvePerformAs(effects: effects)

@@ -70,7 +70,7 @@ extension SyncEngine {
     /// (or entered New applicant) there after the posting was tagged.
     func considerOpportunity(
         _ opportunity: LeverOpportunity, batch: [String], postings: [String: TaggedPosting],
-        window: ClosedRange<Millis>, backfill: Bool, invited: Set<String>, holds: [HoldKey: HoldState],
+        window: ClosedRange<Millis>, backfill: Bool, invited: Set<InvitationKey>, holds: [InvitationKey: HoldState],
         context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws -> Applicant? {
         if Planner.mustForget(opportunity.candidacy) {
@@ -88,11 +88,11 @@ extension SyncEngine {
                     .first
             } catch let error as APIError {
                 await collector.add(
-                    error.status == 403
-                        ? Self.forbidden(opportunity.id, postingId: nil, what: "reading its application", error)
-                        : Problem(
+                    Self.itemProblem(error, opportunity.id, postingId: nil, doing: "reading its application") {
+                        Problem(
                             opportunityId: opportunity.id, reason: .undecodableOpportunity,
-                            message: "the application of opportunity \(opportunity.id) could not be read: \(error)"),
+                            message: "the application of opportunity \(opportunity.id) could not be read: \(error)")
+                    },
                     failed: true)
                 return nil
             }
@@ -128,16 +128,18 @@ extension SyncEngine {
     /// Returns the opportunity as an applicant of the posting when its trigger lies in a period of the template.
     private func decide(
         _ opportunity: LeverOpportunity, posting: TaggedPosting, window: ClosedRange<Millis>, backfill: Bool,
-        invited: Set<String>, holds: [HoldKey: HoldState], context: PassContext, effects: any Effects,
+        invited: Set<InvitationKey>, holds: [InvitationKey: HoldState], context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws -> Applicant? {
-        let hold = holds[HoldKey(opportunityId: opportunity.id, templateId: posting.templateId)]
+        let hold = holds[InvitationKey(opportunityId: opportunity.id, templateId: posting.templateId)]
         let decision = Planner.eligibility(
             EligibilityInput(
                 opportunity: opportunity.candidacy, postingId: posting.postingId, templateId: posting.templateId,
                 periods: posting.periods, newApplicantStageId: context.newApplicantStageId,
                 window: posting.decideFrom.map { min($0, window.lowerBound)...window.upperBound } ?? window,
-                backfill: backfill, invited: invited.contains(opportunity.id + "|" + posting.templateId), hold: hold,
+                backfill: backfill,
+                invited: invited.contains(InvitationKey(opportunityId: opportunity.id, templateId: posting.templateId)),
+                hold: hold,
                 postingHold: posting.postingHold, now: clock(), holdMs: holdMs))
         let applicant: Applicant? =
             switch decision {
@@ -204,6 +206,15 @@ extension SyncEngine {
             message: "Lever refused \(what) for opportunity \(opportunityId) (\(error)); tried again next pass")
     }
 
+    /// The problem of one opportunity's failed request: Lever's refusal (a 403 it answered) is the opportunity's
+    /// `opportunity_forbidden`; any other failure is `otherwise`.
+    static func itemProblem(
+        _ error: APIError, _ opportunityId: String, postingId: String?, doing what: String,
+        otherwise: () -> Problem
+    ) -> Problem {
+        error.isRefusal ? forbidden(opportunityId, postingId: postingId, what: what, error) : otherwise()
+    }
+
     /// Sends one invitation through the effects (live: the ledger's intent first, then the request with its
     /// deterministic Idempotency-Key, then the outcome). Before that, Hubert is asked whether the opportunity already has
     /// an interview when the ledger cannot know: the opportunity is older than Hubert remembers keys (a restored
@@ -243,4 +254,9 @@ extension SyncEngine {
                 trigger: trigger),
             collector: collector)
     }
+}
+
+extension APIError {
+    /// A 403 the service really answered: a refusal of this item, not a failure to answer.
+    var isRefusal: Bool { status == 403 && !noAnswer }
 }

@@ -5,9 +5,6 @@ import Logging
 /// each step through the ledger. A version of a result is recorded as due before its first step; a step that fails
 /// leaves it due, so later passes try again whatever the Hubert checkpoint does, until it is written or given up.
 extension SyncEngine {
-    /// Failed passes a write-back needs, beside `sync.giveUpAfterDays`, before it is given up.
-    static let attemptsBeforeGivingUp = 3
-
     /// Completed, expired and cancelled interviews updated since `since` (and not after `until`, for a backfill).
     /// `revive`: a result given up earlier is tried again (a backfill over its window is how an operator asks).
     func scanResults(
@@ -54,8 +51,9 @@ extension SyncEngine {
     ) async throws {
         for due in try await store.unfinishedResults() {
             if await pastDeadline(collector) { break }
-            // Given up only after the period and several failed passes: a clock that jumped ahead gives up nothing.
-            if !skewed, clock() - due.firstDue > giveUpMs, due.attempts >= Self.attemptsBeforeGivingUp {
+            if Planner.givesUp(
+                since: due.firstDue, attempts: due.attempts, now: clock(), giveUpMs: giveUpMs, skewed: skewed)
+            {
                 try await effects.record { try await store.giveUpResult(due, now: clock()) }
                 await collector.add(
                     Problem(
@@ -94,7 +92,8 @@ extension SyncEngine {
         }
     }
 
-    /// Writes one completed interview's result back to Lever, each step once.
+    /// Writes one completed interview's result back to Lever, each step once: observes what the ledger holds, asks
+    /// `Planner.result`, reads what it asks for, and hands the plan to the effects.
     func processInterview(
         _ interview: HubertInterview, revive: Bool, context: PassContext, effects: any Effects,
         collector: PassCollector
@@ -102,98 +101,99 @@ extension SyncEngine {
         guard let reference = interview.externalReference, reference.source == "lever" else { return }
         guard await collector.firstSightOfInterview(interview.id) else { return }
         let opportunityId = reference.opportunityId
-        guard !opportunityId.trimmingCharacters(in: .whitespaces).isEmpty else {
-            await collector.add(
-                Problem(
-                    postingId: reference.postingId, reason: .invalidReference,
-                    message: "Hubert interview \(interview.id) names no Lever opportunity; nothing is written"),
-                failed: true)
-            return
-        }
         guard !(await collector.isErased(opportunityId)) else { return }
-        if interview.status == "completed", interview.result == nil {
-            // A grade this version does not know: report it and leave it due, never record it as written.
-            let grade = interview.unknownGrade ?? "(none)"
-            try await effects.record {
-                try await store.markResultDue(
-                    interviewId: interview.id, opportunityId: opportunityId,
-                    fingerprint: "unknown:\(grade)", now: clock())
-                try await store.recordResultAttemptFailed(
-                    interviewId: interview.id, error: "unknown grade \(grade)", now: clock())
+        var observed = ObservedResult(interview: interview)
+        observed.revive = revive
+        observed.autoMoves = context.autoMoves
+        if let fingerprint = observed.fingerprint {
+            observed.appliedFingerprint = try await store.appliedFingerprint(interviewId: interview.id)
+            if let due = try await store.dueResult(interviewId: interview.id), due.state == .givenUp {
+                observed.givenUpFingerprint = due.fingerprint
             }
-            await collector.add(
-                Problem(
-                    opportunityId: opportunityId, postingId: reference.postingId, reason: .unknownGrade,
-                    message: "Hubert interview \(interview.id) of opportunity \(opportunityId) is completed "
-                        + "with the grade \"\(grade)\", which this version does not know; it stays due"),
-                failed: true)
-            return
+            let invitation = try await store.invitation(opportunityId: opportunityId, templateId: interview.templateId)
+            observed.invitedPostingId = invitation?.postingId
+            observed.stageAtInvitation = invitation?.stageAtInvitation
+            observed.noteStepDone = try await store.resultSteps(interviewId: interview.id, fingerprint: fingerprint)[
+                .note]?.done
+            observed.alreadyMoved = try await store.hasMoved(interviewId: interview.id)
         }
-        guard interview.isCompleted, let result = interview.result else {
-            try await effects.record {
-                try await store.recordInterviewStatus(interviewId: interview.id, status: interview.status, now: clock())
-            }
-            return
-        }
-        let fingerprint = result.fingerprint
-        let applied = try await store.appliedFingerprint(interviewId: interview.id)
-        if applied == fingerprint { return }
-        let due = try await store.dueResult(interviewId: interview.id)
-        if let due, due.state == .givenUp, due.fingerprint == fingerprint, !revive { return }
-
-        let opportunity: LeverOpportunity?
-        do {
-            opportunity = try await lever.opportunity(id: opportunityId)
-        } catch let error as APIError {
-            // One opportunity Lever refuses or answers oddly for: its problem, kept due; the pass goes on.
-            try await itemFailed(
-                error, reading: "it", interviewId: interview.id, opportunityId: opportunityId,
-                postingId: reference.postingId, fingerprint: fingerprint, effects: effects, collector: collector)
-            return
-        }
-        guard let opportunity, !opportunity.isAnonymized else {
-            // Deleted or anonymized in Lever: its result is skipped quietly and nothing of it stays in the store.
-            try await erase(opportunityId, effects: effects, collector: collector)
-            return
-        }
-        let invitation = try await store.invitation(opportunityId: opportunityId, templateId: interview.templateId)
-        let steps = try await store.resultSteps(interviewId: interview.id, fingerprint: fingerprint)
-        let marker = Planner.noteMarker(interviewId: interview.id, fingerprint: fingerprint)
-        var noteWritten = steps[.note]?.done ?? false
-        if !noteWritten, steps[.note] != nil || Planner.showsEarlierWriteBack(opportunity.candidacy, result: result) {
-            // An earlier pass sent the note but never saw the answer, or the opportunity shows a write-back the
-            // ledger does not know of (a restored backup): look for the marker before writing again.
-            let notes: [LeverNote]
-            do {
-                notes = try await lever.notes(opportunityId: opportunityId)
-            } catch let error as APIError {
-                try await itemFailed(
-                    error, reading: "its notes", interviewId: interview.id, opportunityId: opportunityId,
-                    postingId: reference.postingId, fingerprint: fingerprint, effects: effects,
+        while true {
+            switch Planner.result(observed) {
+            case .nothing:
+                return
+            case .recordStatus:
+                try await effects.record {
+                    try await store.recordInterviewStatus(
+                        interviewId: interview.id, status: interview.status, now: clock())
+                }
+                return
+            case .report(let problem):
+                await collector.add(problem, failed: true)
+                return
+            case .keepDue(let problem, let fingerprint, let error):
+                try await effects.record {
+                    try await store.markResultDue(
+                        interviewId: interview.id, opportunityId: opportunityId, fingerprint: fingerprint, now: clock())
+                    try await store.recordResultAttemptFailed(interviewId: interview.id, error: error, now: clock())
+                }
+                await collector.add(problem, failed: true)
+                return
+            case .readCandidacy:
+                guard
+                    let read = try await readItem(
+                        "it", of: observed, effects: effects, collector: collector,
+                        { try await lever.opportunity(id: opportunityId) })
+                else { return }
+                observed.candidacy = .some(read?.candidacy)
+            case .forget:
+                // Deleted or anonymized in Lever: its result is skipped quietly and nothing of it stays in the store.
+                try await erase(opportunityId, effects: effects, collector: collector)
+                return
+            case .readNotes(let marker):
+                guard
+                    let notes = try await readItem(
+                        "its notes", of: observed, effects: effects, collector: collector,
+                        { try await lever.notes(opportunityId: opportunityId) })
+                else { return }
+                let found = notes.contains(where: { $0.texts.contains { $0.contains(marker) } })
+                observed.markerFound = found
+                if found, let fingerprint = observed.fingerprint {
+                    try await effects.record {
+                        try await store.recordStepDone(
+                            interviewId: interview.id, fingerprint: fingerprint, step: .note,
+                            opportunityId: opportunityId, marker: marker, now: clock())
+                    }
+                }
+            case .writeBack(let actions, let postingId, let regrade):
+                guard let result = interview.result, let fingerprint = observed.fingerprint else { return }
+                try await effects.writeBack(
+                    PlannedWriteBack(
+                        interview: interview, result: result, opportunityId: opportunityId, postingId: postingId,
+                        fingerprint: fingerprint,
+                        marker: Planner.noteMarker(interviewId: interview.id, fingerprint: fingerprint),
+                        regrade: regrade, actions: actions, context: context),
                     collector: collector)
                 return
             }
-            if notes.contains(where: { $0.texts.contains { $0.contains(marker) } }) {
-                noteWritten = true
-                try await effects.record {
-                    try await store.recordStepDone(
-                        interviewId: interview.id, fingerprint: fingerprint, step: .note,
-                        opportunityId: opportunityId, marker: marker, now: clock())
-                }
-            }
         }
-        let postingId = invitation?.postingId ?? reference.postingId ?? opportunity.postingId
-        let state = Planner.ResultState(
-            interviewId: interview.id, result: result, opportunity: opportunity.candidacy,
-            stageAtInvitation: invitation?.stageAtInvitation,
-            autoMoveStageId: context.autoMoveStage(result.grade, postingId: postingId), noteWritten: noteWritten,
-            alreadyMoved: try await store.hasMoved(interviewId: interview.id))
-        let actions = Planner.planResult(state)
-        try await effects.writeBack(
-            PlannedWriteBack(
-                interview: interview, result: result, opportunityId: opportunityId, postingId: postingId,
-                fingerprint: fingerprint, marker: marker, regrade: applied != nil, actions: actions, context: context),
-            collector: collector)
+    }
+
+    /// Reads one thing about one result's opportunity; when Lever refuses or fails, the result is kept due with the
+    /// error, the problem is reported (`itemFailed`), and nil is returned: the pass goes on.
+    private func readItem<T: Sendable>(
+        _ what: String, of observed: ObservedResult, effects: any Effects, collector: PassCollector,
+        _ read: () async throws -> T
+    ) async throws -> T? {
+        do {
+            return try await read()
+        } catch let error as APIError {
+            let reference = observed.interview.externalReference
+            try await itemFailed(
+                error, reading: what, interviewId: observed.interview.id, opportunityId: reference?.opportunityId ?? "",
+                postingId: reference?.postingId, fingerprint: observed.fingerprint ?? "", effects: effects,
+                collector: collector)
+            return nil
+        }
     }
 
     /// A read about one result's opportunity failed: the result is kept due with the error, and the problem is
@@ -212,13 +212,13 @@ extension SyncEngine {
             failing = Failing.describe(since: due.firstDue, now: now, tries: due.attempts + 1)
         }
         await collector.add(
-            error.status == 403 && !error.noAnswer
-                ? Self.forbidden(opportunityId, postingId: postingId, what: "reading \(what)", error)
-                : Problem(
+            Self.itemProblem(error, opportunityId, postingId: postingId, doing: "reading \(what)") {
+                Problem(
                     opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                     message:
                         "reading \(what == "it" ? "opportunity \(opportunityId)" : "\(what) of opportunity \(opportunityId)") "
-                        + "failed: \(error); \(failing); tried again next pass"),
+                        + "failed: \(error); \(failing); tried again next pass")
+            },
             failed: true)
     }
 }

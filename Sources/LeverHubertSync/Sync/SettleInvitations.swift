@@ -51,7 +51,9 @@ extension SyncEngine {
             }
             // Given up only after both the horizon and several real tries on different passes: a pause, an outage
             // of this tool or a forward clock step alone gives nothing up (the intent is simply sent now).
-            if !skewed, clock() - pending.createdAt > giveUpMs, pending.attempts >= Self.attemptsBeforeGivingUp {
+            if Planner.givesUp(
+                since: pending.createdAt, attempts: pending.attempts, now: clock(), giveUpMs: giveUpMs, skewed: skewed)
+            {
                 try await close(
                     ProblemReason.invitationGivenUp.rawValue,
                     "unconfirmed for more than \(config.giveUpAfterDays) days and \(pending.attempts) tries")
@@ -61,7 +63,7 @@ extension SyncEngine {
             do {
                 opportunity = try await lever.opportunity(id: pending.opportunityId)
             } catch let error as APIError {
-                if error.status == 403 && !error.noAnswer {
+                if error.isRefusal {
                     await collector.add(
                         Self.forbidden(
                             pending.opportunityId, postingId: pending.postingId,

@@ -17,14 +17,7 @@ public enum PassMode: Sendable, Equatable {
 struct PassContext: Sendable {
     var newApplicantStageId: String
     var performAs: String?
-    var autoMove: [HubertGrade: String]
-    var autoMoveByPosting: [String: [HubertGrade: String]]
-
-    /// The stage id a grade moves to on a posting (the posting's override first).
-    func autoMoveStage(_ grade: HubertGrade, postingId: String?) -> String? {
-        if let postingId, let stage = autoMoveByPosting[postingId]?[grade] { return stage }
-        return autoMove[grade]
-    }
+    var autoMoves: AutoMoves
 }
 
 /// One reconciling pass: observe (Lever, Hubert, the store) → plan (pure rules in `Planner`) → apply (through the

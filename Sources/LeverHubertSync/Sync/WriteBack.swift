@@ -32,12 +32,12 @@ extension SyncEngine {
         } catch let error as APIError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
             await collector.add(
-                error.status == 403 && !error.noAnswer
-                    ? Self.forbidden(opportunityId, postingId: postingId, what: "writing the Hubert result", error)
-                    : Problem(
+                Self.itemProblem(error, opportunityId, postingId: postingId, doing: "writing the Hubert result") {
+                    Problem(
                         opportunityId: opportunityId, postingId: postingId, reason: .writeBackFailed,
                         message: "writing the Hubert result to opportunity \(opportunityId) failed: \(error); "
-                            + "\(failing()); tried again next pass"),
+                            + "\(failing()); tried again next pass")
+                },
                 failed: true)
         } catch let error as MaybeAppliedError {
             try await store.recordResultAttemptFailed(interviewId: interview.id, error: "\(error)", now: clock())
