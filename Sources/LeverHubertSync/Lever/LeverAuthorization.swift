@@ -14,31 +14,23 @@ public enum LeverScopes {
 
     /// Every scope `authorize` requests for this configuration, in order: nothing else is ever asked for.
     public static func needed(confidentialAccess: Bool) -> [Need] {
-        var needs: [Need] = [
-            Need(scope: "postings:read:admin", disables: "every pass: tagged postings cannot be found (exit 77)"),
-            Need(scope: "opportunities:read:admin", disables: "every pass: applicants cannot be read (exit 77)"),
-            Need(
-                scope: "opportunities:write:admin",
-                disables: "result write-back: grade tags, the Hubert link and autoMove stage moves"),
-            Need(
-                scope: "notes:read:admin",
-                disables: "result notes: a note whose answer was lost cannot be found, so none is written"),
-            Need(scope: "notes:write:admin", disables: "result notes (grade, score, threshold and links)"),
-            Need(
-                scope: "stages:read:admin",
-                disables: "the New applicant trigger by stage name, and autoMove stages given by name"),
-            Need(scope: "tags:read:admin", disables: "check's tag permission probe (View all tags)"),
-            Need(scope: "users:read:admin", disables: "lever.performAs by e-mail (writes as the sync user)"),
-            Need(
-                scope: "applications:read:admin",
-                disables: "finding an applicant's posting when Lever does not expand applications"),
-            Need(
-                scope: "archive_reasons:read:admin",
-                disables: "reading archived applicants' reasons (the integration article's View all archived reasons)"),
-            Need(
-                scope: "offline_access",
-                disables: "everything after the first hour: without it Lever issues no refresh token"),
+        let table = [
+            ("postings:read:admin", "every pass: tagged postings cannot be found (exit 77)"),
+            ("opportunities:read:admin", "every pass: applicants cannot be read (exit 77)"),
+            ("opportunities:write:admin", "result write-back: grade tags, the Hubert link and autoMove stage moves"),
+            ("notes:read:admin", "result notes: a note whose answer was lost cannot be found, so none is written"),
+            ("notes:write:admin", "result notes (grade, score, threshold and links)"),
+            ("stages:read:admin", "the New applicant trigger by stage name, and autoMove stages given by name"),
+            ("tags:read:admin", "check's tag permission probe (View all tags)"),
+            ("users:read:admin", "lever.performAs by e-mail (writes as the sync user)"),
+            ("applications:read:admin", "finding an applicant's posting when Lever does not expand applications"),
+            (
+                "archive_reasons:read:admin",
+                "reading archived applicants' reasons (the integration article's View all archived reasons)"
+            ),
+            ("offline_access", "everything after the first hour: without it Lever issues no refresh token"),
         ]
+        var needs = table.map { Need(scope: $0, disables: $1) }
         if confidentialAccess {
             needs.append(Need(scope: confidential, disables: "confidential postings and their applicants"))
         }

@@ -56,8 +56,8 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
 
     /// The Lever posting id.
     public var postingId: String
-    /// The posting's title as Lever last gave it (a job's name); nil when not known yet.
-    public var postingName: String?
+    /// The posting's title as Lever last gave it (a job's name); nil (JSON `null`) when not known yet.
+    @ExplicitNull public var postingName: String?
     /// The Hubert interview template of the posting's tag.
     public var templateId: String
     /// Opportunities that applied, as the tool saw them.
@@ -73,7 +73,7 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
     /// Standing grades: Not Qualified.
     public var notQualified: Int
     /// p50/p95 of the invitation latency in seconds; nil (JSON `null`) without invitations that have both times.
-    public var inviteLatencySeconds: Latency?
+    @ExplicitNull public var inviteLatencySeconds: Latency?
     /// Open problems of the posting and its applicants, by reason (not narrowed by a cohort start).
     public var openProblems: [OpenProblem]
 
@@ -94,27 +94,6 @@ public struct FunnelEntry: Codable, Sendable, Equatable {
         self.notQualified = notQualified
         self.inviteLatencySeconds = inviteLatencySeconds
         self.openProblems = openProblems
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case postingId, postingName, templateId, applied, invited, completed, lead, passed, notQualified
-        case inviteLatencySeconds, openProblems
-    }
-
-    /// As `docs/cli.md` shows it: `postingName` and `inviteLatencySeconds` present as `null` when absent.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(postingId, forKey: .postingId)
-        try c.encode(postingName, forKey: .postingName)
-        try c.encode(templateId, forKey: .templateId)
-        try c.encode(applied, forKey: .applied)
-        try c.encode(invited, forKey: .invited)
-        try c.encode(completed, forKey: .completed)
-        try c.encode(lead, forKey: .lead)
-        try c.encode(passed, forKey: .passed)
-        try c.encode(notQualified, forKey: .notQualified)
-        try c.encode(inviteLatencySeconds, forKey: .inviteLatencySeconds)
-        try c.encode(openProblems, forKey: .openProblems)
     }
 }
 
@@ -142,73 +121,88 @@ enum FunnelWords {
 
     /// One sentence for `count` problems of `reason`.
     static func sentence(reason: String, postingLevel: Bool, count n: Int) -> String {
-        if postingLevel {
-            switch reason {
-            case "invalid_hubert_tag": return "The posting's Hubert tag is malformed; fix the tag in Lever."
-            case "multiple_hubert_tags": return "The posting carries several Hubert tags; keep exactly one."
-            case "unknown_template": return "Hubert does not know the interview the posting's tag names; fix the tag."
-            case "template_inactive": return "The posting's Hubert interview is archived; reactivate it in Hubert."
-            case "template_forbidden": return "The Hubert account may not use the posting's interview."
-            case "posting_not_tagged": return "The posting no longer carries a valid Hubert tag."
-            default: return "The posting needs a look (\(reason.replacingOccurrences(of: "_", with: " ")))."
-            }
-        }
-        switch reason {
-        case "missing_email":
-            return candidates(n, "has", "have")
-                + " no e-mail address in Lever, so Hubert cannot invite them: add it and the next run invites them."
-        case "missing_name":
-            return candidates(n, "has", "have")
-                + " no name in Lever; Hubert needs at least a first name: add it and the next run invites them."
-        case "invalid_email":
-            return candidates(n, "has", "have")
-                + " an e-mail address Hubert refused as invalid: correct it in Lever and the next run invites them."
-        case "contact_forbidden":
-            return candidates(n, "does", "do")
-                + " not allow contact in Lever's data-protection settings: once consent is renewed the next run invites them."
-        case "contact_permission_unreadable":
-            return candidates(n, "has", "have")
-                + " data-protection settings that cannot be read as a yes or no: correct the consent in Lever."
-        case "template_not_found":
-            return candidates(n, "waits", "wait")
-                + " because Hubert does not know the posting's interview: fix the tag or the template."
-        case "hold_given_up":
-            return candidates(n, "was", "were")
-                + " held back longer than sync.holdDays and given up: a backfill can still invite them once fixed."
-        case "opportunity_forbidden":
-            return candidates(n, "is", "are") + " hidden from the sync by Lever (confidential, or a permission)."
-        case "invitation_unconfirmed":
-            return candidates(n, "has an invitation", "have invitations") + " not confirmed yet; the next run checks."
-        case "invitation_given_up":
-            return candidates(n, "has an invitation", "have invitations")
-                + " never confirmed, and no longer tried: check them in Hubert."
-        case "opportunity_archived":
-            return candidates(n, "was", "were") + " archived before the invitation went out; not invited."
-        case "opportunity_anonymized":
-            return candidates(n, "was", "were") + " anonymized before the invitation went out; not invited."
-        case "opportunity_contact_not_allowed":
-            return candidates(n, "asked", "asked") + " not to be contacted before the invitation went out; not invited."
-        case "template_inactive":
-            return candidates(n, "waits", "wait")
-                + " because the posting's Hubert interview is not active: reactivate it and the next run invites them."
-        case "template_forbidden", "posting_not_tagged", "unknown_template":
-            return candidates(n, "was", "were") + " not invited because the posting's Hubert interview cannot be used."
-        case "write_back_failed":
-            return candidates(n, "has a result", "have results") + " not yet written to Lever; tried again every run."
-        case "note_unconfirmed":
-            return candidates(n, "has a result note", "have result notes") + " not confirmed yet; the next run checks."
-        case "write_back_given_up":
+        let spoken = reason.replacingOccurrences(of: "_", with: " ")
+        if postingLevel { return postingSentences[reason] ?? "The posting needs a look (\(spoken))." }
+        if let words = candidateSentences[reason] { return candidates(n, words.one, words.many) + words.rest }
+        if reason == "write_back_given_up" {
             return n == 1
                 ? "The result of 1 candidate could not be written to Lever and is no longer tried."
                 : "The results of \(n) candidates could not be written to Lever and are no longer tried."
-        case "unknown_grade":
-            return candidates(n, "has", "have") + " a grade this version of the sync does not know: upgrade it."
-        case let other where other.hasPrefix("undecodable_"):
-            return candidates(n, "could", "could") + " not be read from Lever or Hubert."
-        case let other where other.hasPrefix("hubert_"):
-            return candidates(n, "was", "were") + " refused by Hubert when invited; not retried."
-        default:
-            return candidates(n, "needs", "need") + " a look (\(reason.replacingOccurrences(of: "_", with: " ")))."
         }
+        if reason.hasPrefix("undecodable_") {
+            return candidates(n, "could", "could") + " not be read from Lever or Hubert."
+        }
+        if reason.hasPrefix("hubert_") {
+            return candidates(n, "was", "were") + " refused by Hubert when invited; not retried."
+        }
+        return candidates(n, "needs", "need") + " a look (\(spoken))."
     }
+
+    /// The sentence for a problem of the posting itself, by reason.
+    static let postingSentences: [String: String] = [
+        "invalid_hubert_tag": "The posting's Hubert tag is malformed; fix the tag in Lever.",
+        "multiple_hubert_tags": "The posting carries several Hubert tags; keep exactly one.",
+        "unknown_template": "Hubert does not know the interview the posting's tag names; fix the tag.",
+        "template_inactive": "The posting's Hubert interview is archived; reactivate it in Hubert.",
+        "template_forbidden": "The Hubert account may not use the posting's interview.",
+        "posting_not_tagged": "The posting no longer carries a valid Hubert tag.",
+    ]
+
+    /// The sentence for applicants' problems, by reason: its verb for one candidate and for several, and the rest.
+    static let candidateSentences: [String: (one: String, many: String, rest: String)] = {
+        let unusable = ("was", "were", " not invited because the posting's Hubert interview cannot be used.")
+        return [
+            "missing_email": (
+                "has", "have",
+                " no e-mail address in Lever, so Hubert cannot invite them: add it and the next run invites them."
+            ),
+            "missing_name": (
+                "has", "have",
+                " no name in Lever; Hubert needs at least a first name: add it and the next run invites them."
+            ),
+            "invalid_email": (
+                "has", "have",
+                " an e-mail address Hubert refused as invalid: correct it in Lever and the next run invites them."
+            ),
+            "contact_forbidden": (
+                "does", "do",
+                " not allow contact in Lever's data-protection settings: once consent is renewed the next run invites them."
+            ),
+            "contact_permission_unreadable": (
+                "has", "have",
+                " data-protection settings that cannot be read as a yes or no: correct the consent in Lever."
+            ),
+            "template_not_found": (
+                "waits", "wait", " because Hubert does not know the posting's interview: fix the tag or the template."
+            ),
+            "hold_given_up": (
+                "was", "were",
+                " held back longer than sync.holdDays and given up: a backfill can still invite them once fixed."
+            ),
+            "opportunity_forbidden": ("is", "are", " hidden from the sync by Lever (confidential, or a permission)."),
+            "invitation_unconfirmed": (
+                "has an invitation", "have invitations", " not confirmed yet; the next run checks."
+            ),
+            "invitation_given_up": (
+                "has an invitation", "have invitations", " never confirmed, and no longer tried: check them in Hubert."
+            ),
+            "opportunity_archived": ("was", "were", " archived before the invitation went out; not invited."),
+            "opportunity_anonymized": ("was", "were", " anonymized before the invitation went out; not invited."),
+            "opportunity_contact_not_allowed": (
+                "asked", "asked", " not to be contacted before the invitation went out; not invited."
+            ),
+            "template_inactive": (
+                "waits", "wait",
+                " because the posting's Hubert interview is not active: reactivate it and the next run invites them."
+            ),
+            "template_forbidden": unusable,
+            "posting_not_tagged": unusable,
+            "unknown_template": unusable,
+            "write_back_failed": ("has a result", "have results", " not yet written to Lever; tried again every run."),
+            "note_unconfirmed": (
+                "has a result note", "have result notes", " not confirmed yet; the next run checks."
+            ),
+            "unknown_grade": ("has", "have", " a grade this version of the sync does not know: upgrade it."),
+        ]
+    }()
 }

@@ -82,19 +82,9 @@ public struct StatusReport: Codable, Sendable {
         public var postingId: String
         public var templateId: String
         public var periodStart: String
-        public var periodEnd: String?
+        /// `null` while the tag is current.
+        @ExplicitNull public var periodEnd: String?
         public var periods: Int
-
-        enum CodingKeys: String, CodingKey { case postingId, templateId, periodStart, periodEnd, periods }
-
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(postingId, forKey: .postingId)
-            try c.encode(templateId, forKey: .templateId)
-            try c.encode(periodStart, forKey: .periodStart)
-            try c.encode(periodEnd, forKey: .periodEnd)
-            try c.encode(periods, forKey: .periods)
-        }
     }
     /// One service's request rate as the last pass left it: what it learned (the next pass starts there), the
     /// configured ceiling, and its 429s.

@@ -28,73 +28,13 @@ extension Store {
     static func seconds(sentMs: Millis, appliedMs: Millis) -> Double { Double(max(0, sentMs - appliedMs)) / 1000 }
 
     static func latencies(_ db: Database, confirmedFrom from: Millis, through: Millis) throws -> [Double] {
-        try SentTimes.fetchAll(
+        try Row.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, sent_ms, applied_ms FROM invitation
                 WHERE state = ? AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND sent_ms BETWEEN ? AND ?
                 """, arguments: [InvitationRecord.State.sent, from, through]
-        ).map(\.seconds)
-    }
-
-    /// A count of rows of one (posting, template).
-    private struct PairCount: Decodable, FetchableRecord {
-        var postingId: String
-        var templateId: String
-        var n: Int
-        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
-        enum CodingKeys: String, CodingKey {
-            case postingId = "posting_id"
-            case templateId = "template_id"
-            case n
-        }
-    }
-
-    /// A count of standing grades of one (posting, template).
-    private struct GradeCount: Decodable, FetchableRecord {
-        var postingId: String
-        var templateId: String
-        var grade: String
-        var n: Int
-        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
-        enum CodingKeys: String, CodingKey {
-            case postingId = "posting_id"
-            case templateId = "template_id"
-            case grade, n
-        }
-    }
-
-    /// When an invitation's application was created and when Hubert confirmed it.
-    private struct SentTimes: Decodable, FetchableRecord {
-        var postingId: String
-        var templateId: String
-        var sentMs: Millis
-        var appliedMs: Millis
-        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
-        var seconds: Double { Store.seconds(sentMs: sentMs, appliedMs: appliedMs) }
-        enum CodingKeys: String, CodingKey {
-            case postingId = "posting_id"
-            case templateId = "template_id"
-            case sentMs = "sent_ms"
-            case appliedMs = "applied_ms"
-        }
-    }
-
-    /// Open problems of one reason on one (posting, template), the posting's own or its applicants'.
-    private struct ProblemCount: Decodable, FetchableRecord {
-        var postingId: String
-        var templateId: String
-        var reason: String
-        var postingLevel: Bool
-        var n: Int
-        var pair: PostingTemplate { PostingTemplate(postingId: postingId, templateId: templateId) }
-        enum CodingKeys: String, CodingKey {
-            case postingId = "posting_id"
-            case templateId = "template_id"
-            case reason
-            case postingLevel = "posting_level"
-            case n
-        }
+        ).map(\.latencySeconds)
     }
 
     /// The funnel inside a read transaction (so that `statusReport` sees one snapshot).
@@ -115,7 +55,7 @@ extension Store {
                 postingId: tag.postingId, postingName: tag.postingName, templateId: tag.templateId)
             order.append(tag.pair)
         }
-        for row in try PairCount.fetchAll(
+        for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT a.posting_id, a.template_id, count(*) AS n FROM applicant a
@@ -125,18 +65,18 @@ extension Store {
                 GROUP BY a.posting_id, a.template_id
                 """, arguments: [cohort])
         {
-            entries[row.pair]?.applied = row.n
+            entries[row.pair]?.applied = row["n"]
         }
-        for row in try PairCount.fetchAll(
+        for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, count(*) AS n FROM invitation
                 WHERE state = ? AND coalesce(applied_ms, created_ms) >= ? GROUP BY posting_id, template_id
                 """, arguments: [sent, cohort])
         {
-            entries[row.pair]?.invited = row.n
+            entries[row.pair]?.invited = row["n"]
         }
-        for row in try GradeCount.fetchAll(
+        for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT i.posting_id, i.template_id, r.grade, count(*) AS n
@@ -145,30 +85,31 @@ extension Store {
                 """, arguments: [cohort])
         {
             let k = row.pair
+            let n: Int = row["n"]
             guard entries[k] != nil else { continue }
-            entries[k]?.completed += row.n
-            switch HubertGrade(rawValue: row.grade) {
-            case .lead: entries[k]?.lead += row.n
-            case .passed: entries[k]?.passed += row.n
-            default: entries[k]?.notQualified += row.n
+            entries[k]?.completed += n
+            switch HubertGrade(rawValue: row["grade"]) {
+            case .lead: entries[k]?.lead += n
+            case .passed: entries[k]?.passed += n
+            default: entries[k]?.notQualified += n
             }
         }
         var latencies: [PostingTemplate: [Double]] = [:]
-        for row in try SentTimes.fetchAll(
+        for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, sent_ms, applied_ms FROM invitation
                 WHERE state = ? AND sent_ms IS NOT NULL AND applied_ms IS NOT NULL AND applied_ms >= ?
                 """, arguments: [sent, cohort])
         {
-            latencies[row.pair, default: []].append(row.seconds)
+            latencies[row.pair, default: []].append(row.latencySeconds)
         }
         for (k, values) in latencies where entries[k] != nil {
             entries[k]?.inviteLatencySeconds = FunnelEntry.Latency(seconds: values)
         }
         // Open problems: the posting's own (by posting_id) and those of its applicants (by opportunity), each row
         // once even when it matches both ways.
-        for row in try ProblemCount.fetchAll(
+        for row in try Row.fetchAll(
             db,
             sql: """
                 SELECT posting_id, template_id, reason, (opportunity_id = '') AS posting_level, count(*) AS n FROM (
@@ -183,8 +124,20 @@ extension Store {
         {
             entries[row.pair]?.openProblems.append(
                 FunnelEntry.OpenProblem(
-                    reason: row.reason, scope: row.postingLevel ? "posting" : "opportunity", count: row.n))
+                    reason: row["reason"], scope: (row["posting_level"] as Bool) ? "posting" : "opportunity",
+                    count: row["n"]))
         }
         return order.compactMap { entries[$0] }
     }
+}
+
+/// The columns the funnel's grouped rows share.
+extension Row {
+    /// The row's (`posting_id`, `template_id`).
+    fileprivate var pair: PostingTemplate {
+        PostingTemplate(postingId: self["posting_id"], templateId: self["template_id"])
+    }
+
+    /// The invitation latency of a row with `sent_ms` and `applied_ms`, in seconds.
+    fileprivate var latencySeconds: Double { Store.seconds(sentMs: self["sent_ms"], appliedMs: self["applied_ms"]) }
 }

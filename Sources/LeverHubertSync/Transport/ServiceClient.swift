@@ -62,78 +62,6 @@ public struct RetryPolicy: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// Counts shared by every request of a run: retries left, requests sent by service and status class.
-public actor RequestLedger {
-    private var retriesLeft: Int
-    private(set) var counts: [String: Int] = [:]
-    /// Item-scoped requests of this run, by service: how many got an answer and how many got none.
-    private var itemsAnswered: [Service: Int] = [:]
-    private var itemsUnanswered: [Service: Int] = [:]
-
-    /// The rule for "a service failing as a whole" from item requests: at least this many item requests of one
-    /// service got no usable answer in the run, and they are more than half of that service's item requests.
-    public static let failingServiceMinimum = 5
-
-    /// Pass-scoped requests of this run that a service answered: a service that answers the lists every pass needs is
-    /// up, and what fails on single items is those items' problem.
-    private var passAnswered: [Service: Int] = [:]
-
-    /// Set while a pass settles what earlier passes left (pending intents, due results): those items may be failing
-    /// for days, so they never count toward "the service is failing as a whole".
-    @TaskLocal public static var settling = false
-
-    /// Records that an item request was answered (any status the service meant).
-    func itemAnswered(_ service: Service) { itemsAnswered[service, default: 0] += 1 }
-
-    /// Records that a request every pass needs was answered.
-    func passRequestAnswered(_ service: Service) { passAnswered[service, default: 0] += 1 }
-
-    /// Records an item request without a usable answer; returns a reason when the service now counts as failing as
-    /// a whole (`failingServiceMinimum` and a majority), nil while it is one item's problem.
-    /// `retracting`: the request was counted as answered (a 2xx whose body could not be read).
-    func itemUnanswered(_ service: Service, retracting: Bool = false) -> String? {
-        if retracting { itemsAnswered[service, default: 0] -= 1 }
-        guard !Self.settling else { return nil }
-        itemsUnanswered[service, default: 0] += 1
-        // The service answered a list every pass needs in this run: it is up; the items are failing, not it.
-        guard passAnswered[service, default: 0] == 0 else { return nil }
-        let failed = itemsUnanswered[service, default: 0]
-        let total = failed + itemsAnswered[service, default: 0]
-        guard failed >= Self.failingServiceMinimum, failed * 2 > total else { return nil }
-        return "\(failed) of \(total) item requests got no usable answer in this pass"
-    }
-
-    /// When the pass must stop taking new work (`sync.passDeadlineMinutes`): a throttled request is not sent again
-    /// after it (nil: no deadline).
-    let deadline: ContinuousClock.Instant?
-    let deadlineMinutes: Int
-
-    public init(retryBudget: Int, deadlineMinutes: Int? = nil) {
-        self.retriesLeft = retryBudget
-        self.deadlineMinutes = deadlineMinutes ?? 0
-        self.deadline = deadlineMinutes.map { .now + .seconds(60 * $0) }
-    }
-
-    /// Takes one retry from the run's budget; false when it is spent.
-    func takeRetry() -> Bool {
-        guard retriesLeft > 0 else { return false }
-        retriesLeft -= 1
-        return true
-    }
-
-    func record(_ service: Service, statusClass: String) {
-        counts["\(service.rawValue)|\(statusClass)", default: 0] += 1
-    }
-
-    /// Requests sent to a service (all outcomes).
-    public func requests(_ service: Service) -> Int {
-        counts.filter { $0.key.hasPrefix(service.rawValue + "|") }.values.reduce(0, +)
-    }
-
-    /// Counts by "service|class" (class: 2xx, 4xx, 5xx, 429, transport).
-    public func snapshot() -> [String: Int] { counts }
-}
-
 /// Sends requests to one service: authentication, the client-side rate budget, retries with exponential backoff
 /// and full jitter (Retry-After as a floor), and classification of failures.
 public struct ServiceClient: Sendable {
@@ -359,37 +287,4 @@ public struct ServiceClient: Sendable {
         }
         return APIError(service: service, status: response.status, code: nil, message: nil)
     }
-}
-
-/// Builds query strings: each value percent-encoded once, keys repeatable (`posting_id=a&posting_id=b`).
-public struct QueryString: Sendable {
-    private var parts: [String] = []
-    public init() {}
-
-    /// Characters left as they are in a query value (RFC 3986 unreserved).
-    static let unreserved: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(
-            CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
-        set.insert(charactersIn: "-._~")
-        return set
-    }()
-
-    /// Adds `key=value` with the value percent-encoded.
-    public mutating func add(_ key: String, _ value: String) {
-        let encoded = value.addingPercentEncoding(withAllowedCharacters: Self.unreserved) ?? value
-        parts.append("\(key)=\(encoded)")
-    }
-
-    /// Adds an opaque paging token as received: it is already URL-encoded, so existing `%XX` escapes are kept and
-    /// only characters that would break the query are escaped (never encoded twice).
-    public mutating func addToken(_ key: String, _ token: String) {
-        var allowed = Self.unreserved
-        allowed.insert("%")
-        let encoded = token.addingPercentEncoding(withAllowedCharacters: allowed) ?? token
-        parts.append("\(key)=\(encoded)")
-    }
-
-    public var isEmpty: Bool { parts.isEmpty }
-    /// The encoded string, without the leading "?".
-    public var encoded: String { parts.joined(separator: "&") }
 }
