@@ -254,6 +254,8 @@ import Testing
         #expect(report.exitCode == 0)
         #expect(report.counts.invitationsSent == 20)
         let snapshot = await runtime.requests.snapshot()
-        #expect(snapshot["hubert|429", default: 0] == 0, "the client-side bucket keeps Hubert under its limit")
+        #expect(
+            snapshot[RequestCountKey(.hubert, "429"), default: 0] == 0,
+            "the client-side bucket keeps Hubert under its limit")
     }
 }

@@ -25,18 +25,16 @@ import Testing
     @Test func theStatesAreTheSchemasStrings() {
         #expect(InvitationRecord.State.allCases.map(\.rawValue) == ["pending", "sent", "refused"])
         #expect(ResultStepRecord.State.allCases.map(\.rawValue) == ["pending", "done"])
-        #expect(ResultStepRecord.Step.allCases.map(\.rawValue) == ["tag", "note", "link", "move"])
+        #expect(ResultStepRecord.Step.allCases.map(\.rawValue) == ["note", "move"])
         #expect(DueResult.State.allCases.map(\.rawValue) == ["due", "given_up"])
         #expect(DueResult.State.givenUp.databaseValue == "given_up".databaseValue)
         #expect(InvitationRecord.State.fromDatabaseValue("refused".databaseValue) == .refused)
         #expect(InvitationRecord.State.fromDatabaseValue("nonsense".databaseValue) == nil)
     }
 
-    @Test func compositeKeysAreTakenApart() {
-        let key = MetricsFile.RequestCountKey("lever|2xx")
-        #expect(key.service == "lever" && key.statusClass == "2xx")
-        #expect(MetricsFile.RequestCountKey("hubert|transport").statusClass == "transport")
-        #expect(MetricsFile.RequestCountKey("odd") == MetricsFile.RequestCountKey("odd|odd"))
+    @Test func compositeKeysAreTypedNotJoined() {
+        #expect(RequestCountKey(.lever, "2xx") < RequestCountKey(.lever, "4xx"))
+        #expect(RequestCountKey(.hubert, "5xx") < RequestCountKey(.lever, "2xx"), "sorted by service, then class")
         let pair = PostingTemplate(postingId: "p|q", templateId: Self.templateA)
         #expect(pair != PostingTemplate(postingId: "p", templateId: "q|" + Self.templateA), "no string joins two pairs")
     }
@@ -160,10 +158,11 @@ import Testing
             now: 300)
         try await store.recordPostingTags([("post-1", Self.templateA, 999)], now: 400)
         #expect(
-            try await store.postingTags()
-                == ["post-1|\(Self.templateA)": 100, "post-2|\(Self.templateB)": 200],
-            "keyed posting|template; the first-seen time is kept")
-        #expect(PostingTemplate(postingId: "post-1", templateId: Self.templateA).key == "post-1|\(Self.templateA)")
+            try await store.postingTags() == [
+                PostingTemplate(postingId: "post-1", templateId: Self.templateA): 100,
+                PostingTemplate(postingId: "post-2", templateId: Self.templateB): 200,
+            ],
+            "the first-seen time is kept")
         #expect(
             try await Self.strings(store, "SELECT posting_name FROM posting_tag WHERE posting_id = 'post-1'") == [
                 "Barista"
@@ -242,7 +241,7 @@ import Testing
             opportunityId: "refused", templateId: Self.templateA, reason: "hubert_422", now: now)
         try await store.recordStepIntent(
             ResultStepRecord(
-                interviewId: "iv-a", fingerprint: "f", step: .tag, opportunityId: "a", done: false, marker: nil),
+                interviewId: "iv-a", fingerprint: "f", step: .note, opportunityId: "a", done: false, marker: nil),
             now: now)
         try await store.markResultDue(interviewId: "iv-a", opportunityId: "a", fingerprint: "f", now: now)
         try await store.markResultDue(interviewId: "iv-b", opportunityId: "b", fingerprint: "f", now: now)

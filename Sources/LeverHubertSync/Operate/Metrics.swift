@@ -7,7 +7,7 @@ import Foundation
 public enum MetricsFile {
     /// The file's text for one finished run. `previous`: the file as it was (its other modes' series are kept).
     public static func render(
-        report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [String: Int],
+        report: PassReport, status: StatusReport, lastSuccess: Millis?, httpCounts: [RequestCountKey: Int],
         counters: [String: Int] = [:], previous: String? = nil,
         now: Millis
     ) -> String {
@@ -58,8 +58,7 @@ public enum MetricsFile {
             "last_run_http_responses", "HTTP responses of the last run of this mode, by service and status class.",
             "gauge",
             httpCounts.sorted { $0.key < $1.key }.map { key, value in
-                let key = RequestCountKey(key)
-                return ("{\(modeLabel),service=\"\(key.service)\",class=\"\(key.statusClass)\"}", "\(value)")
+                ("{\(modeLabel),service=\"\(key.service.rawValue)\",class=\"\(key.statusClass)\"}", "\(value)")
             })
         for (name, help) in Self.counterNames {
             metric("\(name)_total", help, "counter", [("", "\(counters[name] ?? 0)")])
@@ -126,22 +125,6 @@ public enum MetricsFile {
         ("stage_moves", "Opportunities moved to a stage."),
         ("failed", "Items that failed in a pass (each is a problem)."),
     ]
-
-    /// A key of `RequestLedger.snapshot()`, `service|class` (`lever|2xx`, `hubert|transport` …), taken apart.
-    struct RequestCountKey: Equatable {
-        /// `lever` or `hubert`.
-        var service: String
-        /// `2xx`, `4xx`, `5xx`, `429` or `transport`.
-        var statusClass: String
-
-        /// The parts of `key`: the text before the first `|` and after the last (the whole key for both when it
-        /// has none).
-        init(_ key: String) {
-            let parts = key.split(separator: "|")
-            service = parts.first.map(String.init) ?? ""
-            statusClass = parts.last.map(String.init) ?? ""
-        }
-    }
 
     /// Sample lines of `previous` that belong to another mode, by metric name (without the prefix).
     static func keptSeries(_ previous: String?, mode: String) -> [String: [String]] {

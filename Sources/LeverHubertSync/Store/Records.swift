@@ -113,9 +113,6 @@ public struct PostingTemplate: Sendable, Hashable, Codable {
         self.templateId = templateId
     }
 
-    /// The pair as one string, `posting|template` (as `Store.postingTags()` keys it).
-    public var key: String { postingId + "|" + templateId }
-
     enum CodingKeys: String, CodingKey {
         case postingId = "posting_id"
         case templateId = "template_id"

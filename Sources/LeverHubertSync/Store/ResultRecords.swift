@@ -5,8 +5,9 @@ import GRDB
 
 /// A recorded write-back step of one result version: one row of `result_step`.
 public struct ResultStepRecord: Sendable, Equatable {
-    /// `result_step.step`.
-    public enum Step: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible { case tag, note, link, move }
+    /// `result_step.step`: the steps the ledger guards — the note (not idempotent: intent, marker, read-back) and the
+    /// move (done once per interview, so a recruiter's later move is never overridden). Tags and links are sets.
+    public enum Step: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible { case note, move }
     /// `result_step.state`: `pending` (intent recorded, not confirmed), `done`.
     public enum State: String, Sendable, CaseIterable, Codable, DatabaseValueConvertible { case pending, done }
     public var interviewId: String

@@ -20,18 +20,17 @@ public struct SyncRuntime: Sendable {
         let abort = AbortSignal()
         self.abort = abort
         self.requests = requests
-        var leverOptions = TransportOptions()
-        leverOptions.caFile = config.lever.caFile
-        leverOptions.maxConcurrent = config.concurrency + 2
-        leverOptions.totalTimeoutMs = config.requestTimeoutMs
-        leverOptions.connectTimeoutMs = config.connectTimeoutMs
-        leverOptions.abort = abort
-        var hubertOptions = TransportOptions()
-        hubertOptions.caFile = config.hubert.caFile
-        hubertOptions.maxConcurrent = config.concurrency + 2
-        hubertOptions.totalTimeoutMs = config.requestTimeoutMs
-        hubertOptions.connectTimeoutMs = config.connectTimeoutMs
-        hubertOptions.abort = abort
+        func options(caFile: String?) -> TransportOptions {
+            var options = TransportOptions()
+            options.caFile = caFile
+            options.maxConcurrent = config.concurrency + 2
+            options.totalTimeoutMs = config.requestTimeoutMs
+            options.connectTimeoutMs = config.connectTimeoutMs
+            options.abort = abort
+            return options
+        }
+        let leverOptions = options(caFile: config.lever.caFile)
+        let hubertOptions = options(caFile: config.hubert.caFile)
         let leverTransport = CurlTransport(options: leverOptions)
         let authorization: @Sendable () async throws -> String
         var onUnauthorized: (@Sendable (String) async -> Bool)?

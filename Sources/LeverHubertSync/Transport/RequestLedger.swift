@@ -1,9 +1,23 @@
 import Foundation
 
+/// What a request's count is kept by: the service and the class of its outcome.
+public struct RequestCountKey: Sendable, Hashable, Comparable {
+    public var service: Service
+    /// `2xx`, `4xx`, `5xx`, `429` or `transport`.
+    public var statusClass: String
+    public init(_ service: Service, _ statusClass: String) {
+        self.service = service
+        self.statusClass = statusClass
+    }
+    public static func < (a: Self, b: Self) -> Bool {
+        (a.service.rawValue, a.statusClass) < (b.service.rawValue, b.statusClass)
+    }
+}
+
 /// Counts shared by every request of a run: retries left, requests sent by service and status class.
 public actor RequestLedger {
     private var retriesLeft: Int
-    private(set) var counts: [String: Int] = [:]
+    private(set) var counts: [RequestCountKey: Int] = [:]
     /// Item-scoped requests of this run, by service: how many got an answer and how many got none.
     private var itemsAnswered: [Service: Int] = [:]
     private var itemsUnanswered: [Service: Int] = [:]
@@ -60,14 +74,14 @@ public actor RequestLedger {
     }
 
     func record(_ service: Service, statusClass: String) {
-        counts["\(service.rawValue)|\(statusClass)", default: 0] += 1
+        counts[RequestCountKey(service, statusClass), default: 0] += 1
     }
 
     /// Requests sent to a service (all outcomes).
     public func requests(_ service: Service) -> Int {
-        counts.filter { $0.key.hasPrefix(service.rawValue + "|") }.values.reduce(0, +)
+        counts.filter { $0.key.service == service }.values.reduce(0, +)
     }
 
-    /// Counts by "service|class" (class: 2xx, 4xx, 5xx, 429, transport).
-    public func snapshot() -> [String: Int] { counts }
+    /// Counts by service and status class.
+    public func snapshot() -> [RequestCountKey: Int] { counts }
 }

@@ -5,11 +5,11 @@ import GRDB
 
 /// Reads and writes only the tests need (the product never calls them).
 extension Store {
-    /// When each (posting, template) pair was first seen, keyed `posting|template` (`PostingTemplate.key`).
-    func postingTags() async throws -> [String: Millis] {
+    /// When each (posting, template) pair was first seen.
+    func postingTags() async throws -> [PostingTemplate: Millis] {
         try await writer.read { db in
-            var result: [String: Millis] = [:]
-            for tag in try PostingTagRecord.fetchAll(db) { result[tag.pair.key] = tag.firstSeen }
+            var result: [PostingTemplate: Millis] = [:]
+            for tag in try PostingTagRecord.fetchAll(db) { result[tag.pair] = tag.firstSeen }
             return result
         }
     }
