@@ -131,6 +131,12 @@ public enum Eligibility: Sendable, Equatable {
     case forget
 }
 
+/// Whether a due candidate can be contacted: the invitation's candidate, or the cause that holds it back.
+public enum ContactVerdict: Sendable, Equatable {
+    case invite(HubertCandidate)
+    case hold(HoldReason)
+}
+
 /// What one eligibility decision is made from.
 public struct EligibilityInput: Sendable {
     public var opportunity: Candidacy
@@ -260,24 +266,30 @@ extension Planner {
         return contact(input, trigger: trigger)
     }
 
-    /// The contact rules of a due candidate: a posting-wide cause first, then data protection, e-mail and name.
+    /// The contact rules of a due candidate, with its trigger, as an eligibility.
     static func contact(_ input: EligibilityInput, trigger: Millis?) -> Eligibility {
-        let opportunity = input.opportunity
-        func hold(_ reason: HoldReason) -> Eligibility { .hold(reason, trigger: trigger) }
-        if let cause = input.postingHold { return hold(cause) }
-        if opportunity.contactPermissionUnreadable { return hold(.contactPermissionUnreadable) }
-        if opportunity.contactAllowed == false { return hold(.contactForbidden) }
-        if let expires = opportunity.contactExpiresAt, expires < input.now { return hold(.contactForbidden) }
-        guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
-            return hold(.missingEmail)
+        switch contact(input.opportunity, postingHold: input.postingHold, now: input.now) {
+        case .invite(let candidate): .invite(candidate, trigger: trigger ?? input.now)
+        case .hold(let reason): .hold(reason, trigger: trigger)
         }
-        let name = (opportunity.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty else { return hold(.missingName) }
+    }
+
+    /// The contact rules of a candidate who is due: a posting-wide cause first, then data protection, e-mail and name.
+    /// The pass and the settling of an unconfirmed invitation both ask this.
+    public static func contact(_ candidacy: Candidacy, postingHold: HoldReason?, now: Millis) -> ContactVerdict {
+        if let cause = postingHold { return .hold(cause) }
+        if candidacy.contactPermissionUnreadable { return .hold(.contactPermissionUnreadable) }
+        if candidacy.contactAllowed == false { return .hold(.contactForbidden) }
+        if let expires = candidacy.contactExpiresAt, expires < now { return .hold(.contactForbidden) }
+        guard let email = candidacy.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
+            return .hold(.missingEmail)
+        }
+        let name = (candidacy.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty else { return .hold(.missingName) }
         let split = HubertCandidate.splitName(name)
         return .invite(
             HubertCandidate(
-                firstName: split.first, lastName: split.last, email: email, phoneNumber: opportunity.phones.first),
-            trigger: trigger ?? input.now)
+                firstName: split.first, lastName: split.last, email: email, phoneNumber: candidacy.phones.first))
     }
 
     /// A held-back candidate's problem message: who, why, and what to do (`Problem.held` carries it).

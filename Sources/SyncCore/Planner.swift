@@ -47,23 +47,6 @@ public enum PostingTagVerdict: Sendable, Equatable {
     case invalid(reason: ProblemReason, message: String)
 }
 
-/// Why an opportunity on a tagged posting is not invited (counted as skipped, not a problem).
-public enum SkipReason: String, Sendable, Equatable {
-    case beforeTag = "applied_before_tag"
-    case outsideWindow = "outside_window"
-    case archived
-    case anonymized
-    case contactNotAllowed = "contact_not_allowed"
-}
-
-/// The verdict on one opportunity of a tagged posting.
-public enum InviteDecision: Sendable, Equatable {
-    case invite(HubertCandidate)
-    case alreadyInvited
-    case skip(SkipReason)
-    case problem(Problem)
-}
-
 /// The pure planning rules: observed state in, decisions out. No I/O; tested as tables.
 public enum Planner {
     /// The prefix that marks a Hubert template tag on a posting.
@@ -105,36 +88,6 @@ public enum Planner {
     /// Erasure before every other rule: an opportunity anonymized in Lever is forgotten, whatever its window, posting
     /// or template — before anything else is asked about it.
     public static func mustForget(_ opportunity: Candidacy) -> Bool { opportunity.isAnonymized }
-
-    /// The contact rules alone (archived, anonymized, data protection, e-mail, name), also used when an unsettled
-    /// invitation is sent again.
-    public static func decideContact(_ opportunity: Candidacy, posting: TaggedPosting, now: Millis? = nil)
-        -> InviteDecision
-    {
-        if opportunity.isArchived { return .skip(.archived) }
-        if mustForget(opportunity) { return .skip(.anonymized) }
-        if opportunity.contactAllowed == false { return .skip(.contactNotAllowed) }
-        if opportunity.contactPermissionUnreadable { return .problem(.unreadableConsent(opportunity, posting)) }
-        if let now, let expires = opportunity.contactExpiresAt, expires < now { return .skip(.contactNotAllowed) }
-        guard let email = opportunity.emails.first?.trimmingCharacters(in: .whitespaces), !email.isEmpty else {
-            return .problem(
-                Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: .missingEmail,
-                    message: "opportunity \(opportunity.id) has no e-mail address; Hubert cannot invite it"))
-        }
-        let name = (opportunity.name ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !name.isEmpty else {
-            return .problem(
-                Problem(
-                    opportunityId: opportunity.id, postingId: posting.postingId, reason: .missingName,
-                    message: "opportunity \(opportunity.id) has no name; Hubert needs a first name"))
-        }
-        let split = HubertCandidate.splitName(name)
-        return .invite(
-            HubertCandidate(
-                firstName: split.first, lastName: split.last, email: email,
-                phoneNumber: opportunity.phones.first))
-    }
 
     // MARK: Time
 

@@ -65,24 +65,4 @@ public enum ProblemReason: String, Sendable, CaseIterable, Codable {
     case undecodablePosting = "undecodable_posting"
     case undecodableOpportunity = "undecodable_opportunity"
     case undecodableInterview = "undecodable_interview"
-
-    /// Why an unsent invitation is closed when the candidate can no longer be contacted.
-    public init?(closing skip: SkipReason) {
-        switch skip {
-        case .archived: self = .opportunityArchived
-        case .anonymized: self = .opportunityAnonymized
-        case .contactNotAllowed: self = .opportunityContactNotAllowed
-        case .beforeTag, .outsideWindow: return nil
-        }
-    }
-}
-
-extension Problem {
-    /// A candidate whose data-protection settings say neither yes nor no clearly: held back, not invited.
-    public static func unreadableConsent(_ opportunity: Candidacy, _ posting: TaggedPosting) -> Problem {
-        Problem(
-            opportunityId: opportunity.id, postingId: posting.postingId, reason: .contactPermissionUnreadable,
-            message: "opportunity \(opportunity.id) has data-protection settings that are neither true, false nor "
-                + "absent (dataProtection.contact.allowed); it is not invited until they are clear")
-    }
 }

@@ -21,7 +21,6 @@ import Testing
     @Test func aProblemMadeFromAReasonCarriesItsWireName() {
         let problem = Problem(opportunityId: "o", reason: .writeBackGivenUp, message: "m")
         #expect(problem.reason == "write_back_given_up")
-        #expect(ProblemReason(closing: .contactNotAllowed) == .opportunityContactNotAllowed)
-        #expect(ProblemReason(closing: .outsideWindow) == nil)
+
     }
 }

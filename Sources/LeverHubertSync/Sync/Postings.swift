@@ -65,17 +65,17 @@ struct PostingScan: Sendable {
     var undecodable: Set<String> = []
 
     /// Why an invitation for (posting, template) can no longer be sent; nil while it can.
-    func refusal(postingId: String, templateId: String) -> (reason: ProblemReason, why: String)? {
+    func refusal(postingId: String, templateId: String) -> PostingRefusal? {
         guard let entry = tagged[postingId], entry.template == templateId else {
-            return (
-                .postingNotTagged, "posting \(postingId) no longer carries the Hubert tag of template \(templateId)"
-            )
+            return PostingRefusal(
+                .postingNotTagged, "posting \(postingId) no longer carries the Hubert tag of template \(templateId)")
         }
         switch entry.status {
         case .active, .unknown: return nil
-        case .forbidden: return (.templateForbidden, "this Hubert key may not use template \(templateId)")
-        case .missing: return (.unknownTemplate, "Hubert does not know template \(templateId)")
-        case .inactive(let status): return (.templateInactive, "Hubert template \(templateId) is \(status)")
+        case .forbidden: return PostingRefusal(.templateForbidden, "this Hubert key may not use template \(templateId)")
+        case .missing: return PostingRefusal(.unknownTemplate, "Hubert does not know template \(templateId)")
+        case .inactive(let status):
+            return PostingRefusal(.templateInactive, "Hubert template \(templateId) is \(status)")
         }
     }
 }

@@ -26,91 +26,85 @@ extension SyncEngine {
                     + "never sent and is closed: \(why)"
                 await collector.add(problem, failed: failed)
             }
-            let found: HubertInterview?
-            do {
-                found = try await findInterview(opportunityId: pending.opportunityId, templateId: pending.templateId)
-            } catch let error as APIError {
-                try await settleTryFailed(
-                    pending, "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))",
-                    effects: effects, collector: collector)
-                continue
-            }
-            if let found {
-                try await effects.record {
-                    try await store.recordInvitationSent(
-                        opportunityId: pending.opportunityId, templateId: pending.templateId,
-                        interviewId: found.id, status: found.status, now: clock())
-                }
-                continue
-            }
-            // A posting that could not be read this pass says nothing about its tag: the intent waits.
-            if postings.undecodable.contains(pending.postingId) { continue }
-            if let refusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId) {
-                try await close(refusal.reason.rawValue, refusal.why)
-                continue
-            }
-            // Given up only after both the horizon and several real tries on different passes: a pause, an outage
-            // of this tool or a forward clock step alone gives nothing up (the intent is simply sent now).
-            if Planner.givesUp(
-                since: pending.createdAt, attempts: pending.attempts, now: clock(), giveUpMs: giveUpMs, skewed: skewed)
-            {
-                try await close(
-                    ProblemReason.invitationGivenUp.rawValue,
-                    "unconfirmed for more than \(config.giveUpAfterDays) days and \(pending.attempts) tries")
-                continue
-            }
-            let opportunity: LeverOpportunity?
-            do {
-                opportunity = try await lever.opportunity(id: pending.opportunityId)
-            } catch let error as APIError {
-                if error.isRefusal {
+            var observed = ObservedPending(
+                opportunityId: pending.opportunityId, postingId: pending.postingId, templateId: pending.templateId,
+                createdAt: pending.createdAt, attempts: pending.attempts)
+            observed.postingUnreadable = postings.undecodable.contains(pending.postingId)
+            observed.postingRefusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId)
+            let rules = SettleRules(now: clock(), giveUpDays: config.giveUpAfterDays, skewed: skewed)
+            var opportunity: LeverOpportunity?
+            decide: while true {
+                switch Planner.pendingInvitation(observed, rules: rules) {
+                case .readBack:
+                    do {
+                        observed.interview = .some(
+                            try await findInterview(
+                                opportunityId: pending.opportunityId, templateId: pending.templateId)
+                        )
+                    } catch let error as APIError {
+                        try await settleTryFailed(
+                            pending,
+                            "could not read back the invitation of opportunity \(pending.opportunityId) (\(error))",
+                            effects: effects, collector: collector)
+                        break decide
+                    }
+                case .confirm(let found):
+                    try await effects.record {
+                        try await store.recordInvitationSent(
+                            opportunityId: pending.opportunityId, templateId: pending.templateId,
+                            interviewId: found.id, status: found.status, now: clock())
+                    }
+                    break decide
+                case .wait:
+                    break decide
+                case .close(let reason, let why, let skipped):
+                    try await close(reason, why, failed: !skipped)
+                    if skipped { await collector.skip() }
+                    break decide
+                case .readCandidacy:
+                    do {
+                        opportunity = try await lever.opportunity(id: pending.opportunityId)
+                        observed.candidacy = .some(opportunity?.candidacy)
+                    } catch let error as APIError {
+                        if error.isRefusal {
+                            await collector.add(
+                                Self.forbidden(
+                                    pending.opportunityId, postingId: pending.postingId,
+                                    what: "reading it to settle its invitation", error),
+                                failed: true)
+                        } else {
+                            try await settleTryFailed(
+                                pending,
+                                "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))",
+                                effects: effects, collector: collector)
+                        }
+                        break decide
+                    }
+                    if let opportunity { await _ = collector.firstSight(opportunity.id) }
+                case .forget:
+                    try await erase(pending.opportunityId, effects: effects, collector: collector)
+                    break decide
+                case .hold(let reason):
+                    guard let opportunity else { break decide }
+                    try await effects.record {
+                        try await store.holdRefusedInvitation(
+                            opportunityId: opportunity.id, templateId: pending.templateId,
+                            postingId: pending.postingId, reason: reason.rawValue,
+                            trigger: pending.appliedAt ?? opportunity.appliedAt,
+                            opportunityUpdatedAt: opportunity.updatedAt, now: clock())
+                    }
                     await collector.add(
-                        Self.forbidden(
-                            pending.opportunityId, postingId: pending.postingId,
-                            what: "reading it to settle its invitation", error),
-                        failed: true)
-                } else {
-                    try await settleTryFailed(
-                        pending,
-                        "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))",
-                        effects: effects, collector: collector)
+                        Problem.held(opportunity.candidacy, postingId: pending.postingId, reason: reason))
+                    break decide
+                case .send(let candidate):
+                    guard let opportunity else { break decide }
+                    let posting = TaggedPosting(
+                        postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
+                    try await invite(
+                        opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector,
+                        intentRecorded: true)
+                    break decide
                 }
-                continue
-            }
-            guard let opportunity else {
-                try await erase(pending.opportunityId, effects: effects, collector: collector)
-                continue
-            }
-            await _ = collector.firstSight(opportunity.id)
-            /// Hubert has no interview for it and the cause can be fixed: the intent is withdrawn and the candidate
-            /// held, so that the fixed candidate is invited once.
-            func holdBack(_ reason: HoldReason) async throws {
-                try await effects.record {
-                    try await store.holdRefusedInvitation(
-                        opportunityId: opportunity.id, templateId: pending.templateId, postingId: pending.postingId,
-                        reason: reason.rawValue, trigger: pending.appliedAt ?? opportunity.appliedAt,
-                        opportunityUpdatedAt: opportunity.updatedAt, now: clock())
-                }
-                await collector.add(Problem.held(opportunity.candidacy, postingId: pending.postingId, reason: reason))
-            }
-            let posting = TaggedPosting(postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
-            switch Planner.decideContact(opportunity.candidacy, posting: posting, now: clock()) {
-            case .invite(let candidate):
-                try await invite(
-                    opportunity, posting: posting, candidate: candidate, effects: effects, collector: collector,
-                    intentRecorded: true)
-            case .problem(let problem):
-                try await holdBack(HoldReason(rawValue: problem.reason) ?? .missingEmail)
-            case .skip(.contactNotAllowed):
-                try await holdBack(.contactForbidden)
-            case .skip(let reason):
-                try await close(
-                    (ProblemReason(closing: reason) ?? .opportunityArchived).rawValue,
-                    "the candidate is \(reason.rawValue.replacingOccurrences(of: "_", with: " "))",
-                    failed: false)
-                await collector.skip()
-            case .alreadyInvited:
-                continue
             }
         }
     }
