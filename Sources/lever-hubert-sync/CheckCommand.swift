@@ -73,7 +73,7 @@ enum CheckText {
         }
         let warned = report.items.contains { $0.status == .warn || $0.status == .skipped }
         lines.append(
-            report.exitCode == 0
+            ExitStatus(reported: report.exitCode) == .ok
                 ? (warned ? "All checks passed, with warnings." : "All checks passed.")
                 : "Checks failed (exit \(report.exitCode)).")
         return lines.joined(separator: "\n")
