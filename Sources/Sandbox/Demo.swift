@@ -99,17 +99,16 @@ public enum Demo {
             let existing = try? Store(readOnlyPath: path)
             guard let existing, try await existing.isDemoDatabase() else { throw DemoError.notADemoDatabase(path) }
         }
-        let lock = try RunLock(databasePath: path)
-        defer { withExtendedLifetime(lock) {} }
-        let store = try Store(path: path)
+        let session = try PassSession(config: config, dryRun: false, logger: logger)
+        defer { session.close() }
+        let store = session.store
         try await store.markDemoDatabase()
         var reports: [PassReport] = []
 
         let stageNames = Dictionary(uniqueKeysWithValues: await lever.stages.map { ($0.id, $0.text) })
         var problemsSeen = Set<String>()
         func pass(_ title: String) async -> PassReport {
-            let runtime = SyncRuntime(config: config, logger: logger)
-            let report = await runtime.engine(store: store).run(mode: .live, dryRun: false)
+            let report = await session.pass(mode: .live)
             reports.append(report)
             out("")
             out("== \(title)")

@@ -4,7 +4,7 @@ import LeverHubertSync
 
 /// `authorize`: Lever OAuth's authorization-code grant, the integration article's "Grant Access", for a server
 /// without a browser.
-struct AuthorizeCommand: AsyncParsableCommand {
+struct AuthorizeCommand: ExitStatusCommand {
     static let configuration = CommandConfiguration(
         commandName: "authorize",
         abstract: "Grants Lever access (OAuth): prints the authorization URL and writes the token file.",
@@ -28,8 +28,8 @@ struct AuthorizeCommand: AsyncParsableCommand {
         guard waitSeconds > 0 else { throw ValidationError("--wait-seconds must be positive") }
     }
 
-    func run() async throws {
-        throw ExitCode(await AuthorizeRunner.execute(common: common, manual: manual, waitSeconds: waitSeconds))
+    func outcome() async -> ExitStatus {
+        await AuthorizeRunner.execute(common: common, manual: manual, waitSeconds: waitSeconds)
     }
 }
 
@@ -48,7 +48,7 @@ struct AuthorizeReport: Encodable {
 }
 
 enum AuthorizeRunner {
-    static func execute(common: CommonOptions, manual: Bool, waitSeconds: Int) async -> Int32 {
+    static func execute(common: CommonOptions, manual: Bool, waitSeconds: Int) async -> ExitStatus {
         let environment = ProcessInfo.processInfo.environment
         let config: AppConfig
         do {
@@ -56,16 +56,16 @@ enum AuthorizeRunner {
                 path: common.config, databaseOverride: common.database, environment: environment
             ).config
         } catch {
-            return finish(common, code: ExitStatus.configuration.code, message: "\(error)")
+            return finish(common, status: .configuration, message: "\(error)")
         }
         guard let settings = config.lever.oauth else {
             return finish(
-                common, code: ExitStatus.configuration.code,
+                common, status: .configuration,
                 message: "authorize needs lever.oauth (clientId, clientSecret, redirectURI) in the configuration")
         }
         guard let redirectURI = settings.redirectURI, let redirect = URL(string: redirectURI) else {
             return finish(
-                common, code: ExitStatus.configuration.code,
+                common, status: .configuration,
                 message: "authorize needs lever.oauth.redirectURI: the redirect URI registered with Lever, "
                     + "e.g. http://127.0.0.1:8723/callback")
         }
@@ -100,7 +100,7 @@ enum AuthorizeRunner {
                 let port = redirect.port
             else {
                 return finish(
-                    common, code: ExitStatus.configuration.code,
+                    common, status: .configuration,
                     message: "lever.oauth.redirectURI \(redirectURI) is not a loopback URI with a port "
                         + "(http://127.0.0.1:<port>/callback): use --manual, or register a loopback URI with Lever")
             }
@@ -108,7 +108,7 @@ enum AuthorizeRunner {
             do {
                 receiver = try LoopbackReceiver(port: UInt16(clamping: port))
             } catch {
-                return finish(common, code: ExitStatus.configuration.code, message: "\(error)")
+                return finish(common, status: .configuration, message: "\(error)")
             }
             say("Open this URL in a browser, log in to Lever as a Super Admin and click Accept:")
             say("")
@@ -129,14 +129,14 @@ enum AuthorizeRunner {
         }
         guard let target else {
             return finish(
-                common, code: ExitStatus.temporary.code,
+                common, status: .temporary,
                 message: "no redirect received; nothing was granted (run authorize again)", requested: requested)
         }
         let code: String
         switch request.outcome(ofRedirect: target) {
         case .refused(let reason), .foreign(let reason):
             return finish(
-                common, code: ExitStatus.credentialRefused.code, message: "authorization refused: \(reason)",
+                common, status: .credentialRefused, message: "authorization refused: \(reason)",
                 requested: requested)
         case .code(let value): code = value
         }
@@ -157,7 +157,7 @@ enum AuthorizeRunner {
                 var grant = LeverGrant(answer, previousRefreshToken: nil, previous: nil, now: now)
             else {
                 return finish(
-                    common, code: ExitStatus.credentialRefused.code,
+                    common, status: .credentialRefused,
                     message: "Lever issued no refresh token (offline_access was not granted): nothing was written; "
                         + "run authorize again and accept every permission",
                     requested: requested, granted: answer.scope)
@@ -177,12 +177,12 @@ enum AuthorizeRunner {
                 if missing.isEmpty { say("Every scope the configuration needs was granted.") }
             }
             return finish(
-                common, code: 0, message: nil, tokenFile: settings.tokenFile, requested: requested,
+                common, status: .ok, message: nil, tokenFile: settings.tokenFile, requested: requested,
                 granted: grant.scope, missing: missing, printMessage: false)
         } catch let abort as PassAbort {
-            return finish(common, code: abort.exitCode, message: abort.description, requested: requested)
+            return finish(common, status: abort.status, message: abort.description, requested: requested)
         } catch {
-            return finish(common, code: ExitStatus.temporary.code, message: "\(error)", requested: requested)
+            return finish(common, status: .temporary, message: "\(error)", requested: requested)
         }
     }
 
@@ -208,20 +208,18 @@ enum AuthorizeRunner {
     }
 
     static func finish(
-        _ common: CommonOptions, code: Int32, message: String?, tokenFile: String? = nil, requested: [String] = [],
-        granted: String? = nil, missing: [LeverScopes.Need] = [], printMessage: Bool = true
-    ) -> Int32 {
-        if let message, printMessage {
-            FileHandle.standardError.write(Data("lever-hubert-sync: \(message)\n".utf8))
-        }
+        _ common: CommonOptions, status: ExitStatus, message: String?, tokenFile: String? = nil,
+        requested: [String] = [], granted: String? = nil, missing: [LeverScopes.Need] = [], printMessage: Bool = true
+    ) -> ExitStatus {
+        if let message, printMessage { Output.error(message) }
         if common.json {
             let grantedSet = Set((granted ?? "").split(separator: " ").map(String.init))
             Output.json(
                 AuthorizeReport(
-                    exitCode: code, message: message, tokenFile: tokenFile, requested: requested,
+                    exitCode: status.code, message: message, tokenFile: tokenFile, requested: requested,
                     granted: grantedSet.sorted(),
                     missing: missing.map { .init(scope: $0.scope, disables: $0.disables) }))
         }
-        return code
+        return status
     }
 }

@@ -18,23 +18,29 @@ enum Bootstrap {
     /// object a finished pass prints (`PassReport.early`: run id, exit code, message, zero counts, no actions or
     /// problems), so a consumer reads one schema whatever happened.
     static func fail(
-        _ common: CommonOptions, code: Int32, message: String, runId: String? = nil, mode: String = "run",
+        _ common: CommonOptions, _ status: ExitStatus, message: String, runId: String? = nil, mode: String = "run",
         dryRun: Bool = false
-    ) -> Int32 {
-        FileHandle.standardError.write(Data("lever-hubert-sync: \(message)\n".utf8))
+    ) -> ExitStatus {
+        Output.error(message)
         if common.json {
             Output.json(
                 PassReport.early(
                     runId: runId ?? UUID().uuidString.lowercased(), mode: mode, dryRun: dryRun,
-                    exitCode: code, message: message, now: Date().millis))
+                    exitCode: status.code, message: message, now: Date().millis))
         }
-        return code
+        return status
     }
 }
 
-/// Writes JSON to stdout.
+/// Writes to the process's standard streams.
 enum Output {
+    /// JSON on stdout.
     static func json<T: Encodable>(_ value: T) {
         if let text = ReportJSON.text(value) { print(text) }
+    }
+
+    /// One line on stderr, after the program's name.
+    static func error(_ message: String) {
+        FileHandle.standardError.write(Data("lever-hubert-sync: \(message)\n".utf8))
     }
 }

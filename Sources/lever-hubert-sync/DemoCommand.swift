@@ -5,7 +5,7 @@ import Logging
 import Sandbox
 
 /// `demo`: the built-in sandboxes with sample data and real passes against them; no credentials, no network.
-struct DemoCommand: AsyncParsableCommand {
+struct DemoCommand: ExitStatusCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Runs real passes against the built-in Lever and Hubert sandboxes (no credentials needed).")
@@ -16,20 +16,24 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level for the passes' logs on stderr.")
     var logLevel: Logger.Level = .warning
 
-    func run() async throws {
+    func outcome() async -> ExitStatus {
         let level = logLevel
         let logger = Logger(label: "lever-hubert-sync") { StderrLogHandler(label: $0, level: level, format: .human) }
-        let outcome: Demo.Outcome
         do {
-            outcome = try await Demo.run(databasePath: database, logger: logger) { print($0) }
+            let outcome = try await Demo.run(databasePath: database, logger: logger) { print($0) }
+            return outcome.reports.allSatisfy { $0.status == .ok } ? .ok : .demoFailed
         } catch let error as DemoError {
-            FileHandle.standardError.write(Data("lever-hubert-sync: \(error)\n".utf8))
-            throw ExitCode(ExitStatus.configuration.code)
+            Output.error("\(error)")
+            return .configuration
+        } catch let failure as SessionFailure {
+            Output.error(failure.message)
+            return failure.status
         } catch let abort as PassAbort {
-            FileHandle.standardError.write(Data("lever-hubert-sync: \(abort)\n".utf8))
-            throw ExitCode(abort.exitCode)
+            Output.error("\(abort)")
+            return abort.status
+        } catch {
+            Output.error("demo failed: \(error)")
+            return .demoFailed
         }
-        let failed = outcome.reports.contains { $0.exitCode != 0 }
-        throw ExitCode(failed ? 1 : 0)
     }
 }

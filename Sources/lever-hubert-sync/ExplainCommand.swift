@@ -3,7 +3,7 @@ import Foundation
 import LeverHubertSync
 
 /// `explain OPPORTUNITY_ID`: why a candidate was or was not invited, from the store and one read of the opportunity.
-struct ExplainCommand: AsyncParsableCommand {
+struct ExplainCommand: ExitStatusCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Why a candidate was or was not invited, and where its write-back stands; writes nothing.")
@@ -17,14 +17,14 @@ struct ExplainCommand: AsyncParsableCommand {
         else { throw ValidationError("\(opportunityId.prefix(40)) is not a Lever opportunity id") }
     }
 
-    func run() async throws {
-        throw ExitCode(await ExplainRunner.execute(common: common, opportunityId: opportunityId))
+    func outcome() async -> ExitStatus {
+        await ExplainRunner.execute(common: common, opportunityId: opportunityId)
     }
 }
 
 /// Runs `explain` and maps its outcome to an exit status.
 enum ExplainRunner {
-    static func execute(common: CommonOptions, opportunityId: String) async -> Int32 {
+    static func execute(common: CommonOptions, opportunityId: String) async -> ExitStatus {
         let logger = Bootstrap.logger(common)
         let config: AppConfig
         do {
@@ -33,21 +33,20 @@ enum ExplainRunner {
                 environment: ProcessInfo.processInfo.environment
             ).config
         } catch {
-            FileHandle.standardError.write(Data("lever-hubert-sync: \(error)\n".utf8))
-            return ExitStatus.configuration.code
+            Output.error("\(error)")
+            return .configuration
         }
         do {
-            let store = try SyncRuntime.openStore(path: config.databasePath, dryRun: true)
-            let runtime = SyncRuntime(config: config, logger: logger)
-            let explanation = try await runtime.engine(store: store).explain(opportunityId: opportunityId)
+            let explanation = try await PassSession.explain(
+                opportunityId: opportunityId, config: config, logger: logger)
             if common.json { Output.json(explanation) } else { print(ExplainText.render(explanation)) }
-            return ExitStatus.ok.code
+            return .ok
         } catch let abort as PassAbort {
-            FileHandle.standardError.write(Data("lever-hubert-sync: \(abort.description)\n".utf8))
-            return abort.exitCode
+            Output.error(abort.description)
+            return abort.status
         } catch {
-            FileHandle.standardError.write(Data("lever-hubert-sync: explain failed: \(error)\n".utf8))
-            return ExitStatus.temporary.code
+            Output.error("explain failed: \(error)")
+            return .temporary
         }
     }
 }

@@ -30,16 +30,6 @@ enum ReportText {
         return lines.joined(separator: "\n")
     }
 
-    /// One line for a health-check body and logs: mode, exit, what was done, what failed.
-    static func summaryLine(_ report: PassReport) -> String {
-        let c = report.counts
-        var line =
-            "\(report.mode) \(report.runId) exit \(report.exitCode): \(c.invitationsSent) invited, "
-            + "\(c.resultsApplied) results written, \(report.problems.count) problems, \(c.failed) failed"
-        if let message = report.message { line += " — \(message)" }
-        return line
-    }
-
     static func describe(_ action: Action) -> String {
         switch action {
         case .invite(let id, let posting, let template):

@@ -23,19 +23,3 @@ final class SignalWatcher: @unchecked Sendable {
         for number in Self.signals { signal(number, SIG_DFL) }
     }
 }
-
-/// A flag set once, read from any thread.
-final class Once: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-
-    /// Sets the flag; returns whether this call set it (false when it was set already).
-    func set() -> Bool {
-        lock.withLock {
-            defer { value = true }
-            return !value
-        }
-    }
-
-    var isSet: Bool { lock.withLock { value } }
-}

@@ -249,11 +249,13 @@ import Testing
         var tuned = config
         tuned.hubert.requestsPerSecond = 8
         tuned.hubert.burst = 4
-        let runtime = SyncRuntime(config: tuned, logger: .init(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        let report = await runtime.engine(store: try env.store()).run(mode: .live, dryRun: false)
+        let session = try env.session(tuned)
+        defer { session.close() }
+        let wiring = session.wire()
+        let report = await session.pass(mode: .live, wiring: wiring)
         #expect(report.exitCode == 0)
         #expect(report.counts.invitationsSent == 20)
-        let snapshot = await runtime.requests.snapshot()
+        let snapshot = await wiring.runtime.requests.snapshot()
         #expect(
             snapshot[RequestCountKey(.hubert, "429"), default: 0] == 0,
             "the client-side bucket keeps Hubert under its limit")

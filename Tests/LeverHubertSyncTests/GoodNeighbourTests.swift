@@ -145,14 +145,15 @@ import Testing
         let learned = try #require(try await env.store().learnedRates()[.lever])
         #expect(learned.learnedPerSecond < 500 && learned.configuredPerSecond == 500)
 
-        let config = try env.config()
-        let runtime = SyncRuntime(config: config, logger: Logger(label: "t") { _ in SwiftLogNoOpLogHandler() })
-        let engine = runtime.engine(store: try env.store())
+        let session = try env.session()
+        let wiring = session.wire()
+        let (runtime, engine) = (wiring.runtime, wiring.engine)
         #expect(await runtime.lever.http.bucket.state?.rate == 500, "a new process starts at the ceiling…")
         await engine.startFromLearnedRates(logger: runtime.logger)
         let start = try #require(await runtime.lever.http.bucket.state?.rate)
         #expect(abs(start - learned.learnedPerSecond) < 0.01, "…and a pass from the learned rate")
         #expect(await runtime.hubert.http.bucket.state?.rate == 500, "Hubert's own rate is not Lever's")
+        session.close()
 
         // A pass without 429s keeps a rate at least as high (regrowing toward the ceiling, never above).
         #expect(try await env.pass().exitCode == 0)

@@ -288,12 +288,11 @@ import Testing
             while await env.hubert.emailsSent.count < 100 { try? await Task.sleep(for: .milliseconds(1)) }
             late.withLock { $0 = true }
         }
-        let config = try env.config()
-        let store = try Store(path: env.databasePath)
-        let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        let report = await runtime.engine(
-            store: store, clock: { Date().millis + (late.withLock { $0 } ? 31 * 60_000 : 0) }
-        ).run(mode: .live, dryRun: false)
+        let session = try PassSession(
+            config: env.config(), dryRun: false, logger: TestEnvironment.noLogs,
+            clock: { Date().millis + (late.withLock { $0 } ? 31 * 60_000 : 0) })
+        let report = await session.pass(mode: .live)
+        session.close()
         watcher.cancel()
         #expect(report.exitCode == 75, "\(report.message ?? "")")
         #expect(report.message?.contains("deadline") == true)

@@ -36,8 +36,15 @@ actor RecordingService: SandboxService {
         }
         let first = try config()
         #expect(first.lever.apiKey == nil)
-        let runtime = SyncRuntime(config: first, logger: Self.noLogs)
-        let report = await runtime.engine(store: try env.store()).run(mode: .live, dryRun: false)
+        // One pass in a session of its own, as a new process runs it.
+        func pass() async throws -> PassReport {
+            let session = try env.session(config())
+            defer { session.close() }
+            return await session.pass(mode: .live)
+        }
+        let session = try env.session(first)
+        let wiring = session.wire()
+        let report = await session.pass(mode: .live, wiring: wiring)
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 1)
         let saved = try #require(try TokenFile.read(tokenFile)).refreshToken
@@ -47,21 +54,20 @@ actor RecordingService: SandboxService {
 
         // The access token dies: one 401, one refresh, the request goes through.
         await env.lever.expireAccessTokens()
-        let again = await runtime.engine(store: try env.store()).run(mode: .live, dryRun: false)
+        let again = await session.pass(mode: .live, wiring: wiring)
+        session.close()
         #expect(again.exitCode == 0, "\(again.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 2)
 
         // A new process starts from the token file, not from the (now stale) configured token, and reuses the
         // access token kept there: no refresh.
-        let next = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(
-            mode: .live, dryRun: false)
+        let next = try await pass()
         #expect(next.exitCode == 0, "\(next.message ?? "")")
         #expect(await env.lever.tokenRefreshes == 2)
 
         // A refresh token that Lever no longer accepts is a refused credential.
         try "rt-revoked".write(toFile: tokenFile, atomically: true, encoding: .utf8)
-        let refused = await SyncRuntime(config: try config(), logger: Self.noLogs).engine(store: try env.store()).run(
-            mode: .live, dryRun: false)
+        let refused = try await pass()
         #expect(refused.exitCode == 77)
     }
 

@@ -91,12 +91,21 @@ final class TestEnvironment: Sendable {
         _ mode: PassMode = .live, dryRun: Bool = false, autoMove: String = "", extra: String = "",
         clockOffset: Millis = 0, tweak: (inout ConfigFile) -> Void = { _ in }
     ) async throws -> PassReport {
-        let config = try config(autoMove: autoMove, extra: extra, tweak: tweak)
-        let store = try SyncRuntime.openStore(path: databasePath, dryRun: dryRun)
-        let runtime = SyncRuntime(config: config, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        return await runtime.engine(store: store, clock: { Date().millis + clockOffset }).run(
-            mode: mode, dryRun: dryRun)
+        let session = try session(
+            config(autoMove: autoMove, extra: extra, tweak: tweak), dryRun: dryRun, clockOffset: clockOffset)
+        defer { session.close() }
+        return await session.pass(mode: mode)
     }
+
+    /// A session over this environment's database, as `run` opens one (run lock, store; `dryRun`: no lock file, the
+    /// database read-only), logging nothing. The caller closes it.
+    func session(_ config: AppConfig? = nil, dryRun: Bool = false, clockOffset: Millis = 0) throws -> PassSession {
+        try PassSession(
+            config: config ?? self.config(), dryRun: dryRun, logger: Self.noLogs,
+            clock: { Date().millis + clockOffset })
+    }
+
+    static let noLogs = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
     /// The store, for assertions.
     func store() throws -> Store { try Store(path: databasePath) }
