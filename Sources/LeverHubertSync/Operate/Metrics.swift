@@ -43,14 +43,7 @@ public enum MetricsFile {
         metric(
             "last_run_paused", "1 when the last run of this mode found the sync paused.", "gauge",
             [(mode, report.paused ? "1" : "0")])
-        let c = report.counts
-        let counts: [(String, Int)] = [
-            ("postings_scanned", c.postingsScanned), ("opportunities_scanned", c.opportunitiesScanned),
-            ("invitations_sent", c.invitationsSent), ("results_applied", c.resultsApplied), ("tags_added", c.tagsAdded),
-            ("tags_removed", c.tagsRemoved), ("notes_added", c.notesAdded), ("links_added", c.linksAdded),
-            ("stage_moves", c.stageMoves), ("skipped", c.skipped), ("failed", c.failed),
-            ("problems", report.problems.count),
-        ]
+        let counts = report.counts.named.map { ($0.name, $0.value) } + [("problems", report.problems.count)]
         metric(
             "last_run_items", "Items of the last run of this mode, by kind.", "gauge",
             counts.map { ("{\(modeLabel),kind=\"\($0.0)\"}", "\($0.1)") })
@@ -115,16 +108,9 @@ public enum MetricsFile {
     }
 
     /// The cumulative counters kept in the store, with their help text.
-    public static let counterNames: [(String, String)] = [
-        ("invitations_sent", "Invitations sent to Hubert, over the database's life."),
-        ("results_applied", "Results written back to Lever."),
-        ("notes_added", "Notes written to Lever."),
-        ("tags_added", "Grade tags added in Lever."),
-        ("tags_removed", "Stale grade tags removed in Lever."),
-        ("links_added", "Application links added in Lever."),
-        ("stage_moves", "Opportunities moved to a stage."),
-        ("failed", "Items that failed in a pass (each is a problem)."),
-    ]
+    public static let counterNames: [(String, String)] = PassCounts.fields.compactMap { field in
+        field.lifetimeHelp.map { (field.name, $0) }
+    }
 
     /// Sample lines of `previous` that belong to another mode, by metric name (without the prefix).
     static func keptSeries(_ previous: String?, mode: String) -> [String: [String]] {

@@ -135,13 +135,11 @@ public struct SyncEngine: Sendable {
                         leverRequests: report.requests.lever,
                         hubertRequests: report.requests.hubert, message: message,
                         idle: report.counts.isIdle && report.problems.isEmpty, now: finished)
-                    let c = report.counts
-                    try await store.addToCounters([
-                        "invitations_sent": c.invitationsSent, "results_applied": c.resultsApplied,
-                        "notes_added": c.notesAdded, "tags_added": c.tagsAdded, "tags_removed": c.tagsRemoved,
-                        "links_added": c.linksAdded, "stage_moves": c.stageMoves, "failed": c.failed,
-                        "runs.\(report.mode).\(exitCode)": 1,
-                    ])
+                    var counters = ["runs.\(report.mode).\(exitCode)": 1]
+                    for field in PassCounts.fields where field.lifetimeHelp != nil {
+                        counters[field.name] = field.value(report.counts)
+                    }
+                    try await store.addToCounters(counters)
                     try await store.keepLearnedRates(rates)
                 } catch {
                     logger.error("could not record the run", metadata: ["error": "\(error)"])
