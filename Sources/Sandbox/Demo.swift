@@ -124,15 +124,7 @@ public enum Demo {
                 let actions = byCandidate[id] ?? []
                 var parts: [String] = []
                 for action in actions {
-                    switch action {
-                    case .invite(_, let posting, _):
-                        parts.append("invited to the Hubert interview for \(postingNames[posting] ?? "?")")
-                    case .addTag(_, let tag): parts.append("tagged \"\(tag)\"")
-                    case .removeTag(_, let tag): parts.append("old tag \"\(tag)\" removed")
-                    case .addNote: parts.append("note with score and links added")
-                    case .addLink: parts.append("Hubert link added")
-                    case .moveStage(_, let stage): parts.append("moved to \(stageNames[stage] ?? stage)")
-                    }
+                    parts.append(action.phrase(postingName: { postingNames[$0] }, stageName: { stageNames[$0] }))
                 }
                 var grade = ""
                 if actions.contains(where: { $0.type == .addNote }),

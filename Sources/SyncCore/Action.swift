@@ -19,6 +19,18 @@ public enum Action: Sendable, Equatable, Hashable {
     /// The kind of an action, as `type` in JSON.
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case invite, addTag, removeTag, addNote, addLink, moveStage
+
+        /// The pass's count an action of this kind adds to (`--json` `counts`).
+        public var count: WritableKeyPath<PassCounts, Int> {
+            switch self {
+            case .invite: \.invitationsSent
+            case .addTag: \.tagsAdded
+            case .removeTag: \.tagsRemoved
+            case .addNote: \.notesAdded
+            case .addLink: \.linksAdded
+            case .moveStage: \.stageMoves
+            }
+        }
     }
 
     /// Which kind of action this is.
@@ -30,6 +42,31 @@ public enum Action: Sendable, Equatable, Hashable {
         case .addNote: .addNote
         case .addLink: .addLink
         case .moveStage: .moveStage
+        }
+    }
+
+    /// The action in an operator's words (the text report of `run`).
+    public var description: String {
+        switch self {
+        case .invite(let id, let posting, let template):
+            "invite opportunity \(id) (posting \(posting), template \(template))"
+        case .addTag(let id, let tag): "tag \(id) with \"\(tag)\""
+        case .removeTag(let id, let tag): "remove tag \"\(tag)\" from \(id)"
+        case .addNote(let id): "add result note to \(id)"
+        case .addLink(let id, let url): "add link \(url) to \(id)"
+        case .moveStage(let id, let stage): "move \(id) to stage \(stage)"
+        }
+    }
+
+    /// The action in a recruiter's words, about one candidate (the demo's story), with names for ids where known.
+    public func phrase(postingName: (String) -> String?, stageName: (String) -> String?) -> String {
+        switch self {
+        case .invite(_, let posting, _): "invited to the Hubert interview for \(postingName(posting) ?? "?")"
+        case .addTag(_, let tag): "tagged \"\(tag)\""
+        case .removeTag(_, let tag): "old tag \"\(tag)\" removed"
+        case .addNote: "note with score and links added"
+        case .addLink: "Hubert link added"
+        case .moveStage(_, let stage): "moved to \(stageName(stage) ?? stage)"
         }
     }
 

@@ -20,7 +20,7 @@ enum ReportText {
         )
         if !report.actions.isEmpty {
             lines.append("Actions:")
-            for action in report.actions { lines.append("  " + describe(action)) }
+            for action in report.actions { lines.append("  " + action.description) }
         }
         if !report.problems.isEmpty {
             lines.append("Problems:")
@@ -30,15 +30,4 @@ enum ReportText {
         return lines.joined(separator: "\n")
     }
 
-    static func describe(_ action: Action) -> String {
-        switch action {
-        case .invite(let id, let posting, let template):
-            "invite opportunity \(id) (posting \(posting), template \(template))"
-        case .addTag(let id, let tag): "tag \(id) with \"\(tag)\""
-        case .removeTag(let id, let tag): "remove tag \"\(tag)\" from \(id)"
-        case .addNote(let id): "add result note to \(id)"
-        case .addLink(let id, let url): "add link \(url) to \(id)"
-        case .moveStage(let id, let stage): "move \(id) to stage \(stage)"
-        }
-    }
 }
