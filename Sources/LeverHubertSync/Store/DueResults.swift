@@ -76,43 +76,4 @@ extension Store {
             return rows
         }
     }
-
-    // MARK: Meta
-
-    /// Marks this database as made by `demo`.
-    public func markDemoDatabase() async throws {
-        try await writer.write { db in
-            try MetaRecord(key: MetaRecord.Key.madeBy, value: "demo").insert(db, onConflict: .replace)
-        }
-    }
-
-    /// Adds to the cumulative counters (kept as `counter.<name>` rows of `meta`), in one transaction.
-    public func addToCounters(_ deltas: [String: Int]) async throws {
-        try await writer.write { db in
-            for (name, delta) in deltas where delta != 0 {
-                try db.execute(
-                    sql: """
-                        INSERT INTO meta (key, value) VALUES (?, ?)
-                        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
-                        """, arguments: [MetaRecord.Key.counterPrefix + name, String(delta)])
-            }
-        }
-    }
-
-    /// The cumulative counters, by name.
-    public func counters() async throws -> [String: Int] {
-        try await writer.read { db in
-            var result: [String: Int] = [:]
-            let prefix = MetaRecord.Key.counterPrefix
-            for meta in try MetaRecord.filter(MetaRecord.Columns.key.like(prefix + "%")).fetchAll(db) {
-                result[String(meta.key.dropFirst(prefix.count))] = Int(meta.value) ?? 0
-            }
-            return result
-        }
-    }
-
-    /// Whether `demo` made this database.
-    public func isDemoDatabase() async throws -> Bool {
-        try await writer.read { db in try MetaRecord.fetchOne(db, key: MetaRecord.Key.madeBy)?.value == "demo" }
-    }
 }

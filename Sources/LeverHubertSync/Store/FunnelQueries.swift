@@ -129,6 +129,22 @@ extension Store {
         }
         return order.compactMap { entries[$0] }
     }
+
+    /// Records a page's applicants of tagged postings (the funnel), in one transaction; a pair seen before stays.
+    func recordApplicants(
+        _ applicants: [(opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?)],
+        now: Millis
+    ) async throws {
+        guard !applicants.isEmpty else { return }
+        try await writer.write { db in
+            for a in applicants {
+                try ApplicantRecord(
+                    opportunityId: a.opportunityId, templateId: a.templateId, postingId: a.postingId,
+                    appliedAt: a.appliedAt, seenAt: now
+                ).insert(db, onConflict: .ignore)
+            }
+        }
+    }
 }
 
 /// The columns the funnel's grouped rows share.

@@ -107,4 +107,15 @@ extension Store {
                 db, Columns.interviewStatus.set(to: status), Columns.updatedAt.set(to: now))
         }
     }
+
+    /// The (opportunity, template) pairs the ledger holds an invitation for, in any state, among these opportunities:
+    /// one query for a page of opportunities.
+    func invitedPairs(opportunityIds: [String]) async throws -> Set<InvitationKey> {
+        guard !opportunityIds.isEmpty else { return [] }
+        let ids = Array(Set(opportunityIds))
+        return try await writer.read { db in
+            let rows = try InvitationRecord.filter(ids.contains(InvitationRecord.Columns.opportunityId)).fetchAll(db)
+            return Set(rows.map { InvitationKey(opportunityId: $0.opportunityId, templateId: $0.templateId) })
+        }
+    }
 }

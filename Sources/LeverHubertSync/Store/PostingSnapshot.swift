@@ -77,22 +77,8 @@ enum MetaKey: String {
     case deletedReadAt = "opportunities.deleted_read_ms"
 }
 
-/// The observe phase's reads and writes that go by page, not by item: one query per page of opportunities.
+/// What the last postings read found, and recording a new one.
 extension Store {
-    // MARK: Meta
-
-    func meta(_ key: MetaKey) async throws -> Millis? {
-        try await writer.read { db in try MetaRecord.fetchOne(db, key: key.rawValue).flatMap { Millis($0.value) } }
-    }
-
-    func setMeta(_ values: [MetaKey: Millis]) async throws {
-        try await writer.write { db in
-            for (key, value) in values { try MetaRecord(key: key.rawValue, value: String(value)).save(db) }
-        }
-    }
-
-    // MARK: Postings
-
     /// Every posting the last reads found, by id.
     public func postingSnapshot() async throws -> [String: PostingSnapshotEntry] {
         try await writer.read { db in
@@ -121,32 +107,4 @@ extension Store {
         }
     }
 
-    // MARK: Opportunities, a page at a time
-
-    /// The (opportunity, template) pairs the ledger holds an invitation for, in any state, among these opportunities:
-    /// one query for a page of opportunities.
-    func invitedPairs(opportunityIds: [String]) async throws -> Set<InvitationKey> {
-        guard !opportunityIds.isEmpty else { return [] }
-        let ids = Array(Set(opportunityIds))
-        return try await writer.read { db in
-            let rows = try InvitationRecord.filter(ids.contains(InvitationRecord.Columns.opportunityId)).fetchAll(db)
-            return Set(rows.map { InvitationKey(opportunityId: $0.opportunityId, templateId: $0.templateId) })
-        }
-    }
-
-    /// Records a page's applicants of tagged postings (the funnel), in one transaction; a pair seen before stays.
-    func recordApplicants(
-        _ applicants: [(opportunityId: String, postingId: String, templateId: String, appliedAt: Millis?)],
-        now: Millis
-    ) async throws {
-        guard !applicants.isEmpty else { return }
-        try await writer.write { db in
-            for a in applicants {
-                try ApplicantRecord(
-                    opportunityId: a.opportunityId, templateId: a.templateId, postingId: a.postingId,
-                    appliedAt: a.appliedAt, seenAt: now
-                ).insert(db, onConflict: .ignore)
-            }
-        }
-    }
 }
