@@ -13,9 +13,6 @@ public struct HubertClient: Sendable {
         self.baseURL = base
     }
 
-    /// How long Hubert remembers an Idempotency-Key (contract: 30 days).
-    public static let idempotencyKeyLifetimeDays = HubertMemory.idempotencyKeyLifetimeDays
-
     /// The key of the one invitation per (opportunity, template): deterministic, so every retry and every later
     /// pass sends the same key.
     public static func idempotencyKey(opportunityId: String, templateId: String) -> String {

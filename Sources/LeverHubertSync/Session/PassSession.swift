@@ -115,13 +115,18 @@ public final class PassSession: Sendable {
     ) async -> PassReport {
         var logger = self.logger
         logger[metadataKey: "run.id"] = "\(runId)"
+        let started = Date().millis
+        // Known before the start ping: a signal while it hangs still leaves a recorded run.
+        current.withLock { pass in
+            pass = CurrentPass(stopping: pass.stopping, runId: runId, mode: mode)
+            pass.started = started
+        }
         if let ping, await !ping.ping("start", runId: runId) {
             logger.warning("health-check start ping failed")
         }
         var wiring = wiring ?? wire(logger: logger)
         wiring.engine.progress = progress?.sink
         let (engine, dryRun) = (wiring.engine, footprint.dryRun)
-        let started = Date().millis
         let task = Task { await engine.run(mode: mode, dryRun: dryRun, runId: runId, stream: stream) }
         let stopping = current.withLock { pass in
             pass = CurrentPass(stopping: pass.stopping, runtime: wiring.runtime, task: task, runId: runId, mode: mode)

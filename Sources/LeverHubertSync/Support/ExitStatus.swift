@@ -1,4 +1,4 @@
-/// The process exit statuses of `docs/cli.md`, named in one place. Every command maps its outcome to one of these;
+/// The process exit statuses of `docs/cli.md` (and `demo`'s 1, which cron never sees), named in one place. Every command maps its outcome to one of these;
 /// the executable turns it into the process's status in one place (`ExitStatus.exitCode`).
 public enum ExitStatus: Int32, Sendable, CaseIterable {
     /// The pass finished; items it could not handle are under `problems` and in `status`.

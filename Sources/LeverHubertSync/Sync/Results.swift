@@ -105,17 +105,11 @@ extension SyncEngine {
         var observed = ObservedResult(interview: interview)
         observed.revive = revive
         observed.autoMoves = context.autoMoves
-        if let fingerprint = observed.fingerprint {
+        if observed.fingerprint != nil {
             observed.appliedFingerprint = try await store.appliedFingerprint(interviewId: interview.id)
             if let due = try await store.dueResult(interviewId: interview.id), due.state == .givenUp {
                 observed.givenUpFingerprint = due.fingerprint
             }
-            let invitation = try await store.invitation(opportunityId: opportunityId, templateId: interview.templateId)
-            observed.invitedPostingId = invitation?.postingId
-            observed.stageAtInvitation = invitation?.stageAtInvitation
-            observed.noteStepDone = try await store.resultSteps(interviewId: interview.id, fingerprint: fingerprint)[
-                .note]?.done
-            observed.alreadyMoved = try await store.hasMoved(interviewId: interview.id)
         }
         while true {
             switch Planner.result(observed) {
@@ -139,6 +133,16 @@ extension SyncEngine {
                 await collector.add(problem, failed: true)
                 return
             case .readCandidacy:
+                // The rest of the ledger first (a version not written yet is the rare case: read only for it).
+                if let fingerprint = observed.fingerprint {
+                    let invitation = try await store.invitation(
+                        opportunityId: opportunityId, templateId: interview.templateId)
+                    observed.invitedPostingId = invitation?.postingId
+                    observed.stageAtInvitation = invitation?.stageAtInvitation
+                    observed.noteStepDone = try await store.resultSteps(
+                        interviewId: interview.id, fingerprint: fingerprint)[.note]?.done
+                    observed.alreadyMoved = try await store.hasMoved(interviewId: interview.id)
+                }
                 guard
                     let read = try await readItem(
                         "it", of: observed, effects: effects, collector: collector,
@@ -165,7 +169,10 @@ extension SyncEngine {
                     }
                 }
             case .writeBack(let actions, let postingId, let regrade):
-                guard let result = interview.result, let fingerprint = observed.fingerprint else { return }
+                guard let result = interview.result, let fingerprint = observed.fingerprint else {
+                    assertionFailure("the planner writes back only a completed result")
+                    return
+                }
                 try await effects.writeBack(
                     PlannedWriteBack(
                         interview: interview, result: result, opportunityId: opportunityId, postingId: postingId,

@@ -31,9 +31,10 @@ extension SyncEngine {
                 createdAt: pending.createdAt, attempts: pending.attempts)
             observed.postingUnreadable = postings.undecodable.contains(pending.postingId)
             observed.postingRefusal = postings.refusal(postingId: pending.postingId, templateId: pending.templateId)
-            let rules = SettleRules(now: clock(), giveUpDays: config.giveUpAfterDays, skewed: skewed)
             var opportunity: LeverOpportunity?
             decide: while true {
+                // The clock is read at each decision: the reads before it may have taken a while.
+                let rules = SettleRules(now: clock(), giveUpDays: config.giveUpAfterDays, skewed: skewed)
                 switch Planner.pendingInvitation(observed, rules: rules) {
                 case .readBack:
                     do {
@@ -85,7 +86,10 @@ extension SyncEngine {
                     try await erase(pending.opportunityId, effects: effects, collector: collector)
                     break decide
                 case .hold(let reason):
-                    guard let opportunity else { break decide }
+                    guard let opportunity else {
+                        assertionFailure("the planner holds or sends only a candidacy it was given")
+                        break decide
+                    }
                     try await effects.record {
                         try await store.holdRefusedInvitation(
                             opportunityId: opportunity.id, templateId: pending.templateId,
@@ -97,7 +101,10 @@ extension SyncEngine {
                         Problem.held(opportunity.candidacy, postingId: pending.postingId, reason: reason))
                     break decide
                 case .send(let candidate):
-                    guard let opportunity else { break decide }
+                    guard let opportunity else {
+                        assertionFailure("the planner holds or sends only a candidacy it was given")
+                        break decide
+                    }
                     let posting = TaggedPosting(
                         postingId: pending.postingId, templateId: pending.templateId, firstSeen: 0)
                     try await invite(
