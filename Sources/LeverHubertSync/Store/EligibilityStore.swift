@@ -40,6 +40,9 @@ struct PostingMalformedRecord: Codable, Sendable, Equatable, FetchableRecord, Pe
         case since = "since_ms"
         case correctedAt = "corrected_ms"
     }
+    enum Columns {
+        static let correctedAt = Column(CodingKeys.correctedAt)
+    }
 }
 
 /// A held-back (opportunity, template) as stored (`hold`).
@@ -129,9 +132,7 @@ extension Store {
     /// Forgets the corrections seen at or before `upTo`: called once the checkpoint has moved past them.
     func clearCorrectedMalformed(upTo: Millis) async throws {
         try await writer.write { db in
-            try db.execute(
-                sql: "DELETE FROM posting_malformed WHERE corrected_ms IS NOT NULL AND corrected_ms <= ?",
-                arguments: [upTo])
+            _ = try PostingMalformedRecord.filter(PostingMalformedRecord.Columns.correctedAt <= upTo).deleteAll(db)
         }
     }
 
@@ -163,10 +164,9 @@ extension Store {
                 case .none: break
                 }
                 if let corrected = change.malformedCorrectedAt {
-                    try db.execute(
-                        sql:
-                            "UPDATE posting_malformed SET corrected_ms = ? WHERE posting_id = ? AND corrected_ms IS NULL",
-                        arguments: [corrected, postingId])
+                    typealias Columns = PostingMalformedRecord.Columns
+                    _ = try PostingMalformedRecord.filter(key: postingId).filter(Columns.correctedAt == nil)
+                        .updateAll(db, Columns.correctedAt.set(to: corrected))
                 }
             }
         }

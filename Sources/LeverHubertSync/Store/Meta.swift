@@ -22,14 +22,17 @@ extension Store {
 
     /// Adds to the cumulative counters (kept as `counter.<name>` rows of `meta`), in one transaction.
     public func addToCounters(_ deltas: [String: Int]) async throws {
-        try await writer.write { db in
-            for (name, delta) in deltas where delta != 0 {
-                try db.execute(
-                    sql: """
-                        INSERT INTO meta (key, value) VALUES (?, ?)
-                        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
-                        """, arguments: [MetaRecord.Key.counterPrefix + name, String(delta)])
-            }
+        try await writer.write { db in try Self.addToCounters(deltas, db) }
+    }
+
+    /// Adds to the cumulative counters inside a write transaction (one atomic upsert per counter).
+    static func addToCounters(_ deltas: [String: Int], _ db: Database) throws {
+        for (name, delta) in deltas where delta != 0 {
+            try db.execute(
+                sql: """
+                    INSERT INTO meta (key, value) VALUES (?, ?)
+                    ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
+                    """, arguments: [MetaRecord.Key.counterPrefix + name, String(delta)])
         }
     }
 

@@ -37,15 +37,7 @@ extension Store {
                 for (field, value) in values {
                     try MetaRecord(key: Self.rateKey(rate.service, field), value: value).save(db)
                 }
-                try db.execute(
-                    sql: """
-                        INSERT INTO meta (key, value) VALUES (?, ?)
-                        ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)
-                        """,
-                    arguments: [
-                        MetaRecord.Key.counterPrefix + Self.throttledCounter(rate.service),
-                        String(rate.throttledLastPass),
-                    ])
+                try Self.addToCounters([Self.throttledCounter(rate.service): rate.throttledLastPass], db)
             }
         }
     }

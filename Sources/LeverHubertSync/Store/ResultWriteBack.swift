@@ -73,11 +73,10 @@ extension Store {
     ) async throws {
         try await writer.write { db in
             // A row of the interview keeps its opportunity; the version, grade and time are replaced.
-            try db.execute(
-                sql: """
-                    INSERT INTO applied_result (interview_id, opportunity_id, fingerprint, grade, applied_ms) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT (interview_id) DO UPDATE SET fingerprint = excluded.fingerprint, grade = excluded.grade, applied_ms = excluded.applied_ms
-                    """, arguments: [interviewId, opportunityId, fingerprint, grade, now])
+            try AppliedResultRecord(
+                interviewId: interviewId, opportunityId: opportunityId, fingerprint: fingerprint, grade: grade,
+                appliedAt: now
+            ).upsert(db)
             try InvitationRecord.filter(InvitationRecord.Columns.interviewId == interviewId).updateAll(
                 db, InvitationRecord.Columns.interviewStatus.set(to: "completed"),
                 InvitationRecord.Columns.updatedAt.set(to: now))
