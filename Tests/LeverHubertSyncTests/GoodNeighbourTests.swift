@@ -54,12 +54,12 @@ import Testing
 
         var yaml = env.yaml(autoMove: "autoMove:\n  lead: Phone screen")
         let leverRate = "requestsPerSecond: 500\n  burst: 50"
-        if let range = yaml.range(of: leverRate) {
-            yaml.replaceSubrange(range, with: "requestsPerSecond: 16\n  burst: 10")
-        }
+        let range = try #require(yaml.range(of: leverRate), "the test configuration's Lever rate")
+        yaml.replaceSubrange(range, with: "requestsPerSecond: 16\n  burst: 10")
         // The default retry settings (the tests' are fast and short).
-        yaml = yaml.replacingOccurrences(
-            of: "  retry:\n    maxAttempts: 4\n    baseDelayMs: 5\n    maxDelayMs: 50\n    budget: 100\n", with: "")
+        let retry = "  retry:\n    maxAttempts: 4\n    baseDelayMs: 5\n    maxDelayMs: 50\n    budget: 100\n"
+        #expect(yaml.contains(retry), "the test configuration's retry block")
+        yaml = yaml.replacingOccurrences(of: retry, with: "")
         let config = env.directory.appendingPathComponent("neighbour.yml").path
         try yaml.write(toFile: config, atomically: true, encoding: .utf8)
         let metrics = env.directory.appendingPathComponent("metrics.prom").path
@@ -79,7 +79,9 @@ import Testing
         #expect(requests > 0 && Double(throttled) <= 0.20 * Double(requests), "own 429s: \(throttled) of \(requests)")
         #expect(neighbourShare <= 0.12, "the neighbour's 429s: \(neighbourShare)")
         let lowered = first.stderr.components(separatedBy: "\n").filter { $0.contains("request rate lowered: lever") }
-        #expect(lowered.count == (throttled > 0 ? 1 : 0), "said once per pass, not per request")
+        // 16/s beside 14/s on a 20/s key cannot go unthrottled: the rest of the test needs the 429s it learns from.
+        #expect(throttled > 0, "the key is oversubscribed: some 429s")
+        #expect(lowered.count == 1, "said once per pass, not per request")
 
         let status = try await BinaryRunner.run(["status", "--json", "--config", config], environment: env.environment)
         let rates = (status.json?["requestRates"] as? [[String: Any]]) ?? []
@@ -87,15 +89,13 @@ import Testing
         let learned = lever["learnedPerSecond"] as? Double ?? 0
         #expect(learned > 0 && learned <= 16, "status shows the learned rate: \(lever)")
         #expect(lever["throttledLastRun"] as? Int == throttled, "and the 429s of the last run")
-        if throttled > 0 { #expect(learned < 16) }
+        #expect(learned < 16, "a rate lowered by the 429s")
 
         // The next pass starts from what was learned, not from the configured 16/s.
         let second = try await BinaryRunner.run(["run", "--config", config], environment: env.environment)
         await neighbour.stop()
         #expect(second.status == 0)
-        if learned < 16 {
-            #expect(second.stderr.contains("starting from the request rate the last pass learned"), "\(second.stderr)")
-        }
+        #expect(second.stderr.contains("starting from the request rate the last pass learned"), "\(second.stderr)")
     }
 
     /// More 429s in a row than `maxAttempts` (4 in the tests' configuration): not a reason to give up while the service

@@ -101,6 +101,34 @@ import Testing
         #expect(await env.interviews(ada).isEmpty)
     }
 
+    @Test func anIntentWhoseCandidateLeverRefusesIsGivenUpAfterTheHorizon() async throws {
+        let env = try await TestEnvironment()
+        let posting = try await EndToEndTests.baseline(env)
+        let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
+        // The process died right after recording the intent; since then Lever refuses the opportunity to this key.
+        try await env.store().recordInvitationIntent(
+            InvitationRecord(
+                opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting, state: .pending,
+                interviewId: nil, stageAtInvitation: "applicant-new"),
+            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
+            now: Date().millis)
+        await env.lever.setOpportunityForbidden(ada)
+        let day = Self.day
+        for (offset, label) in [(0, "try 1"), (8 * day, "try 2"), (8 * day + 60_000, "try 3")] {
+            let report = try await env.pass(clockOffset: offset)
+            #expect(report.exitCode == 0, "\(label): \(report.message ?? "")")
+            #expect(
+                report.problems.contains { $0.opportunityId == ada && $0.reason == "opportunity_forbidden" }, "\(label)"
+            )
+        }
+        let given = try await env.pass(clockOffset: 8 * day + 120_000)
+        #expect(given.problems.contains { $0.opportunityId == ada && $0.reason == "invitation_given_up" })
+        #expect(
+            try await env.store().invitation(opportunityId: ada, templateId: TestEnvironment.templateA)?.state
+                == .refused)
+        #expect(await env.interviews(ada).isEmpty)
+    }
+
     @Test func aForbiddenOpportunityIsAProblemAndItsResultIsWrittenOnceAllowed() async throws {
         let env = try await TestEnvironment()
         let posting = await env.taggedPosting()

@@ -315,4 +315,25 @@ import Testing
         #expect(!Store.isBusy(DatabaseError(resultCode: .SQLITE_CANTOPEN, message: "busy")))
         #expect(!Store.isBusy(CocoaError(.fileLocking)))
     }
+
+    /// Passes run while the clock was days ahead prune idle runs "older than a day"; the last clean live run of each
+    /// real day stays, so that once the clock is set right a pass still finds where the database was in step.
+    @Test func pruningIdleRunsKeepsEachDaysLastCleanLiveRun() async throws {
+        let store = try Store()
+        let day: Millis = 86_400_000
+        let runs: [(String, Millis, String, Int32)] = [
+            ("d0-early", 1_000, "run", 0), ("d0-late", 5_000, "run", 0), ("d0-failed", 6_000, "run", 75),
+            ("d1-early", day + 1_000, "run", 0), ("d1-late", day + 5_000, "run", 0),
+            ("d1-backfill", day + 6_000, "backfill", 0), ("ahead", 9 * day, "run", 0),
+        ]
+        for (id, started, kind, exit) in runs {
+            try await store.recordRunEnd(
+                id: id, kind: kind, startedAt: started, exitCode: exit, countsJSON: "{}", leverRequests: 2,
+                hubertRequests: 1, message: nil, idle: true, now: started + 10)
+        }
+        _ = try await store.prune(before: 0, idleRunsBefore: 9 * day)
+        let kept = try await store.read { try String.fetchAll($0, sql: "SELECT id FROM run ORDER BY started_ms") }
+        #expect(kept == ["d0-late", "d0-failed", "d1-late", "ahead"], "a failed run is never idle: \(kept)")
+        #expect(try await store.lastCleanRunStart(notAfter: 2 * day) == day + 5_000)
+    }
 }

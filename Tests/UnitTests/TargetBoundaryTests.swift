@@ -8,6 +8,9 @@ import Testing
     static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Sources")
 
+    /// What may stand before `import` (`public import Glibc` is an import too).
+    static let accessLevels: Set<String> = ["public", "package", "internal", "fileprivate", "private"]
+
     /// Every module each Swift file under `Sources/<target>` imports, by file name.
     static func imports(of target: String) throws -> [String: Set<String>] {
         let root = sources.appendingPathComponent(target)
@@ -19,7 +22,7 @@ import Testing
             let modules = text.split(separator: "\n").compactMap { line -> String? in
                 let words = line.split(separator: " ").map(String.init)
                 guard let at = words.firstIndex(of: "import"), at + 1 < words.count,
-                    words[..<at].allSatisfy({ $0.hasPrefix("@") })
+                    words[..<at].allSatisfy({ $0.hasPrefix("@") || Self.accessLevels.contains($0) })
                 else { return nil }
                 return words[at + 1]
             }

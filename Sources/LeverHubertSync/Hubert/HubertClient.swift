@@ -19,6 +19,23 @@ public struct HubertClient: Sendable {
         "lever-hubert-sync:invite:\(opportunityId):\(templateId)"
     }
 
+    /// The key of an invitation for a corrected candidate, once Hubert kept the pair's key for a body it refused:
+    /// derived from the candidate as sent, so that a repeat of the same corrected body is still deduplicated.
+    public static func idempotencyKey(opportunityId: String, templateId: String, candidate: HubertCandidate) throws
+        -> String
+    {
+        let body = String(decoding: try sortedEncoder.encode(candidate), as: UTF8.self)
+        return idempotencyKey(opportunityId: opportunityId, templateId: templateId) + "-"
+            + Planner.fingerprintHash(body)
+    }
+
+    /// Stable output for equal values (sorted keys): the invitation's body, and what a derived key hashes.
+    static var sortedEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
     /// GETs and decodes (`ServiceClient.getDecoded`: a body that does not parse is fetched again). Hubert's reads
     /// answer questions the ledger acts on (is this template usable, was this candidate invited): an unreadable
     /// answer is no answer — for one item an `APIError` with `noAnswer`, which every caller treats as "ask again next
@@ -55,9 +72,8 @@ public struct HubertClient: Sendable {
             var candidate: HubertCandidate
             var externalReference: HubertExternalReference
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(Body(templateId: templateId, candidate: candidate, externalReference: reference))
+        let body = try Self.sortedEncoder.encode(
+            Body(templateId: templateId, candidate: candidate, externalReference: reference))
         let request = HTTPRequestMessage(
             method: .post, url: baseURL + "/interviews",
             headers: [(name: "Idempotency-Key", value: idempotencyKey)], body: body)

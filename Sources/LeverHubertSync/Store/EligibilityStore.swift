@@ -250,8 +250,16 @@ extension Store {
     public func releaseHold(opportunityId: String, templateId: String) async throws {
         try await writer.write { db in
             _ = try HoldRecord.deleteOne(db, key: ["opportunity_id": opportunityId, "template_id": templateId])
-            _ = try ProblemRecord.filter(ProblemRecord.Columns.opportunityId == opportunityId).deleteAll(db)
+            _ = try Self.holdProblems(of: opportunityId).deleteAll(db)
         }
+    }
+
+    /// The problems an opportunity's holds put on record (their reasons); its other problems (a write-back or an
+    /// invitation given up) are reported once and stay.
+    static func holdProblems(of opportunityId: String) -> QueryInterfaceRequest<ProblemRecord> {
+        ProblemRecord.filter(
+            ProblemRecord.Columns.opportunityId == opportunityId
+                && HoldReason.allCases.map(\.rawValue).contains(ProblemRecord.Columns.reason))
     }
 
     /// Gives up every candidate held since before `before`: they are returned once, and never invited by a pass.
@@ -266,8 +274,7 @@ extension Store {
                 given.state = .givenUp
                 given.updatedAt = now
                 try given.update(db)
-                _ = try ProblemRecord.filter(ProblemRecord.Columns.opportunityId == record.opportunityId)
-                    .deleteAll(db)
+                _ = try Self.holdProblems(of: record.opportunityId).deleteAll(db)
             }
             return due
         }

@@ -283,6 +283,7 @@ struct ProblemRecord: Codable, Sendable, Equatable, FetchableRecord, Persistable
     enum Columns {
         static let opportunityId = Column(CodingKeys.opportunityId)
         static let postingId = Column(CodingKeys.postingId)
+        static let reason = Column(CodingKeys.reason)
         static let lastSeen = Column(CodingKeys.lastSeen)
     }
 }

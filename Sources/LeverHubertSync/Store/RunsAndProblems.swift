@@ -40,11 +40,16 @@ extension Store {
         try await writer.write { db in
             var removed = try RunRecord.filter(RunRecord.Columns.startedAt < before).deleteAll(db)
             if let idleRunsBefore {
-                // The last clean run stays whatever it did: `status` and the metrics name the last success.
+                // The last clean run stays whatever it did: `status` and the metrics name the last success. So does the
+                // last clean live run of each day: the anchor a pass takes when the clock stepped back
+                // (`lastCleanRunStart`), which passes run while the clock was ahead must not prune away.
                 try db.execute(
                     sql: """
-                        DELETE FROM run WHERE idle = 1 AND started_ms < ? AND id IS NOT (
-                            SELECT id FROM run WHERE exit_code = 0 ORDER BY finished_ms DESC LIMIT 1)
+                        DELETE FROM run WHERE idle = 1 AND started_ms < ?
+                            AND id IS NOT (SELECT id FROM run WHERE exit_code = 0 ORDER BY finished_ms DESC LIMIT 1)
+                            AND id NOT IN (
+                                SELECT id FROM (SELECT id, max(started_ms) FROM run WHERE kind = 'run' AND exit_code = 0
+                                    GROUP BY started_ms / 86400000))
                         """, arguments: [idleRunsBefore])
                 removed += db.changesCount
             }

@@ -105,9 +105,12 @@ extension SyncEngine {
         var observed = ObservedResult(interview: interview)
         observed.revive = revive
         observed.autoMoves = context.autoMoves
-        if observed.fingerprint != nil {
+        if let fingerprint = observed.fingerprint {
             observed.appliedFingerprint = try await store.appliedFingerprint(interviewId: interview.id)
-            if let due = try await store.dueResult(interviewId: interview.id), due.state == .givenUp {
+            // A version written already (the common case: the lookback lists it again) needs no further read.
+            if observed.appliedFingerprint != fingerprint,
+                let due = try await store.dueResult(interviewId: interview.id), due.state == .givenUp
+            {
                 observed.givenUpFingerprint = due.fingerprint
             }
         }

@@ -69,11 +69,7 @@ extension SyncEngine {
                     return
                 }
                 if let found {
-                    try await store.recordInvitationSent(
-                        opportunityId: opportunity.id, templateId: posting.templateId, interviewId: found.id,
-                        status: found.status,
-                        stageAtInvitation: .some(Planner.stageAt(opportunity.candidacy, time: found.invitedAt)),
-                        now: clock())
+                    try await recordFound(found, opportunity: opportunity, posting: posting)
                     return
                 }
                 if keyOverride == nil {
@@ -82,10 +78,10 @@ extension SyncEngine {
                     // so that a repeat of it is still deduplicated.
                     var again = planned
                     again.intentRecorded = true
-                    let body = (try? JSONEncoder.sorted.encode(candidate)).map { String(decoding: $0, as: UTF8.self) }
                     return try await sendInvitation(
                         again, collector: collector,
-                        keyOverride: key + "-" + Planner.fingerprintHash(body ?? candidate.email))
+                        keyOverride: try HubertClient.idempotencyKey(
+                            opportunityId: opportunity.id, templateId: posting.templateId, candidate: candidate))
                 }
             }
             if let hold = HoldReason(hubertRefusal: error.code, status: error.status) {
@@ -175,14 +171,5 @@ extension SyncEngine {
 
     func findInterview(opportunityId: String, templateId: String) async throws -> HubertInterview? {
         try await hubert.interviews(opportunityId: opportunityId).first { $0.templateId == templateId }
-    }
-}
-
-extension JSONEncoder {
-    /// An encoder whose output is stable for equal values (sorted keys).
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
     }
 }

@@ -67,18 +67,15 @@ extension SyncEngine {
                         opportunity = try await lever.opportunity(id: pending.opportunityId)
                         observed.candidacy = .some(opportunity?.candidacy)
                     } catch let error as APIError {
-                        if error.isRefusal {
-                            await collector.add(
-                                Self.forbidden(
+                        // A refusal is a failed try too: an intent Lever refuses for long enough is given up.
+                        try await settleTryFailed(
+                            pending,
+                            "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))",
+                            problem: error.isRefusal
+                                ? Self.forbidden(
                                     pending.opportunityId, postingId: pending.postingId,
-                                    what: "reading it to settle its invitation", error),
-                                failed: true)
-                        } else {
-                            try await settleTryFailed(
-                                pending,
-                                "could not read opportunity \(pending.opportunityId) to settle its invitation (\(error))",
-                                effects: effects, collector: collector)
-                        }
+                                    what: "reading it to settle its invitation", error) : nil,
+                            effects: effects, collector: collector)
                         break decide
                     }
                     if let opportunity { await _ = collector.firstSight(opportunity.id) }
@@ -116,18 +113,20 @@ extension SyncEngine {
         }
     }
 
-    /// A pending intent could not be settled in this pass: one more real try on its row, and its problem with how
-    /// long it has been unconfirmed.
+    /// A pending intent could not be settled in this pass: one more real try on its row, and its problem (`problem`,
+    /// or `invitation_unconfirmed` with how long it has been unconfirmed).
     private func settleTryFailed(
-        _ pending: InvitationRecord, _ why: String, effects: any Effects, collector: PassCollector
+        _ pending: InvitationRecord, _ why: String, problem: Problem? = nil, effects: any Effects,
+        collector: PassCollector
     ) async throws {
         let now = clock()
         try await effects.record {
-            _ = try await store.recordInvitationAttemptFailed(
+            try await store.recordInvitationAttemptFailed(
                 opportunityId: pending.opportunityId, templateId: pending.templateId, now: now)
         }
         let failing = Failing.describe(since: pending.createdAt, now: now, tries: pending.attempts + 1)
         await collector.add(
-            Self.unconfirmed(pending.opportunityId, postingId: pending.postingId, "\(why); \(failing)"), failed: true)
+            problem ?? Self.unconfirmed(pending.opportunityId, postingId: pending.postingId, "\(why); \(failing)"),
+            failed: true)
     }
 }
