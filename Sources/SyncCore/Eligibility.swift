@@ -98,6 +98,9 @@ public struct HoldState: Sendable, Equatable {
         self.opportunityUpdatedAt = opportunityUpdatedAt
     }
 
+    /// Given up: marked so, or held longer than the hold horizon (`sync.holdDays`).
+    public func isGivenUp(now: Millis, holdMs: Millis) -> Bool { givenUp || now - since > holdMs }
+
     /// Whether the cause lies with the posting (its template or tag), not with the candidate.
     public var isPostingWide: Bool {
         [HoldReason.templateInactive, .templateNotFound, .postingTagMalformed].map(\.rawValue).contains(reason)
@@ -140,7 +143,6 @@ public enum ContactVerdict: Sendable, Equatable {
 /// What one eligibility decision is made from.
 public struct EligibilityInput: Sendable {
     public var opportunity: Candidacy
-    public var postingId: String
     public var templateId: String
     /// Every tagging period of the posting (any template), in the order they began.
     public var periods: [TaggingPeriod]
@@ -158,12 +160,11 @@ public struct EligibilityInput: Sendable {
     public var holdMs: Millis
 
     public init(
-        opportunity: Candidacy, postingId: String, templateId: String, periods: [TaggingPeriod],
+        opportunity: Candidacy, templateId: String, periods: [TaggingPeriod],
         newApplicantStageId: String, window: ClosedRange<Millis>?, backfill: Bool = false, invited: Bool = false,
         hold: HoldState? = nil, postingHold: HoldReason? = nil, now: Millis, holdMs: Millis
     ) {
         self.opportunity = opportunity
-        self.postingId = postingId
         self.templateId = templateId
         self.periods = periods
         self.newApplicantStageId = newApplicantStageId
@@ -240,7 +241,7 @@ extension Planner {
         let triggers = triggers(opportunity, newApplicantStageId: input.newApplicantStageId)
         let periods = input.periods.filter { $0.templateId == input.templateId }
         if let hold = input.hold, !input.backfill {
-            if hold.givenUp || input.now - hold.since > input.holdMs { return .givenUp }
+            if hold.isGivenUp(now: input.now, holdMs: input.holdMs) { return .givenUp }
             if opportunity.isArchived { return .notDue(.archived) }
             guard opportunity.stageId == input.newApplicantStageId else { return .notDue(.notInNewApplicant) }
             let trigger = hold.trigger ?? triggers.max()

@@ -77,7 +77,7 @@ import Testing
                         appliedAt: arrival.at, updatedAt: arrival.at, profileURL: "https://example.com/\(arrival.id)")
                     let decision = Planner.eligibility(
                         EligibilityInput(
-                            opportunity: opportunity, postingId: "p", templateId: template, periods: periods,
+                            opportunity: opportunity, templateId: template, periods: periods,
                             newApplicantStageId: "new", window: Planner.range(from, now),
                             invited: invitations[arrival.id, default: []].contains(template), now: now,
                             holdMs: .max))

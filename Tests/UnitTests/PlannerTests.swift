@@ -62,7 +62,7 @@ import Testing
     {
         Planner.eligibility(
             EligibilityInput(
-                opportunity: o, postingId: "p1", templateId: template, periods: periods,
+                opportunity: o, templateId: template, periods: periods,
                 newApplicantStageId: "applicant-new", window: window, backfill: backfill, invited: invited, now: now,
                 holdMs: 86_400_000))
     }

@@ -93,15 +93,11 @@ extension SyncEngine {
             }
             var postingHold: HoldReason?
             if current == templateId, let cached = try await store.cachedTemplate(templateId, freshAfter: 0) {
-                switch TemplateStatus(stored: cached.status) {
-                case .inactive: postingHold = .templateInactive
-                case .missing: postingHold = .templateNotFound
-                default: break
-                }
+                postingHold = TemplateStatus(stored: cached.status).postingHold
             }
             let hold = holds.first { $0.templateId == templateId }
             var input = EligibilityInput(
-                opportunity: opportunity.candidacy, postingId: postingId ?? "", templateId: templateId,
+                opportunity: opportunity.candidacy, templateId: templateId,
                 periods: periods,
                 newApplicantStageId: stageId, window: window, hold: hold?.hold, postingHold: postingHold,
                 now: now, holdMs: holdMs)
@@ -109,7 +105,7 @@ extension SyncEngine {
                 // The posting does not carry this template now: the hold stands until it is given up.
                 result.append(
                     explainDecision(
-                        hold.state == .givenUp || now - hold.since > holdMs
+                        hold.hold.isGivenUp(now: now, holdMs: holdMs)
                             ? .givenUp
                             : .hold(HoldReason(rawValue: hold.reason) ?? .missingEmail, trigger: hold.trigger),
                         input: input, hold: hold))

@@ -73,7 +73,8 @@ extension SyncEngine {
         window: ClosedRange<Millis>, backfill: Bool, invited: Set<InvitationKey>, holds: [InvitationKey: HoldState],
         context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws -> Applicant? {
-        if Planner.mustForget(opportunity.candidacy) {
+        let candidacy = opportunity.candidacy
+        if Planner.mustForget(candidacy) {
             // Erasure first: nothing of an anonymized candidate stays, not even as an applicant of the funnel.
             try await erase(opportunity.id, effects: effects, collector: collector)
             await collector.skip()
@@ -116,7 +117,8 @@ extension SyncEngine {
             // Hubert refused this template earlier in the pass: nobody else on it is tried (the posting is a problem).
             guard !(await collector.isForbidden(template: posting.templateId)) else { continue }
             let counted = try await decide(
-                opportunity, posting: posting, window: window, backfill: backfill, invited: invited, holds: holds,
+                opportunity, candidacy, posting: posting, window: window, backfill: backfill, invited: invited,
+                holds: holds,
                 context: context, effects: effects, collector: collector)
             // The funnel counts the opportunity once per pass, under the posting's current template first.
             if applicant == nil { applicant = counted }
@@ -127,19 +129,20 @@ extension SyncEngine {
     /// Decides one (opportunity, template) by `Planner.eligibility` and acts on it: invite, hold, let a hold go.
     /// Returns the opportunity as an applicant of the posting when its trigger lies in a period of the template.
     private func decide(
-        _ opportunity: LeverOpportunity, posting: TaggedPosting, window: ClosedRange<Millis>, backfill: Bool,
+        _ opportunity: LeverOpportunity, _ candidacy: Candidacy, posting: TaggedPosting, window: ClosedRange<Millis>,
+        backfill: Bool,
         invited: Set<InvitationKey>, holds: [InvitationKey: HoldState], context: PassContext, effects: any Effects,
         collector: PassCollector
     ) async throws -> Applicant? {
-        let hold = holds[InvitationKey(opportunityId: opportunity.id, templateId: posting.templateId)]
+        let key = InvitationKey(opportunityId: opportunity.id, templateId: posting.templateId)
+        let hold = holds[key]
         let decision = Planner.eligibility(
             EligibilityInput(
-                opportunity: opportunity.candidacy, postingId: posting.postingId, templateId: posting.templateId,
+                opportunity: candidacy, templateId: posting.templateId,
                 periods: posting.periods, newApplicantStageId: context.newApplicantStageId,
                 window: posting.decideFrom.map { min($0, window.lowerBound)...window.upperBound } ?? window,
                 backfill: backfill,
-                invited: invited.contains(InvitationKey(opportunityId: opportunity.id, templateId: posting.templateId)),
-                hold: hold,
+                invited: invited.contains(key), hold: hold,
                 postingHold: posting.postingHold, now: clock(), holdMs: holdMs))
         let applicant: Applicant? =
             switch decision {
@@ -152,21 +155,15 @@ extension SyncEngine {
         switch decision {
         case .givenUp, .forget:
             break
-        case .alreadyInvited:
+        case .alreadyInvited, .notDue:
             if hold != nil {
-                // Invited, but the hold outlived it (a stop between the two records): it leaves the report.
+                // Invited, but the hold outlived it (a stop between the two records); or held before and no longer
+                // due (archived, moved on from New applicant): it leaves the report.
                 try await effects.record {
                     try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
                 }
             }
-        case .notDue(let reason):
-            if hold != nil {
-                // Held before, no longer due (archived, moved on from New applicant): it leaves the report.
-                try await effects.record {
-                    try await store.releaseHold(opportunityId: opportunity.id, templateId: posting.templateId)
-                }
-            }
-            if reason == .archived || hold != nil {
+            if case .notDue(let reason) = decision, reason == .archived || hold != nil {
                 logger.debug(
                     "not invited",
                     metadata: ["lever.opportunity.id": "\(opportunity.id)", "reason": "\(reason.rawValue)"])
@@ -179,7 +176,7 @@ extension SyncEngine {
                     reason: reason.rawValue, trigger: trigger, opportunityUpdatedAt: opportunity.updatedAt, now: clock()
                 )
             }
-            await collector.add(Problem.held(opportunity.candidacy, postingId: posting.postingId, reason: reason))
+            await collector.add(Problem.held(candidacy, postingId: posting.postingId, reason: reason))
         case .invite(let candidate, let trigger):
             try await invite(
                 opportunity, posting: posting, candidate: candidate, trigger: trigger, effects: effects,

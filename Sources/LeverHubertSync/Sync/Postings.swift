@@ -13,6 +13,16 @@ enum TemplateStatus: Sendable, Equatable {
     /// Hubert's answer to each one decides; asked again next pass (never cached).
     case unknown(String)
 
+    /// The cause that holds back everyone on a posting tagged with this template, while it lasts; nil when its
+    /// candidates can be invited (or the posting is refused outright: forbidden).
+    var postingHold: HoldReason? {
+        switch self {
+        case .inactive: .templateInactive
+        case .missing: .templateNotFound
+        case .active, .forbidden, .unknown: nil
+        }
+    }
+
     /// As kept in the store's template cache.
     var stored: String {
         switch self {
@@ -99,9 +109,9 @@ extension SyncEngine {
 
     /// Whether a changed-since read leaves a pending invitation's posting untagged, or tagged with another template:
     /// only a full read may conclude that its tag is gone.
-    func needsFullPostingRead(_ scan: PostingScan) async throws -> Bool {
+    func needsFullPostingRead(_ scan: PostingScan, pending: [InvitationRecord]) -> Bool {
         guard case .changedSince = scan.read else { return false }
-        return try await store.pendingInvitations().contains { pending in
+        return pending.contains { pending in
             !scan.undecodable.contains(pending.postingId)
                 && scan.tagged[pending.postingId]?.template != pending.templateId
         }
@@ -234,11 +244,8 @@ extension SyncEngine {
                     Problem(
                         postingId: posting.postingId, reason: refusal.reason,
                         message: "posting \(posting.postingId): \(refusal.why); its candidates are not invited"))
-                switch scan.tagged[posting.postingId]?.status {
-                case .inactive?: posting.postingHold = .templateInactive
-                case .missing?: posting.postingHold = .templateNotFound
-                default: continue
-                }
+                guard let cause = scan.tagged[posting.postingId]?.status.postingHold else { continue }
+                posting.postingHold = cause
                 scan.holding[posting.postingId] = posting
             } else {
                 if let earliest = healing[PostingTemplate(postingId: posting.postingId, templateId: posting.templateId)]

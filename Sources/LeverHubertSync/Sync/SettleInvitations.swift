@@ -6,10 +6,11 @@ extension SyncEngine {
     /// can be. One that never can be (template forbidden or inactive, posting no longer tagged, the candidate archived
     /// or without an e-mail) is closed as refused and reported, not retried forever; one that stays unconfirmed for
     /// `sync.giveUpAfterDays` is given up. An opportunity Lever deleted is forgotten quietly.
-    func settlePendingInvitations(postings: PostingScan, skewed: Bool, effects: any Effects, collector: PassCollector)
-        async throws
-    {
-        for pending in try await store.pendingInvitations() {
+    func settlePendingInvitations(
+        _ intents: [InvitationRecord], postings: PostingScan, skewed: Bool, effects: any Effects,
+        collector: PassCollector
+    ) async throws {
+        for pending in intents {
             if await pastDeadline(collector) { break }
             let problemBase = Problem(
                 opportunityId: pending.opportunityId, postingId: pending.postingId, reason: "", message: "")

@@ -168,11 +168,12 @@ public struct SyncEngine: Sendable {
         let windows = try await liveWindows(started: started, logger: logger)
 
         // Postings and their templates, then what an earlier pass left unconfirmed, before anything new.
+        let pending = try await store.pendingInvitations()
         var postings = try await scanPostings(
             mode: mode, read: try await postingRead(mode: mode, started: started),
             previousCheckpoint: windows.leverCheckpoint, windowStart: windows.lever?.lowerBound, started: started,
             effects: effects, collector: collector)
-        if try await needsFullPostingRead(postings) {
+        if needsFullPostingRead(postings, pending: pending) {
             postings = try await scanPostings(
                 mode: mode, read: .full, previousCheckpoint: windows.leverCheckpoint,
                 windowStart: windows.lever?.lowerBound, started: started,
@@ -181,7 +182,7 @@ public struct SyncEngine: Sendable {
         // What earlier passes left may be failing for days: never taken for the service failing (`settling`).
         try await RequestLedger.$settling.withValue(true) {
             try await settlePendingInvitations(
-                postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
+                pending, postings: postings, skewed: windows.skewed, effects: effects, collector: collector)
         }
         if case .live = mode, !windows.skewed {
             try await giveUpHolds(started: started, effects: effects, collector: collector)
