@@ -70,13 +70,7 @@ import Testing
         let posting = try await EndToEndTests.baseline(env)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         // The process died right after recording the intent, before the POST.
-        let record = InvitationRecord(
-            opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting,
-            state: .pending, interviewId: nil, stageAtInvitation: "applicant-new")
-        try await env.store().recordInvitationIntent(
-            record,
-            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
-            now: Date().millis)
+        try await env.recordPendingIntent(ada, posting: posting)
         switch impossible.reason {
         case "template_forbidden": await env.hubert.setTemplateForbidden(TestEnvironment.templateA)
         case "template_inactive":
@@ -106,12 +100,7 @@ import Testing
         let posting = try await EndToEndTests.baseline(env)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         // The process died right after recording the intent; since then Lever refuses the opportunity to this key.
-        try await env.store().recordInvitationIntent(
-            InvitationRecord(
-                opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting, state: .pending,
-                interviewId: nil, stageAtInvitation: "applicant-new"),
-            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
-            now: Date().millis)
+        try await env.recordPendingIntent(ada, posting: posting)
         await env.lever.setOpportunityForbidden(ada)
         let day = Self.day
         for (offset, label) in [(0, "try 1"), (8 * day, "try 2"), (8 * day + 60_000, "try 3")] {

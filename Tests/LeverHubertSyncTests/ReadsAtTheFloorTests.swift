@@ -188,15 +188,8 @@ import Testing
         let posting = try await EndToEndTests.baseline(env)
         _ = try await env.pass()
         let ada = await env.lever.addOpportunity(name: "Ada Lovelace", emails: ["ada@example.com"], posting: posting)
-        let store = try env.store()
         // An intent recorded for a posting the snapshot does not know (a restored ledger, a posting since deleted).
-        try await store.recordInvitationIntent(
-            InvitationRecord(
-                opportunityId: ada, templateId: TestEnvironment.templateA, postingId: "posting-gone", state: .pending,
-                interviewId: nil, stageAtInvitation: "applicant-new", appliedAt: nil),
-            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
-            now: Date().millis)
-        try store.close()
+        try await env.recordPendingIntent(ada, posting: "posting-gone")
         await tick()
         await env.lever.clearLog()
         let report = try await env.pass()

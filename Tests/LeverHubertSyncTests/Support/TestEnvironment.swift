@@ -85,6 +85,19 @@ final class TestEnvironment: Sendable {
     }
 
     /// Runs one pass in-process over real HTTP and a real SQLite file.
+    /// An invitation intent as a process records it just before its POST (and then died): pending, under the pair's
+    /// deterministic key.
+    func recordPendingIntent(
+        _ opportunityId: String, posting: String, templateId: String = TestEnvironment.templateA
+    ) async throws {
+        try await store().recordInvitationIntent(
+            InvitationRecord(
+                opportunityId: opportunityId, templateId: templateId, postingId: posting, state: .pending,
+                interviewId: nil, stageAtInvitation: "applicant-new"),
+            idempotencyKey: HubertClient.idempotencyKey(opportunityId: opportunityId, templateId: templateId),
+            now: Date().millis)
+    }
+
     /// `clockOffset`: the engine's clock runs this many ms away from the real one (the sandboxes keep real time),
     /// for time that cannot be staged for real: clock steps, retention, give-up periods.
     func pass(
