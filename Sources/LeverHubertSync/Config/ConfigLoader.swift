@@ -142,7 +142,8 @@ public enum ConfigLoader {
         let real = RunLock.canonical(databasePath) + suffix
         let asWritten = RunLock.canonical(databasePath + suffix)
         let fileManager = FileManager.default
-        if real != asWritten, !fileManager.fileExists(atPath: real), !fileManager.fileExists(atPath: real + ".lock"),
+        if real != asWritten, !fileManager.fileExists(atPath: real),
+            !fileManager.fileExists(atPath: TokenFile.lockPath(real)),
             fileManager.fileExists(atPath: asWritten)
         {
             return asWritten

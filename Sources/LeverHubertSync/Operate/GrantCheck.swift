@@ -3,7 +3,8 @@ import Foundation
 extension Checker {
     /// With Lever OAuth: the current grant's scopes against what the configuration needs, how long its refresh token
     /// has been unused (Lever lets it die after 90 days idle), and a refreshed grant that could not be saved.
-    func grantItems(now: Millis = Date().millis) async -> [CheckReport.Item] {
+    func grantItems() async -> [CheckReport.Item] {
+        let now = Date().millis
         guard let oauth = runtime.oauth, let settings = runtime.config.lever.oauth else { return [] }
         var items: [CheckReport.Item] = []
         if let unsaved = await oauth.unsavedGrant {
@@ -64,10 +65,10 @@ extension Checker {
                     name: "lever OAuth refresh token", status: .warn,
                     detail: "when it was last used is not known (a token file from an earlier release)"))
         }
-        if let diesAt = GrantReport.absoluteExpiry(grant) {
+        if let authorizedAt = grant.authorizedAt, let diesAt = GrantReport.absoluteExpiry(grant) {
             let days = Int(max(0, diesAt - now) / 86_400_000)
             let detail =
-                "authorized on \(RFC3339.format(diesAt - 365 * 86_400_000)); Lever ends a grant a year after it was "
+                "authorized on \(RFC3339.format(authorizedAt)); Lever ends a grant a year after it was "
                 + "given, used or not: on \(RFC3339.format(diesAt))"
             if diesAt <= now {
                 items.append(

@@ -1,6 +1,16 @@
 import Foundation
 import GRDB
 
+/// Keys of the `meta` table the pass keeps its own schedule in.
+enum MetaKey: String {
+    /// When the last full postings read started (ms).
+    case postingsFullReadAt = "postings.full_read_ms"
+    /// When the last postings read, full or changed-since, started (ms).
+    case postingsReadAt = "postings.read_ms"
+    /// When the last read of Lever's deleted opportunities started (ms).
+    case deletedReadAt = "opportunities.deleted_read_ms"
+}
+
 /// The `meta` table: when things were last read, the lifetime counters, and who made the database.
 extension Store {
     func meta(_ key: MetaKey) async throws -> Millis? {

@@ -67,16 +67,6 @@ public struct PostingSnapshotEntry: Sendable, Equatable, Codable, FetchableRecor
     }
 }
 
-/// Keys of the `meta` table the pass keeps its own schedule in.
-enum MetaKey: String {
-    /// When the last full postings read started (ms).
-    case postingsFullReadAt = "postings.full_read_ms"
-    /// When the last postings read, full or changed-since, started (ms).
-    case postingsReadAt = "postings.read_ms"
-    /// When the last read of Lever's deleted opportunities started (ms).
-    case deletedReadAt = "opportunities.deleted_read_ms"
-}
-
 /// What the last postings read found, and recording a new one.
 extension Store {
     /// Every posting the last reads found, by id.
