@@ -12,9 +12,15 @@ extension SyncEngine {
         postings: [String: TaggedPosting], window: ClosedRange<Millis>, backfill: Bool,
         context: PassContext, effects: any Effects, collector: PassCollector
     ) async throws {
-        // Postings read from further back (a corrected tag, a healed template) get queries of their own.
-        let groups = Dictionary(grouping: postings.values) { min($0.readFrom ?? window.lowerBound, window.lowerBound) }
-        for (readFrom, group) in groups.sorted(by: { $0.key > $1.key }) {
+        // Postings read from further back (a corrected tag, a healed template) share queries of their own, from the
+        // earliest of them (eligibility decides each candidate; what is read further back than a posting needed costs
+        // pages of those postings only): two series of 100-posting queries, however many healed at different times.
+        let further = postings.values.filter { ($0.readFrom ?? window.lowerBound) < window.lowerBound }
+        let series: [(from: Millis, postings: [TaggedPosting])] = [
+            (window.lowerBound, postings.values.filter { ($0.readFrom ?? window.lowerBound) >= window.lowerBound }),
+            (further.compactMap(\.readFrom).min() ?? window.lowerBound, further),
+        ]
+        for (readFrom, group) in series where !group.isEmpty {
             try await scanOpportunities(
                 postings: postings, ids: group.map(\.postingId).sorted(), readFrom: readFrom, window: window,
                 backfill: backfill, context: context, effects: effects, collector: collector)
