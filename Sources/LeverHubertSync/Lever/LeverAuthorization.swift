@@ -81,12 +81,15 @@ public struct LeverTokenEndpoint: Sendable {
         return try await post(form, what: "authorization code")
     }
 
-    /// What starts the refusal of a dead grant (`invalid_grant`: revoked, expired, reused).
-    static let deadGrantPrefix = "Lever refused the refresh token (invalid_grant)"
-
-    /// Whether a refusal (`PassAbort.grant`'s text) means the grant itself is dead (`invalid_grant` to a refresh),
-    /// rather than the client's id or secret being wrong or the request being refused for another reason.
-    public static func isDeadGrant(_ text: String) -> Bool { text.hasPrefix(deadGrantPrefix) }
+    /// `invalid_grant` to a refresh: the grant itself is dead (revoked, expired, reused), rather than the client's id
+    /// or secret being wrong or the request being refused for another reason. Its description never shows a token.
+    public struct DeadGrant: Error, Sendable, CustomStringConvertible {
+        public var description: String {
+            "Lever refused the refresh token (invalid_grant): the app's access was revoked in Lever (Settings › "
+                + "Integrations and API › Authorized Apps), or the grant expired (a year old, or 90 days unused); run "
+                + "`lever-hubert-sync authorize` to grant access again"
+        }
+    }
 
     /// A 2xx answer that gives no usable access token. It may still carry the rotated refresh token, which must be
     /// kept (the one presented is spent). Its description never shows a token.
@@ -135,11 +138,7 @@ public struct LeverTokenEndpoint: Sendable {
                         "Lever refused the authorization code (invalid_grant): it was used already, expired, or "
                             + "issued for another redirect URI; run `lever-hubert-sync authorize` again")
                 }
-                throw PassAbort.grant(
-                    Self.deadGrantPrefix
-                        + ": the app's access was revoked in Lever (Settings › Integrations and API › Authorized "
-                        + "Apps), or the grant expired (a year old, or 90 days unused); run "
-                        + "`lever-hubert-sync authorize` to grant access again")
+                throw DeadGrant()
             case "invalid_client", "unauthorized_client":
                 // The configuration, not the grant: the token file is left as it is.
                 throw PassAbort.grant(

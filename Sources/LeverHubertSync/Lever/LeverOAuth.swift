@@ -147,8 +147,9 @@ public actor LeverOAuth {
         let answer: LeverOAuthToken
         do {
             answer = try await LeverTokenEndpoint(settings: settings, transport: transport).refresh(refreshToken)
-        } catch PassAbort.grant(let text) where LeverTokenEndpoint.isDeadGrant(text) {
+        } catch let refusal as LeverTokenEndpoint.DeadGrant {
             // Revoked or expired: recorded once, so later passes say so without presenting a dead token again.
+            let text = refusal.description
             var dead = onFile ?? LeverGrant(refreshToken: refreshToken)
             dead.accessToken = nil
             dead.accessTokenExpiresAt = nil
