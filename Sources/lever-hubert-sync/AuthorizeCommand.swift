@@ -181,6 +181,12 @@ enum AuthorizeRunner {
                 granted: grant.scope, missing: missing, printMessage: false)
         } catch let abort as PassAbort {
             return finish(common, status: abort.status, message: abort.description, requested: requested)
+        } catch let unanswered as LeverTokenEndpoint.Unanswered {
+            return finish(
+                common, status: unanswered.abort.status,
+                message: unanswered.abort.description
+                    + (unanswered.maybeSent ? "; the code may have been spent: run authorize again" : ""),
+                requested: requested)
         } catch {
             return finish(common, status: .temporary, message: "\(error)", requested: requested)
         }

@@ -477,6 +477,55 @@ import Testing
         #expect(setup.oauth.presented.count == 1)
     }
 
+    /// Points the configuration's `tokenURL` at another origin (a proxy in front of the sandbox), or back.
+    static func tokenURL(_ setup: Setup, from: String, to origin: String) throws {
+        let text = try String(contentsOfFile: setup.config, encoding: .utf8)
+        #expect(text.contains("tokenURL: \(from)/oauth/token"))
+        try text.replacingOccurrences(of: "tokenURL: \(from)/oauth/token", with: "tokenURL: \(origin)/oauth/token")
+            .write(toFile: setup.config, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aRefreshWhoseAnswerIsLostNeverPresentsTheConfiguredTokenAgain() async throws {
+        let setup = try await Self.setup()
+        // Lever rotates, then the connection drops before one byte of its answer (maybe sent).
+        let proxy = try KeepAliveProxy(
+            upstreamPort: await setup.env.leverServer.port,
+            rule: { $0.path == "/oauth/token" ? .beforeResponse : nil })
+        defer { proxy.stop() }
+        try Self.tokenURL(setup, from: setup.env.leverOrigin, to: proxy.origin)
+        let lost = try await setup.run(["run"])
+        #expect(lost.status == 75, "\(lost.stderr)")
+        #expect(lost.stderr.contains("may have been spent"), "\(lost.stderr)")
+        #expect(lost.stderr.contains("run `lever-hubert-sync authorize`"), "\(lost.stderr)")
+        #expect(proxy.log.contains { $0.path == "/oauth/token" && $0.dropped == .beforeResponse })
+        #expect(setup.oauth.refreshes == 1, "Lever rotated")
+        #expect(setup.oauth.presented == [setup.seed].compactMap { $0 })
+        // The next pass does not present the configured token a second time (Auth0 would revoke the grant).
+        try Self.tokenURL(setup, from: proxy.origin, to: setup.env.leverOrigin)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 77, "\(next.stderr)")
+        #expect(next.stderr.contains("authorize"), "\(next.stderr)")
+        #expect(setup.oauth.presented.count == 1, "the configured refresh token is presented once")
+        #expect(setup.oauth.reuses == 0)
+        #expect(setup.oauth.hasLiveGrant)
+    }
+
+    @Test func aRefreshThatWasNeverSentLetsTheNextPassPresentTheConfiguredToken() async throws {
+        let setup = try await Self.setup()
+        // A port nobody listens on any more: the connection is refused, nothing is sent.
+        let gone = try KeepAliveProxy(upstreamPort: await setup.env.leverServer.port, rule: { _ in nil })
+        gone.stop()
+        try Self.tokenURL(setup, from: setup.env.leverOrigin, to: gone.origin)
+        let unsent = try await setup.run(["run"])
+        #expect(unsent.status == 75, "\(unsent.stderr)")
+        #expect(setup.oauth.presented.isEmpty)
+        try Self.tokenURL(setup, from: gone.origin, to: setup.env.leverOrigin)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "nothing was sent, so the configured token is still good: \(next.stderr)")
+        #expect(setup.oauth.presented.count == 1)
+        #expect(setup.oauth.reuses == 0)
+    }
+
     @Test func checkWithAnotherDatabaseDuringTheFirstRunSpendsNothing() async throws {
         let setup = try await Self.setup(tokenFileKey: false)
         setup.oauth.setTokenDelay(ms: 1_500)

@@ -91,6 +91,17 @@ public struct LeverTokenEndpoint: Sendable {
         }
     }
 
+    /// No answer came back. `maybeSent`: the request may have reached Lever (a timeout or a dropped connection after
+    /// it was sent), so the code or refresh token it carried may be spent; false only when the transport proves it was
+    /// never sent (DNS, connect, TLS handshake). Its description never shows a token.
+    public struct Unanswered: Error, Sendable, CustomStringConvertible {
+        public let maybeSent: Bool
+        public let reason: String
+        public var description: String { "OAuth token endpoint unreachable (\(reason))" }
+        /// As the pass reports it: the service unavailable (exit 75).
+        public var abort: PassAbort { .unavailable(service: .lever, reason: description) }
+    }
+
     /// A 2xx answer that gives no usable access token. It may still carry the rotated refresh token, which must be
     /// kept (the one presented is spent). Its description never shows a token.
     public struct UnusableAnswer: Error, Sendable, CustomStringConvertible {
@@ -113,8 +124,13 @@ public struct LeverTokenEndpoint: Sendable {
         let response: HTTPResponseMessage
         do {
             response = try await transport.send(request)
+        } catch TransportFailure.notSent(_, let reason) {
+            throw Unanswered(maybeSent: false, reason: reason)
+        } catch TransportFailure.maybeSent(_, let reason) {
+            throw Unanswered(maybeSent: true, reason: reason)
         } catch {
-            throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint unreachable (\(error))")
+            // Nothing proves it was not sent.
+            throw Unanswered(maybeSent: true, reason: "\(error)")
         }
         switch response.status {
         case 200..<300:

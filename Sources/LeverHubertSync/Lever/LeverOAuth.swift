@@ -174,11 +174,24 @@ public actor LeverOAuth {
                 settings.spentMarker.release(clientId: settings.clientId, token: refreshToken)
             }
             throw PassAbort.unavailable(service: .lever, reason: unusable.description)
+        } catch let unanswered as LeverTokenEndpoint.Unanswered where unanswered.maybeSent {
+            // The request may have reached Lever, which may have rotated: the configured token's claim is kept (it is
+            // never presented again), and the token file is left as it is.
+            logger.error(
+                "the lever OAuth refresh got no answer after it may have been sent",
+                metadata: ["tokenFile": "\(path)", "reason": "\(unanswered.reason)"])
+            throw PassAbort.unavailable(
+                service: .lever,
+                reason: "the OAuth token endpoint gave no answer to the refresh (\(unanswered.reason)) after the "
+                    + "request may have reached it, so the refresh token presented may have been spent"
+                    + (fromConfiguration ? " (the configured lever.oauth.refreshToken is not presented again)" : "")
+                    + "; if the next pass cannot refresh, run `lever-hubert-sync authorize`")
         } catch {
-            // No successor came back (Lever refused for another reason, or did not answer): the token presented is
-            // still the newest this process knows, and the configured one may be presented again next time.
+            // No successor came back, and provably none was issued (the request was never sent, or Lever answered
+            // with a refusal that is not about the grant): the token presented is still the newest this process
+            // knows, and the configured one may be presented again next time.
             if fromConfiguration { settings.spentMarker.release(clientId: settings.clientId, token: refreshToken) }
-            throw error
+            throw (error as? LeverTokenEndpoint.Unanswered)?.abort ?? error
         }
         refreshCount += 1
         guard let fresh = LeverGrant(answer, previousRefreshToken: refreshToken, previous: onFile, now: clock()) else {
