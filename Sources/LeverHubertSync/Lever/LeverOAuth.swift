@@ -155,8 +155,15 @@ public actor LeverOAuth {
             dead.accessTokenExpiresAt = nil
             dead.refusedAt = clock()
             dead.refusal = text
-            try? pending.commit(dead)
-            lock.markGranted(now: clock())
+            do {
+                try pending.commit(dead)
+                // Only a token file that was written is recorded beside its lock.
+                lock.markGranted(now: clock())
+            } catch {
+                logger.error(
+                    "the refusal could not be recorded in the token file",
+                    metadata: ["tokenFile": "\(path)", "error": "\(error)"])
+            }
             logger.critical("lever refused the OAuth grant", metadata: ["reason": "\(text)"])
             throw PassAbort.grant(text)
         } catch let unusable as LeverTokenEndpoint.UnusableAnswer {
