@@ -191,6 +191,20 @@ import Testing
         try setup.expectDatabaseClean()
     }
 
+    @Test func anAuthorizationAnswerWithoutScopesLeavesThemUnknown() async throws {
+        let setup = try await Self.setup(seeded: false, authorize: true)
+        setup.oauth.addTokenFaults([.noScope])
+        let (status, output) = try await Self.authorizeManually(setup)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("Granted scopes: unknown"), "\(output)")
+        #expect(!output.contains("Every scope the configuration needs was granted."), "\(output)")
+        let grant = try #require(try TokenFile.read(setup.tokenFile))
+        #expect(grant.scope == nil, "no scope is claimed that Lever did not say it granted")
+        #expect(grant.refreshToken == setup.oauth.currentRefreshToken)
+        let check = try await setup.run(["check"])
+        #expect(check.stdout.contains("[warn] lever OAuth scopes: not known"), "\(check.stdout)")
+    }
+
     /// Starts `authorize` over the loopback listener. The port is chosen before the binary can listen on it (it
     /// is in the configuration); should another process take it meanwhile, the whole setup is tried again.
     static func startLoopbackAuthorize(confidential: Bool) async throws -> (Setup, Child, URL, String) {
