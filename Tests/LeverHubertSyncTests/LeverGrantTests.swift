@@ -143,7 +143,7 @@ import Testing
         let location = try #require(consent.header("location"))
         #expect(location.hasPrefix(setup.redirectURI + "?"))
         let writer = open(fifo, O_WRONLY)
-        _ = LeverOAuth.writeAll(Array((edit(location) + "\n").utf8), to: writer)
+        _ = AtomicFile.writeAll(Array((edit(location) + "\n").utf8), to: writer)
         close(writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -282,7 +282,7 @@ import Testing
         let location = try #require(try await Self.get(url).header("location"))
         let writer = open(fifo, O_WRONLY)
         defer { close(writer) }
-        _ = LeverOAuth.writeAll(
+        _ = AtomicFile.writeAll(
             Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
         for _ in 0..<500 {
             if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("state does not match") { break }
@@ -293,7 +293,7 @@ import Testing
         #expect(child.isRunning, "a foreign redirect does not end the wait")
         #expect(setup.oauth.exchanges == 0, "its code is not exchanged")
         #expect(!FileManager.default.fileExists(atPath: setup.tokenFile))
-        _ = LeverOAuth.writeAll(Array((location + "\n").utf8), to: writer)
+        _ = AtomicFile.writeAll(Array((location + "\n").utf8), to: writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         setup.expectNoSecrets([output])
@@ -315,7 +315,7 @@ import Testing
         let location = try #require(try await Self.get(url).header("location"))
         let writer = open(fifo, O_WRONLY)
         defer { close(writer) }
-        _ = LeverOAuth.writeAll(
+        _ = AtomicFile.writeAll(
             Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""

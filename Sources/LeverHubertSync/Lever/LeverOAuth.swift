@@ -228,25 +228,4 @@ public actor LeverOAuth {
                 metadata: ["tokenFile": "\(path)", "error": "\(error)"])
         }
     }
-
-    /// `.<pid>.<64 random bits in hex>.tmp`.
-    public static func uniqueSuffix() -> String {
-        ".\(getpid()).\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp"
-    }
-
-    /// Writes every byte, continuing after partial writes and `EINTR`; false on any other error.
-    public static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
-    }
 }
