@@ -37,11 +37,6 @@ public enum LeverScopes {
         return needs
     }
 
-    /// The `scope` parameter: the needed scopes, space-separated.
-    public static func parameter(confidentialAccess: Bool) -> String {
-        needed(confidentialAccess: confidentialAccess).map(\.scope).joined(separator: " ")
-    }
-
     /// The needed scopes a grant lacks. A write scope is not taken to imply its read scope.
     public static func missing(granted: Set<String>, confidentialAccess: Bool) -> [Need] {
         needed(confidentialAccess: confidentialAccess).filter { !granted.contains($0.scope) }

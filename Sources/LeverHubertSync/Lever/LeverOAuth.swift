@@ -27,8 +27,6 @@ public actor LeverOAuth {
     /// Access tokens a 401 answered: never offered again (a late 401 for an older token leaves the newer alone).
     private var rejectedAccessTokens: Set<String> = []
     private var refreshing: Task<LeverGrant, any Error>?
-    /// How many refreshes this process made (for tests and logs).
-    public private(set) var refreshCount = 0
     /// Set when a refreshed grant could not be written to the token file: the pass ends with this (exit 77).
     public private(set) var unsavedGrant: PassAbort?
 
@@ -53,11 +51,7 @@ public actor LeverOAuth {
 
     /// The `Authorization` header value: the stored access token while it is good, else a refresh first.
     public func authorization() async throws -> String {
-        if !loaded {
-            loaded = true
-            grant = (try? TokenFile.read(settings.tokenFile)) ?? nil
-        }
-        if let token = grant?.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
+        if let token = loadedGrant()?.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
             return "Bearer " + token
         }
         let fresh = try await refresh()
@@ -75,7 +69,10 @@ public actor LeverOAuth {
     }
 
     /// The grant as this process knows it (the token file's, or the newest in memory).
-    public func currentGrant() -> LeverGrant? {
+    public func currentGrant() -> LeverGrant? { loadedGrant() }
+
+    /// The grant, read from the token file the first time it is asked for (an unreadable file: none).
+    private func loadedGrant() -> LeverGrant? {
         if !loaded {
             loaded = true
             grant = (try? TokenFile.read(settings.tokenFile)) ?? nil
@@ -169,7 +166,6 @@ public actor LeverOAuth {
         } catch let unusable as LeverTokenEndpoint.UnusableAnswer {
             // Lever said yes, but gave no access token: a rotated refresh token in the answer is kept all the same.
             if let rotated = unusable.refreshToken {
-                refreshCount += 1
                 var kept = onFile ?? LeverGrant(refreshToken: rotated)
                 kept.refreshToken = rotated
                 kept.accessToken = nil
@@ -200,7 +196,6 @@ public actor LeverOAuth {
             if fromConfiguration { settings.spentMarker.release(clientId: settings.clientId, token: refreshToken) }
             throw (error as? LeverTokenEndpoint.Unanswered)?.abort ?? error
         }
-        refreshCount += 1
         guard let fresh = LeverGrant(answer, previousRefreshToken: refreshToken, previous: onFile, now: clock()) else {
             throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
         }

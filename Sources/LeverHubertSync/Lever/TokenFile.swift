@@ -132,8 +132,6 @@ public enum TokenFile {
             }
         }
 
-        public var isIdle: Bool { condition.withLock { count == 0 } }
-
         /// Blocks the calling thread until nothing is in flight or `seconds` passed; true when idle.
         @discardableResult public func waitUntilIdle(seconds: Double) -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
@@ -225,11 +223,6 @@ public enum TokenFile {
         }
 
         deinit { discard() }
-    }
-
-    /// Writes the grant atomically and durably (see `Pending`).
-    public static func write(_ grant: LeverGrant, to path: String) throws {
-        try Pending(for: path).commit(grant)
     }
 
     /// An exclusive `flock` on the token file's sidecar lock, held until `release()` (or the process ends).
