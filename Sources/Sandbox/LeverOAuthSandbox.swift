@@ -42,6 +42,8 @@ public final class LeverOAuthSandbox: @unchecked Sendable {
         case refuse(status: Int, error: String)
         /// Rotates as usual, but the answer carries the new refresh token and no access token.
         case noAccessToken
+        /// Answers as usual, but without `scope` (the answer says nothing of what was granted).
+        case noScope
     }
 
     public init() {}
@@ -174,6 +176,14 @@ public final class LeverOAuthSandbox: @unchecked Sendable {
                     let refresh = object["refresh_token"] as? String
                 {
                     answer = .json(200, ["refresh_token": refresh, "token_type": "Bearer"])
+                }
+            case .noScope:
+                answer = tokenLocked(form, now: now)
+                if answer.status == 200,
+                    var object = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any]
+                {
+                    object["scope"] = nil
+                    answer = .json(200, object)
                 }
             case nil:
                 answer = tokenLocked(form, now: now)

@@ -35,7 +35,7 @@ struct AuthorizeCommand: ExitStatusCommand {
 
 /// What `authorize --json` prints: where the grant went and what it lacks. Never a token.
 struct AuthorizeReport: Encodable {
-    struct Missing: Encodable {
+    struct Missing: Codable {
         var scope: String
         var disables: String
     }
@@ -43,8 +43,10 @@ struct AuthorizeReport: Encodable {
     var message: String?
     var tokenFile: String?
     var requested: [String]
-    var granted: [String]
-    var missing: [Missing]
+    /// null when Lever's answer did not say which scopes it granted.
+    @ExplicitNull var granted: [String]?
+    /// null when the granted scopes are not known.
+    @ExplicitNull var missing: [Missing]?
 }
 
 enum AuthorizeRunner {
@@ -163,24 +165,37 @@ enum AuthorizeRunner {
                     requested: requested, granted: answer.scope)
             }
             grant.authorizedAt = now
-            grant.scope = grant.scope ?? requested.joined(separator: " ")
+            // An answer without `scope` says nothing of what was granted: the grant keeps it unknown (check warns).
             try pending.commit(grant)
             lock.markGranted(now: now)
-            let granted = grant.scopes ?? []
-            let missing = LeverScopes.missing(granted: granted, confidentialAccess: settings.confidentialAccess)
+            let missing = grant.scopes.map {
+                LeverScopes.missing(granted: $0, confidentialAccess: settings.confidentialAccess)
+            }
             if !common.json {
                 say("Authorized: the grant is in \(settings.tokenFile) (mode 0600).")
-                say("Granted scopes: " + requested.filter { granted.contains($0) }.joined(separator: " "))
-                let extra = granted.subtracting(requested).sorted()
-                if !extra.isEmpty { say("Also granted (not asked for): " + extra.joined(separator: " ")) }
-                for need in missing { say("Not granted: \(need.scope) — disables \(need.disables)") }
-                if missing.isEmpty { say("Every scope the configuration needs was granted.") }
+                if let granted = grant.scopes, let missing {
+                    say("Granted scopes: " + requested.filter { granted.contains($0) }.joined(separator: " "))
+                    let extra = granted.subtracting(requested).sorted()
+                    if !extra.isEmpty { say("Also granted (not asked for): " + extra.joined(separator: " ")) }
+                    for need in missing { say("Not granted: \(need.scope) — disables \(need.disables)") }
+                    if missing.isEmpty { say("Every scope the configuration needs was granted.") }
+                } else {
+                    say(
+                        "Granted scopes: unknown (Lever's answer did not say which scopes it granted); `check` warns "
+                            + "about it until a grant says")
+                }
             }
             return finish(
                 common, status: .ok, message: nil, tokenFile: settings.tokenFile, requested: requested,
                 granted: grant.scope, missing: missing, printMessage: false)
         } catch let abort as PassAbort {
             return finish(common, status: abort.status, message: abort.description, requested: requested)
+        } catch let unanswered as LeverTokenEndpoint.Unanswered {
+            return finish(
+                common, status: unanswered.abort.status,
+                message: unanswered.abort.description
+                    + (unanswered.maybeSent ? "; the code may have been spent: run authorize again" : ""),
+                requested: requested)
         } catch {
             return finish(common, status: .temporary, message: "\(error)", requested: requested)
         }
@@ -209,16 +224,15 @@ enum AuthorizeRunner {
 
     static func finish(
         _ common: CommonOptions, status: ExitStatus, message: String?, tokenFile: String? = nil,
-        requested: [String] = [], granted: String? = nil, missing: [LeverScopes.Need] = [], printMessage: Bool = true
+        requested: [String] = [], granted: String? = "", missing: [LeverScopes.Need]? = [], printMessage: Bool = true
     ) -> ExitStatus {
         if let message, printMessage { Output.error(message) }
         if common.json {
-            let grantedSet = Set((granted ?? "").split(separator: " ").map(String.init))
             Output.json(
                 AuthorizeReport(
                     exitCode: status.code, message: message, tokenFile: tokenFile, requested: requested,
-                    granted: grantedSet.sorted(),
-                    missing: missing.map { .init(scope: $0.scope, disables: $0.disables) }))
+                    granted: granted.map { Set($0.split(separator: " ").map(String.init)).sorted() },
+                    missing: missing?.map { .init(scope: $0.scope, disables: $0.disables) }))
         }
         return status
     }

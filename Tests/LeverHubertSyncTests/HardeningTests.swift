@@ -154,7 +154,8 @@ final class SilentListener: @unchecked Sendable {
         try TokenFile.Pending(for: path, temporaryName: { names.removeFirst() }).commit(
             LeverGrant(refreshToken: "rt-after-crash"))
         #expect(try TokenFile.read(path)?.refreshToken == "rt-after-crash")
-        try TokenFile.write(LeverGrant(refreshToken: "rt-random-name"), to: path)
+        // The default name: the pid and 64 random bits.
+        try TokenFile.Pending(for: path).commit(LeverGrant(refreshToken: "rt-random-name"))
         #expect(try TokenFile.read(path)?.refreshToken == "rt-random-name")
     }
 

@@ -143,12 +143,37 @@ import Testing
         let location = try #require(consent.header("location"))
         #expect(location.hasPrefix(setup.redirectURI + "?"))
         let writer = open(fifo, O_WRONLY)
-        _ = LeverOAuth.writeAll(Array((edit(location) + "\n").utf8), to: writer)
+        _ = AtomicFile.writeAll(Array((edit(location) + "\n").utf8), to: writer)
         close(writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         setup.expectNoSecrets([output], "authorize")
         return (status, output)
+    }
+
+    /// Runs `body` with `directory` read-only, and makes it writable again however `body` ends. root writes through
+    /// mode bits: the immutable attribute (`chattr +i`) makes the directory read-only for it too.
+    static func whileReadOnly<T>(_ directory: String, _ body: () async throws -> T) async throws -> T {
+        func readOnly(_ on: Bool) async throws {
+            if getuid() == 0 {
+                let status = try await BinaryRunner.run(
+                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
+                ).status
+                #expect(status == 0)
+            } else {
+                #expect(chmod(directory, on ? 0o500 : 0o700) == 0)
+            }
+        }
+        try await readOnly(true)
+        let result: T
+        do {
+            result = try await body()
+        } catch {
+            try? await readOnly(false)
+            throw error
+        }
+        try await readOnly(false)
+        return result
     }
 
     static func mode(_ path: String) throws -> Int {
@@ -189,6 +214,20 @@ import Testing
         #expect(run.status == 0, "\(run.stderr)")
         #expect(setup.oauth.refreshes == 0)
         try setup.expectDatabaseClean()
+    }
+
+    @Test func anAuthorizationAnswerWithoutScopesLeavesThemUnknown() async throws {
+        let setup = try await Self.setup(seeded: false, authorize: true)
+        setup.oauth.addTokenFaults([.noScope])
+        let (status, output) = try await Self.authorizeManually(setup)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("Granted scopes: unknown"), "\(output)")
+        #expect(!output.contains("Every scope the configuration needs was granted."), "\(output)")
+        let grant = try #require(try TokenFile.read(setup.tokenFile))
+        #expect(grant.scope == nil, "no scope is claimed that Lever did not say it granted")
+        #expect(grant.refreshToken == setup.oauth.currentRefreshToken)
+        let check = try await setup.run(["check"])
+        #expect(check.stdout.contains("[warn] lever OAuth scopes: not known"), "\(check.stdout)")
     }
 
     /// Starts `authorize` over the loopback listener. The port is chosen before the binary can listen on it (it
@@ -268,7 +307,7 @@ import Testing
         let location = try #require(try await Self.get(url).header("location"))
         let writer = open(fifo, O_WRONLY)
         defer { close(writer) }
-        _ = LeverOAuth.writeAll(
+        _ = AtomicFile.writeAll(
             Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
         for _ in 0..<500 {
             if ((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("state does not match") { break }
@@ -279,7 +318,7 @@ import Testing
         #expect(child.isRunning, "a foreign redirect does not end the wait")
         #expect(setup.oauth.exchanges == 0, "its code is not exchanged")
         #expect(!FileManager.default.fileExists(atPath: setup.tokenFile))
-        _ = LeverOAuth.writeAll(Array((location + "\n").utf8), to: writer)
+        _ = AtomicFile.writeAll(Array((location + "\n").utf8), to: writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         setup.expectNoSecrets([output])
@@ -301,7 +340,7 @@ import Testing
         let location = try #require(try await Self.get(url).header("location"))
         let writer = open(fifo, O_WRONLY)
         defer { close(writer) }
-        _ = LeverOAuth.writeAll(
+        _ = AtomicFile.writeAll(
             Array((location.replacingOccurrences(of: "state=", with: "state=forged") + "\n").utf8), to: writer)
         let status = await child.wait()
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
@@ -404,21 +443,8 @@ import Testing
         let setup = try await Self.setup()
         #expect(try await setup.run(["run"]).status == 0)
         let directory = URL(fileURLWithPath: setup.tokenFile).deletingLastPathComponent().path
-        // root writes through mode bits: the immutable attribute makes the directory read-only for it too.
-        func readOnly(_ on: Bool) async throws {
-            if getuid() == 0 {
-                let status = try await BinaryRunner.run(
-                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
-                ).status
-                #expect(status == 0)
-            } else {
-                chmod(directory, on ? 0o500 : 0o700)
-            }
-        }
-        try await readOnly(true)
         setup.oauth.expireAccessTokens()
-        let refused = try await setup.run(["run", "--json"])
-        try await readOnly(false)
+        let refused = try await Self.whileReadOnly(directory) { try await setup.run(["run", "--json"]) }
         #expect(refused.status == 77, "\(refused.stderr)")
         #expect(refused.stderr.contains(setup.tokenFile), "\(refused.stderr)")
         let message = refused.json?["message"] as? String ?? ""
@@ -475,6 +501,55 @@ import Testing
         let next = try await setup.run(["run"])
         #expect(next.status == 0, "\(next.stderr)")
         #expect(setup.oauth.presented.count == 1)
+    }
+
+    /// Points the configuration's `tokenURL` at another origin (a proxy in front of the sandbox), or back.
+    static func tokenURL(_ setup: Setup, from: String, to origin: String) throws {
+        let text = try String(contentsOfFile: setup.config, encoding: .utf8)
+        #expect(text.contains("tokenURL: \(from)/oauth/token"))
+        try text.replacingOccurrences(of: "tokenURL: \(from)/oauth/token", with: "tokenURL: \(origin)/oauth/token")
+            .write(toFile: setup.config, atomically: true, encoding: .utf8)
+    }
+
+    @Test func aRefreshWhoseAnswerIsLostNeverPresentsTheConfiguredTokenAgain() async throws {
+        let setup = try await Self.setup()
+        // Lever rotates, then the connection drops before one byte of its answer (maybe sent).
+        let proxy = try KeepAliveProxy(
+            upstreamPort: await setup.env.leverServer.port,
+            rule: { $0.path == "/oauth/token" ? .beforeResponse : nil })
+        defer { proxy.stop() }
+        try Self.tokenURL(setup, from: setup.env.leverOrigin, to: proxy.origin)
+        let lost = try await setup.run(["run"])
+        #expect(lost.status == 75, "\(lost.stderr)")
+        #expect(lost.stderr.contains("may have been spent"), "\(lost.stderr)")
+        #expect(lost.stderr.contains("run `lever-hubert-sync authorize`"), "\(lost.stderr)")
+        #expect(proxy.log.contains { $0.path == "/oauth/token" && $0.dropped == .beforeResponse })
+        #expect(setup.oauth.refreshes == 1, "Lever rotated")
+        #expect(setup.oauth.presented == [setup.seed].compactMap { $0 })
+        // The next pass does not present the configured token a second time (Auth0 would revoke the grant).
+        try Self.tokenURL(setup, from: proxy.origin, to: setup.env.leverOrigin)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 77, "\(next.stderr)")
+        #expect(next.stderr.contains("authorize"), "\(next.stderr)")
+        #expect(setup.oauth.presented.count == 1, "the configured refresh token is presented once")
+        #expect(setup.oauth.reuses == 0)
+        #expect(setup.oauth.hasLiveGrant)
+    }
+
+    @Test func aRefreshThatWasNeverSentLetsTheNextPassPresentTheConfiguredToken() async throws {
+        let setup = try await Self.setup()
+        // A port nobody listens on any more: the connection is refused, nothing is sent.
+        let gone = try KeepAliveProxy(upstreamPort: await setup.env.leverServer.port, rule: { _ in nil })
+        gone.stop()
+        try Self.tokenURL(setup, from: setup.env.leverOrigin, to: gone.origin)
+        let unsent = try await setup.run(["run"])
+        #expect(unsent.status == 75, "\(unsent.stderr)")
+        #expect(setup.oauth.presented.isEmpty)
+        try Self.tokenURL(setup, from: gone.origin, to: setup.env.leverOrigin)
+        let next = try await setup.run(["run"])
+        #expect(next.status == 0, "nothing was sent, so the configured token is still good: \(next.stderr)")
+        #expect(setup.oauth.presented.count == 1)
+        #expect(setup.oauth.reuses == 0)
     }
 
     @Test func checkWithAnotherDatabaseDuringTheFirstRunSpendsNothing() async throws {
@@ -562,16 +637,6 @@ import Testing
         let setup = try await Self.setup()
         #expect(try await setup.run(["run"]).status == 0)
         let directory = URL(fileURLWithPath: setup.tokenFile).deletingLastPathComponent().path
-        func readOnly(_ on: Bool) async throws {
-            if getuid() == 0 {
-                let status = try await BinaryRunner.run(
-                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
-                ).status
-                #expect(status == 0)
-            } else {
-                chmod(directory, on ? 0o500 : 0o700)
-            }
-        }
         setup.oauth.expireAccessTokens()
         setup.oauth.setTokenDelay(ms: 1_000)
         let log = setup.env.directory.appendingPathComponent("unsaved.log")
@@ -579,9 +644,7 @@ import Testing
             ["run", "--json", "--config", setup.config], environment: setup.environment, output: log)
         // The temporary file exists and Lever is rotating: the directory turns read-only before the answer.
         for _ in 0..<500 where setup.oauth.presented.count < 2 { try await Task.sleep(for: .milliseconds(10)) }
-        try await readOnly(true)
-        let status = await child.wait()
-        try await readOnly(false)
+        let status = try await Self.whileReadOnly(directory) { await child.wait() }
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         setup.expectNoSecrets([output])
         #expect(setup.oauth.refreshes == 2)
@@ -619,22 +682,14 @@ import Testing
         #expect(try await setup.run(["run"]).status == 0)
         let directory = setup.env.directory.path
         try? FileManager.default.removeItem(atPath: RunLock.lockPath(setup.env.databasePath))
-        func readOnly(_ on: Bool) async throws {
-            if getuid() == 0 {
-                let status = try await BinaryRunner.run(
-                    [on ? "+i" : "-i", directory], executable: URL(fileURLWithPath: "/usr/bin/chattr")
-                ).status
-                #expect(status == 0)
-            } else {
-                chmod(directory, on ? 0o500 : 0o700)
-            }
+        let (check, dry) = try await Self.whileReadOnly(directory) {
+            (try await setup.run(["check"]), try await setup.run(["run", "--dry-run"]))
         }
-        try await readOnly(true)
-        let check = try await setup.run(["check"])
-        let dry = try await setup.run(["run", "--dry-run"])
-        try await readOnly(false)
         #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
         #expect(dry.status == 0, "\(dry.stdout)\(dry.stderr)")
+        // Where a run lock could be created, neither takes one.
+        #expect(try await setup.run(["check"]).status == 0)
+        #expect(try await setup.run(["run", "--dry-run"]).status == 0)
         #expect(!FileManager.default.fileExists(atPath: RunLock.lockPath(setup.env.databasePath)))
     }
 }

@@ -446,15 +446,18 @@ import Testing
         let victim = directory.appendingPathComponent("victim").path
         try "precious".write(toFile: victim, atomically: false, encoding: .utf8)
         let target = directory.appendingPathComponent(kind == "metrics" ? "lhs.prom" : "funnel.html").path
-        // The name the earlier release used for its temporary file, planted as a symlink to the victim.
-        let planted = directory.appendingPathComponent(".\((target as NSString).lastPathComponent).\(getpid()).tmp")
+        // The first temporary name the write will try, planted as a symlink to the victim.
+        var names = [".planted.tmp", ".fresh.tmp"]
+        let planted = directory.appendingPathComponent(".\((target as NSString).lastPathComponent).planted.tmp")
         try FileManager.default.createSymbolicLink(atPath: planted.path, withDestinationPath: victim)
         if kind == "metrics" {
-            try MetricsFile.write("lever_hubert_sync_up 1\n", to: target)
+            try MetricsFile.write("lever_hubert_sync_up 1\n", to: target, temporaryName: { names.removeFirst() })
         } else {
-            try FunnelPage.write("<!doctype html>\n", to: target)
+            try FunnelPage.write("<!doctype html>\n", to: target, temporaryName: { names.removeFirst() })
         }
+        #expect(names.isEmpty, "the planted name was tried first, then passed over")
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious", "nothing written through it")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: planted.path) == victim)
         #expect(try String(contentsOfFile: target, encoding: .utf8).hasPrefix(kind == "metrics" ? "lever" : "<!"))
         let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
         #expect(mode == 0o644)

@@ -37,11 +37,6 @@ public enum LeverScopes {
         return needs
     }
 
-    /// The `scope` parameter: the needed scopes, space-separated.
-    public static func parameter(confidentialAccess: Bool) -> String {
-        needed(confidentialAccess: confidentialAccess).map(\.scope).joined(separator: " ")
-    }
-
     /// The needed scopes a grant lacks. A write scope is not taken to imply its read scope.
     public static func missing(granted: Set<String>, confidentialAccess: Bool) -> [Need] {
         needed(confidentialAccess: confidentialAccess).filter { !granted.contains($0.scope) }
@@ -81,12 +76,26 @@ public struct LeverTokenEndpoint: Sendable {
         return try await post(form, what: "authorization code")
     }
 
-    /// What starts the refusal of a dead grant (`invalid_grant`: revoked, expired, reused).
-    static let deadGrantPrefix = "Lever refused the refresh token (invalid_grant)"
+    /// `invalid_grant` to a refresh: the grant itself is dead (revoked, expired, reused), rather than the client's id
+    /// or secret being wrong or the request being refused for another reason. Its description never shows a token.
+    public struct DeadGrant: Error, Sendable, CustomStringConvertible {
+        public var description: String {
+            "Lever refused the refresh token (invalid_grant): the app's access was revoked in Lever (Settings › "
+                + "Integrations and API › Authorized Apps), or the grant expired (a year old, or 90 days unused); run "
+                + "`lever-hubert-sync authorize` to grant access again"
+        }
+    }
 
-    /// Whether a refusal (`PassAbort.grant`'s text) means the grant itself is dead (`invalid_grant` to a refresh),
-    /// rather than the client's id or secret being wrong or the request being refused for another reason.
-    public static func isDeadGrant(_ text: String) -> Bool { text.hasPrefix(deadGrantPrefix) }
+    /// No answer came back. `maybeSent`: the request may have reached Lever (a timeout or a dropped connection after
+    /// it was sent), so the code or refresh token it carried may be spent; false only when the transport proves it was
+    /// never sent (DNS, connect, TLS handshake). Its description never shows a token.
+    public struct Unanswered: Error, Sendable, CustomStringConvertible {
+        public let maybeSent: Bool
+        public let reason: String
+        public var description: String { "OAuth token endpoint unreachable (\(reason))" }
+        /// As the pass reports it: the service unavailable (exit 75).
+        public var abort: PassAbort { .unavailable(service: .lever, reason: description) }
+    }
 
     /// A 2xx answer that gives no usable access token. It may still carry the rotated refresh token, which must be
     /// kept (the one presented is spent). Its description never shows a token.
@@ -110,8 +119,13 @@ public struct LeverTokenEndpoint: Sendable {
         let response: HTTPResponseMessage
         do {
             response = try await transport.send(request)
+        } catch TransportFailure.notSent(_, let reason) {
+            throw Unanswered(maybeSent: false, reason: reason)
+        } catch TransportFailure.maybeSent(_, let reason) {
+            throw Unanswered(maybeSent: true, reason: reason)
         } catch {
-            throw PassAbort.unavailable(service: .lever, reason: "OAuth token endpoint unreachable (\(error))")
+            // Nothing proves it was not sent.
+            throw Unanswered(maybeSent: true, reason: "\(error)")
         }
         switch response.status {
         case 200..<300:
@@ -135,11 +149,7 @@ public struct LeverTokenEndpoint: Sendable {
                         "Lever refused the authorization code (invalid_grant): it was used already, expired, or "
                             + "issued for another redirect URI; run `lever-hubert-sync authorize` again")
                 }
-                throw PassAbort.grant(
-                    Self.deadGrantPrefix
-                        + ": the app's access was revoked in Lever (Settings › Integrations and API › Authorized "
-                        + "Apps), or the grant expired (a year old, or 90 days unused); run "
-                        + "`lever-hubert-sync authorize` to grant access again")
+                throw DeadGrant()
             case "invalid_client", "unauthorized_client":
                 // The configuration, not the grant: the token file is left as it is.
                 throw PassAbort.grant(

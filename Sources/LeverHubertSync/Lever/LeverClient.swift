@@ -57,12 +57,7 @@ public struct LeverClient: Sendable {
                     guard page.hasNext && (page.next ?? "").isEmpty else { return page }
                     truncated += 1
                     if truncated > ServiceClient.malformedRetries {
-                        if scope == .item {
-                            throw APIError.noAnswer(
-                                .lever, status: 200, code: "malformed_page", "\(path): hasNext without next")
-                        }
-                        throw PassAbort.unavailable(
-                            service: .lever, reason: "malformed page from \(path): hasNext without next")
+                        throw malformedPage(service: .lever, what: path, scope: scope, "hasNext without next")
                     }
                 }
             },

@@ -27,8 +27,6 @@ public actor LeverOAuth {
     /// Access tokens a 401 answered: never offered again (a late 401 for an older token leaves the newer alone).
     private var rejectedAccessTokens: Set<String> = []
     private var refreshing: Task<LeverGrant, any Error>?
-    /// How many refreshes this process made (for tests and logs).
-    public private(set) var refreshCount = 0
     /// Set when a refreshed grant could not be written to the token file: the pass ends with this (exit 77).
     public private(set) var unsavedGrant: PassAbort?
 
@@ -53,11 +51,7 @@ public actor LeverOAuth {
 
     /// The `Authorization` header value: the stored access token while it is good, else a refresh first.
     public func authorization() async throws -> String {
-        if !loaded {
-            loaded = true
-            grant = (try? TokenFile.read(settings.tokenFile)) ?? nil
-        }
-        if let token = grant?.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
+        if let token = loadedGrant()?.usableAccessToken(at: clock()), !rejectedAccessTokens.contains(token) {
             return "Bearer " + token
         }
         let fresh = try await refresh()
@@ -75,7 +69,10 @@ public actor LeverOAuth {
     }
 
     /// The grant as this process knows it (the token file's, or the newest in memory).
-    public func currentGrant() -> LeverGrant? {
+    public func currentGrant() -> LeverGrant? { loadedGrant() }
+
+    /// The grant, read from the token file the first time it is asked for (an unreadable file: none).
+    private func loadedGrant() -> LeverGrant? {
         if !loaded {
             loaded = true
             grant = (try? TokenFile.read(settings.tokenFile)) ?? nil
@@ -147,21 +144,28 @@ public actor LeverOAuth {
         let answer: LeverOAuthToken
         do {
             answer = try await LeverTokenEndpoint(settings: settings, transport: transport).refresh(refreshToken)
-        } catch PassAbort.grant(let text) where LeverTokenEndpoint.isDeadGrant(text) {
+        } catch let refusal as LeverTokenEndpoint.DeadGrant {
             // Revoked or expired: recorded once, so later passes say so without presenting a dead token again.
+            let text = refusal.description
             var dead = onFile ?? LeverGrant(refreshToken: refreshToken)
             dead.accessToken = nil
             dead.accessTokenExpiresAt = nil
             dead.refusedAt = clock()
             dead.refusal = text
-            try? pending.commit(dead)
-            lock.markGranted(now: clock())
+            do {
+                try pending.commit(dead)
+                // Only a token file that was written is recorded beside its lock.
+                lock.markGranted(now: clock())
+            } catch {
+                logger.error(
+                    "the refusal could not be recorded in the token file",
+                    metadata: ["tokenFile": "\(path)", "error": "\(error)"])
+            }
             logger.critical("lever refused the OAuth grant", metadata: ["reason": "\(text)"])
             throw PassAbort.grant(text)
         } catch let unusable as LeverTokenEndpoint.UnusableAnswer {
             // Lever said yes, but gave no access token: a rotated refresh token in the answer is kept all the same.
             if let rotated = unusable.refreshToken {
-                refreshCount += 1
                 var kept = onFile ?? LeverGrant(refreshToken: rotated)
                 kept.refreshToken = rotated
                 kept.accessToken = nil
@@ -173,13 +177,25 @@ public actor LeverOAuth {
                 settings.spentMarker.release(clientId: settings.clientId, token: refreshToken)
             }
             throw PassAbort.unavailable(service: .lever, reason: unusable.description)
+        } catch let unanswered as LeverTokenEndpoint.Unanswered where unanswered.maybeSent {
+            // The request may have reached Lever, which may have rotated: the configured token's claim is kept (it is
+            // never presented again), and the token file is left as it is.
+            logger.error(
+                "the lever OAuth refresh got no answer after it may have been sent",
+                metadata: ["tokenFile": "\(path)", "reason": "\(unanswered.reason)"])
+            throw PassAbort.unavailable(
+                service: .lever,
+                reason: "the OAuth token endpoint gave no answer to the refresh (\(unanswered.reason)) after the "
+                    + "request may have reached it, so the refresh token presented may have been spent"
+                    + (fromConfiguration ? " (the configured lever.oauth.refreshToken is not presented again)" : "")
+                    + "; if the next pass cannot refresh, run `lever-hubert-sync authorize`")
         } catch {
-            // No successor came back (Lever refused for another reason, or did not answer): the token presented is
-            // still the newest this process knows, and the configured one may be presented again next time.
+            // No successor came back, and provably none was issued (the request was never sent, or Lever answered
+            // with a refusal that is not about the grant): the token presented is still the newest this process
+            // knows, and the configured one may be presented again next time.
             if fromConfiguration { settings.spentMarker.release(clientId: settings.clientId, token: refreshToken) }
-            throw error
+            throw (error as? LeverTokenEndpoint.Unanswered)?.abort ?? error
         }
-        refreshCount += 1
         guard let fresh = LeverGrant(answer, previousRefreshToken: refreshToken, previous: onFile, now: clock()) else {
             throw PassAbort.unavailable(service: .lever, reason: "unreadable OAuth token response")
         }
@@ -206,26 +222,5 @@ public actor LeverOAuth {
                 "THE LEVER OAUTH GRANT COULD NOT BE SAVED: Lever rotated the refresh token and the new one could not be written",
                 metadata: ["tokenFile": "\(path)", "error": "\(error)"])
         }
-    }
-
-    /// `.<pid>.<64 random bits in hex>.tmp`.
-    public static func uniqueSuffix() -> String {
-        ".\(getpid()).\(String(UInt64.random(in: .min ... .max), radix: 16)).tmp"
-    }
-
-    /// Writes every byte, continuing after partial writes and `EINTR`; false on any other error.
-    public static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress!.advanced(by: offset), buffer.count - offset)
-            }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            offset += written
-        }
-        return true
     }
 }

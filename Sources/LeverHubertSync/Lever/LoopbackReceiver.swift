@@ -111,6 +111,6 @@ public final class LoopbackReceiver: @unchecked Sendable {
         let response =
             "HTTP/1.1 \(status)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: \(bytes.count)\r\n"
             + "Cache-Control: no-store\r\nConnection: close\r\n\r\n"
-        _ = LeverOAuth.writeAll(Array(response.utf8) + bytes, to: client)
+        _ = AtomicFile.writeAll(Array(response.utf8) + bytes, to: client)
     }
 }

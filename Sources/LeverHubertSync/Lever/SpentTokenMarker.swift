@@ -57,17 +57,13 @@ public struct SpentTokenMarker: Sendable {
             return .unavailable("\(directory): \(reason)")
         }
         let absolute = RunLock.canonical(tokenFile)
-        let written = LeverOAuth.writeAll(Array((absolute + "\n").utf8), to: fd) && fsync(fd) == 0
+        let written = AtomicFile.writeAll(Array((absolute + "\n").utf8), to: fd) && fsync(fd) == 0
         close(fd)
         guard written else {
             // The marker exists (so nobody else presents the token), but says nothing of where the successor went.
             return .unavailable("\(directory): the marker \(path) could not be written")
         }
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
-        }
+        AtomicFile.syncDirectory(of: path)
         return .claimed
     }
 

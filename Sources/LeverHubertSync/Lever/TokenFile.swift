@@ -132,8 +132,6 @@ public enum TokenFile {
             }
         }
 
-        public var isIdle: Bool { condition.withLock { count == 0 } }
-
         /// Blocks the calling thread until nothing is in flight or `seconds` passed; true when idle.
         @discardableResult public func waitUntilIdle(seconds: Double) -> Bool {
             let deadline = Date().addingTimeInterval(seconds)
@@ -159,22 +157,16 @@ public enum TokenFile {
         private var fd: Int32
         private var done = false
 
-        /// Creates the temporary file (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600; neither a planted symlink nor an
-        /// existing file is ever written through). The name carries the pid and 64 random bits.
-        public init(for path: String, temporaryName: () -> String = LeverOAuth.uniqueSuffix) throws {
+        /// Creates the temporary file (`AtomicFile.createTemporary`: `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600; neither
+        /// a planted symlink nor an existing file is ever written through). The name carries the pid and 64 random
+        /// bits unless `temporaryName` says otherwise.
+        public init(for path: String, temporaryName: () -> String = AtomicFile.uniqueSuffix) throws {
             self.path = path
-            let url = URL(fileURLWithPath: path)
-            let directory = url.deletingLastPathComponent().path
             try? FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            var fd: Int32 = -1
-            var tmp = ""
-            for _ in 0..<8 {
-                tmp = directory + "/." + url.lastPathComponent + temporaryName()
-                fd = open(tmp, O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0o600)
-                if fd >= 0 || errno != EEXIST { break }
-            }
-            guard fd >= 0 else {
+                atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path,
+                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            guard case (let fd, let tmp)? = AtomicFile.createTemporary(beside: path, temporaryName: temporaryName)
+            else {
                 throw PassAbort.grant(
                     "cannot write the OAuth token file \(path) (\(String(cString: strerror(errno))) in its directory)")
             }
@@ -182,7 +174,7 @@ public enum TokenFile {
             var reserved = posix_fallocate(fd, 0, off_t(TokenFile.reservedBytes))
             if reserved != 0, reserved != ENOSPC, reserved != EDQUOT, reserved != EFBIG {
                 reserved =
-                    LeverOAuth.writeAll([UInt8](repeating: 0, count: TokenFile.reservedBytes), to: fd)
+                    AtomicFile.writeAll([UInt8](repeating: 0, count: TokenFile.reservedBytes), to: fd)
                         && fsync(fd) == 0 ? 0 : errno
             }
             guard reserved == 0 else {
@@ -206,7 +198,7 @@ public enum TokenFile {
             defer { discard() }
             let bytes = TokenFile.encode(grant)
             // Over the reserved room from its start, then cut to length (shrinking needs no room).
-            guard fchmod(fd, 0o600) == 0, lseek(fd, 0, SEEK_SET) == 0, LeverOAuth.writeAll(bytes, to: fd),
+            guard fchmod(fd, 0o600) == 0, lseek(fd, 0, SEEK_SET) == 0, AtomicFile.writeAll(bytes, to: fd),
                 ftruncate(fd, off_t(bytes.count)) == 0, fsync(fd) == 0
             else {
                 throw failure
@@ -215,13 +207,7 @@ public enum TokenFile {
             fd = -1
             guard closed == 0, rename(temporary, path) == 0 else { throw failure }
             done = true
-            let directoryFD = open(
-                URL(fileURLWithPath: path).deletingLastPathComponent().path,
-                O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            if directoryFD >= 0 {
-                fsync(directoryFD)
-                close(directoryFD)
-            }
+            AtomicFile.syncDirectory(of: path)
         }
 
         /// Removes the temporary file unless it became the token file.
@@ -239,11 +225,6 @@ public enum TokenFile {
         deinit { discard() }
     }
 
-    /// Writes the grant atomically and durably (see `Pending`).
-    public static func write(_ grant: LeverGrant, to path: String) throws {
-        try Pending(for: path).commit(grant)
-    }
-
     /// An exclusive `flock` on the token file's sidecar lock, held until `release()` (or the process ends).
     public final class Lock: @unchecked Sendable {
         private var fd: Int32
@@ -255,7 +236,7 @@ public enum TokenFile {
         public func markGranted(now: Millis) {
             guard fd >= 0, lseek(fd, 0, SEEK_END) == 0 else { return }
             let text = "a Lever grant was stored in the token file beside this lock on \(RFC3339.format(now))\n"
-            _ = LeverOAuth.writeAll(Array(text.utf8), to: fd)
+            _ = AtomicFile.writeAll(Array(text.utf8), to: fd)
             fsync(fd)
         }
 

@@ -42,9 +42,12 @@ public enum FunnelPage {
     }
 
     /// Writes the page to `path` atomically (a temporary file beside it, then rename), mode 0644.
-    /// The temporary file is made with `O_CREAT|O_EXCL|O_NOFOLLOW` under an unpredictable name (`AtomicFile`).
-    public static func write(_ html: String, to path: String) throws {
-        guard AtomicFile.write(Array(html.utf8), to: path, mode: 0o644) else {
+    /// The temporary file is made with `O_CREAT|O_EXCL|O_NOFOLLOW` under an unpredictable name (`AtomicFile`);
+    /// `temporaryName`: its suffix (tests).
+    public static func write(
+        _ html: String, to path: String, temporaryName: () -> String = AtomicFile.uniqueSuffix
+    ) throws {
+        guard AtomicFile.write(Array(html.utf8), to: path, mode: 0o644, temporaryName: temporaryName) else {
             throw ConfigError("cannot write the funnel page \(path)")
         }
     }

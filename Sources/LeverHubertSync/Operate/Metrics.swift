@@ -128,9 +128,11 @@ public enum MetricsFile {
     }
 
     /// Writes `text` to `path` atomically, mode 0644 (`AtomicFile`: a new temporary file beside it that no planted
-    /// symlink or existing file can redirect, then rename).
-    public static func write(_ text: String, to path: String) throws {
-        guard AtomicFile.write(Array(text.utf8), to: path, mode: 0o644) else {
+    /// symlink or existing file can redirect, then rename). `temporaryName`: the temporary file's suffix (tests).
+    public static func write(
+        _ text: String, to path: String, temporaryName: () -> String = AtomicFile.uniqueSuffix
+    ) throws {
+        guard AtomicFile.write(Array(text.utf8), to: path, mode: 0o644, temporaryName: temporaryName) else {
             throw ConfigError("cannot write the metrics file \(path)")
         }
     }

@@ -17,11 +17,13 @@ extension ServiceClient {
             do {
                 return try JSONDecoder().decode(T.self, from: response.body)
             } catch {
+                // `send` counted this 2xx as an item answered: an unreadable body is none (every attempt).
+                if scope == .item { await ledger.itemAnswerRetracted(service) }
                 attempt += 1
                 guard attempt > Self.malformedRetries else { continue }
                 if scope == .item {
                     // Never taken for an answer (`noAnswer`): the item's problem, asked again on a later pass.
-                    if let whole = await ledger.itemUnanswered(service, retracting: true) {
+                    if let whole = await ledger.itemUnanswered(service) {
                         throw PassAbort.unavailable(service: service, reason: whole)
                     }
                     throw APIError.noAnswer(
@@ -43,6 +45,14 @@ func nilOn404<T>(_ body: () async throws -> T) async throws -> T? {
     }
 }
 
+/// A page that cannot be a list's next: one item's list (`scope: .item`) is that item's problem
+/// (`APIError.noAnswer`, code `malformed_page`), a list every pass needs stops the pass (exit 75).
+func malformedPage(service: Service, what: String, scope: RequestScope, _ reason: String) -> any Error {
+    scope == .item
+        ? APIError.noAnswer(service, status: 200, code: "malformed_page", "\(what): \(reason)")
+        : PassAbort.unavailable(service: service, reason: "malformed page from \(what): \(reason)")
+}
+
 /// Walks a cursor-paged list: `fetch` reads the page at a cursor (nil: the first), `handle` takes it and returns
 /// the next cursor (nil or empty: the end). When the service rejects a cursor as stale, the list is walked again from
 /// its first page (handlers are idempotent: the ledger makes them so), at most `restarts` times; then the pass stops
@@ -55,11 +65,7 @@ func walkPages<Page>(
     service: Service, what: String, restarts: Int = 3, scope: RequestScope = .pass, isStale: (APIError) -> Bool,
     fetch: (_ cursor: String?) async throws -> Page, handle: (Page) async throws -> String?
 ) async throws {
-    func malformed(_ reason: String) -> any Error {
-        scope == .item
-            ? APIError.noAnswer(service, status: 200, code: "malformed_page", "\(what): \(reason)")
-            : PassAbort.unavailable(service: service, reason: "malformed page from \(what): \(reason)")
-    }
+    func malformed(_ reason: String) -> any Error { malformedPage(service: service, what: what, scope: scope, reason) }
     var cursor: String?
     var restarted = 0
     /// The cursors this walk was given (64-bit hashes: 8 bytes a page).

@@ -37,14 +37,15 @@ public actor RequestLedger {
     /// Records that an item request was answered (any status the service meant).
     func itemAnswered(_ service: Service) { itemsAnswered[service, default: 0] += 1 }
 
+    /// Takes back one item request counted as answered: a 2xx whose body could not be read (each such attempt).
+    func itemAnswerRetracted(_ service: Service) { itemsAnswered[service, default: 0] -= 1 }
+
     /// Records that a request every pass needs was answered.
     func passRequestAnswered(_ service: Service) { passAnswered[service, default: 0] += 1 }
 
     /// Records an item request without a usable answer; returns a reason when the service now counts as failing as
     /// a whole (`failingServiceMinimum` and a majority), nil while it is one item's problem.
-    /// `retracting`: the request was counted as answered (a 2xx whose body could not be read).
-    func itemUnanswered(_ service: Service, retracting: Bool = false) -> String? {
-        if retracting { itemsAnswered[service, default: 0] -= 1 }
+    func itemUnanswered(_ service: Service) -> String? {
         guard !Self.settling else { return nil }
         itemsUnanswered[service, default: 0] += 1
         // The service answered a list every pass needs in this run: it is up; the items are failing, not it.
