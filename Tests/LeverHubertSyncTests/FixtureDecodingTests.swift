@@ -104,7 +104,7 @@ import Testing
         #expect(o.archivedAt == 1_782_973_996_415)
         #expect(o.stageId == "lead-reached-out")
         #expect(o.contactAllowed == nil)
-        #expect(o.enteredStage("lead-new") == 1_782_972_986_091)
+        #expect(o.candidacy.enteredStage("lead-new") == 1_782_972_986_091)
     }
 
     @Test func expandedStageAndApplications() throws {
@@ -114,7 +114,7 @@ import Testing
         #expect(o.postingId == "685dd0f3-6b95-4bc9-ae32-658b808900ca")
         #expect(o.appliedAt == 1_578_336_284_203)
         #expect(o.updatedAt == nil)
-        #expect(o.enteredStage("lead-new") == 1_570_734_056_441, "the latest entry into a stage counts")
+        #expect(o.candidacy.enteredStage("lead-new") == 1_570_734_056_441, "the latest entry into a stage counts")
     }
 
     @Test func realNoteCreationAnswerCarriesNoteId() throws {

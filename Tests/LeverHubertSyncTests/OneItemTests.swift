@@ -64,7 +64,8 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         #expect(await env.interviews(cleo).count == 1)
         #expect(Self.problems(second).contains { $0["opportunityId"] as? String == stuck })
-        #expect(try await env.store().checkpoint(SyncEngine.leverStream)! > checkpoint, "the checkpoint moves")
+        #expect(
+            try #require(try await env.store().checkpoint(SyncEngine.leverStream)) > checkpoint, "the checkpoint moves")
         let row = try #require(
             try await env.store().invitation(opportunityId: stuck, templateId: TestEnvironment.templateA))
         #expect(row.state == .pending && row.attempts == 2, "one real try per pass: \(row)")
@@ -105,7 +106,8 @@ import Testing
         let reported = try #require(Self.problems(failing).first { $0["opportunityId"] as? String == stuck })
         #expect(reported["reason"] as? String == "write_back_failed")
         #expect((reported["message"] as? String)?.contains("failing") == true)
-        #expect(try await env.store().checkpoint(SyncEngine.hubertStream)! > before!, "the checkpoint moves")
+        let moved = try #require(try await env.store().checkpoint(SyncEngine.hubertStream))
+        #expect(moved > (try #require(before)), "the checkpoint moves")
         await tick()
         let again = try await Self.run(env, config)
         #expect(again.status == 0)
@@ -197,13 +199,7 @@ import Testing
         let posting = try await EndToEndTests.baseline(env)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         // The process died right after recording the intent; then the tool was paused for thirty days.
-        let record = InvitationRecord(
-            opportunityId: ada, templateId: TestEnvironment.templateA, postingId: posting,
-            state: .pending, interviewId: nil, stageAtInvitation: "applicant-new")
-        try await env.store().recordInvitationIntent(
-            record,
-            idempotencyKey: HubertClient.idempotencyKey(opportunityId: ada, templateId: TestEnvironment.templateA),
-            now: Date().millis)
+        try await env.recordPendingIntent(ada, posting: posting)
         let report = try await env.pass(clockOffset: 30 * Self.day)
         #expect(report.exitCode == 0, "\(report.message ?? "")")
         #expect(!report.problems.contains { $0.reason == "invitation_given_up" }, "\(report.problems)")

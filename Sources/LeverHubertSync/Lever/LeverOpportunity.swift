@@ -145,13 +145,6 @@ public struct LeverOpportunity: Decodable, Sendable, Equatable {
 
     /// When the application was created (expanded application first, else the opportunity's creation).
     public var appliedAt: Millis? { applications.lazy.compactMap(\.createdAt).first ?? createdAt }
-
-    /// When the opportunity last entered `stageId`, from its stage history (or `lastAdvancedAt` when it stands there).
-    public func enteredStage(_ stage: String) -> Millis? {
-        if let change = stageChanges.last(where: { $0.toStageId == stage }), let at = change.updatedAt { return at }
-        if stageId == stage { return lastAdvancedAt }
-        return nil
-    }
 }
 
 extension KeyedDecodingContainer {

@@ -39,7 +39,8 @@ extension Checker {
             items.append(
                 .init(
                     name: "lever OAuth scopes", status: .warn,
-                    detail: "not known for this grant (obtained elsewhere): run `lever-hubert-sync authorize` to "
+                    detail:
+                        "not known for this grant (obtained elsewhere, or Lever did not say): run `lever-hubert-sync authorize` to "
                         + "grant exactly the \(needed.count) scopes needed"))
         }
         if let idle = GrantReport.idle(grant, now: now) {
