@@ -29,6 +29,16 @@ import Testing
         try await BinaryRunner.run(["run", "--json", "--config", config] + more, environment: env.environment)
     }
 
+    /// A tagged posting, the test configuration, and a baseline pass through the binary (then a tick): where most
+    /// cases here start.
+    static func baseline(_ env: TestEnvironment) async throws -> (posting: String, config: String) {
+        let posting = await env.taggedPosting()
+        let config = try writeConfig(env)
+        #expect(try await run(env, config).status == 0, "baseline")
+        await tick()
+        return (posting, config)
+    }
+
     static func problems(_ result: BinaryRunner.Result) -> [[String: Any]] {
         result.json?["problems"] as? [[String: Any]] ?? []
     }
@@ -37,10 +47,7 @@ import Testing
 
     @Test func aHubert500ForeverForOneCandidateStopsNoOtherInvitation() async throws {
         let env = try await TestEnvironment()
-        let posting = await env.taggedPosting()
-        let config = try Self.writeConfig(env)
-        #expect(try await Self.run(env, config).status == 0, "baseline")
-        await tick()
+        let (posting, config) = try await Self.baseline(env)
         let stuck = await env.lever.addOpportunity(name: "Zoë Stuck", emails: ["zoe@example.com"], posting: posting)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         let bob = await env.lever.addOpportunity(name: "Bob", emails: ["bob@example.com"], posting: posting)
@@ -85,10 +92,7 @@ import Testing
 
     @Test func aLever500ForeverOnOneOpportunityStopsNoOtherResult() async throws {
         let env = try await TestEnvironment()
-        let posting = await env.taggedPosting()
-        let config = try Self.writeConfig(env)
-        #expect(try await Self.run(env, config).status == 0, "baseline")
-        await tick()
+        let (posting, config) = try await Self.baseline(env)
         let stuck = await env.lever.addOpportunity(name: "Zoë Stuck", emails: ["zoe@example.com"], posting: posting)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         #expect(try await Self.run(env, config).status == 0)
@@ -231,10 +235,7 @@ import Testing
 
     @Test func aRepeatedCursorStopsThePassQuicklyAndMovesNoCheckpoint() async throws {
         let env = try await TestEnvironment()
-        let posting = await env.taggedPosting()
-        let config = try Self.writeConfig(env)
-        #expect(try await Self.run(env, config).status == 0, "baseline")
-        await tick()
+        let (posting, config) = try await Self.baseline(env)
         let ada = await env.lever.addOpportunity(name: "Ada", emails: ["ada@example.com"], posting: posting)
         let before = try await env.store().checkpoint(SyncEngine.leverStream)
         var loop = SandboxFaults()
@@ -384,10 +385,7 @@ import Testing
 
     @Test func consentThatIsNotClearlyTrueHoldsTheCandidateBackAndReportsIt() async throws {
         let env = try await TestEnvironment()
-        let posting = await env.taggedPosting()
-        let config = try Self.writeConfig(env)
-        #expect(try await Self.run(env, config).status == 0, "baseline")
-        await tick()
+        let (posting, config) = try await Self.baseline(env)
         let now = Date().millis
         func raw(_ id: String, _ protection: String) -> Data {
             Data(
